@@ -1,0 +1,29 @@
+# make install: .venv with ganzoo and its dev tools; make demo: train DCGAN on the embedded
+# digits; make test: the test suite and the strict docs build (what CI runs).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test docs clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/ganzoo train dcgan --name demo-$$(date +%Y%m%d-%H%M%S)
+
+test: install
+	$(BIN)/python -m pytest
+	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+
+docs: install
+	$(BIN)/mkdocs serve
+
+clean:
+	rm -rf $(VENV) site build *.egg-info

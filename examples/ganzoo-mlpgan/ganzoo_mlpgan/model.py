@@ -1,0 +1,63 @@
+"""The recipe: two MLPs, phases D then G, the loss taken from ganzoo's loss registry."""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ganzoo import create_loss
+from ganzoo.options import option
+from ganzoo.protocols import DataInfo, PhaseLoss
+
+
+@dataclass
+class MLPGANOptions:
+    nz: int = option(64, "length of the noise vector", min=1)
+    hidden: int = option(256, "width of the hidden layers", min=1)
+    lr: float = option(2e-4, "Adam learning rate", min=0.0)
+    loss: str = option("nonsaturating", "adversarial loss (see `ganzoo list losses`)")
+
+
+class MLPGAN(nn.Module):
+    phases = ("D", "G")
+    inference_networks = ("G",)
+
+    def __init__(self, options: MLPGANOptions, data: DataInfo):
+        super().__init__()
+        self.options = options
+        self.shape = (data.channels, data.resolution, data.resolution)
+        pixels = data.channels * data.resolution ** 2
+        self.G = nn.Sequential(
+            nn.Linear(options.nz, options.hidden), nn.ReLU(),
+            nn.Linear(options.hidden, options.hidden), nn.ReLU(),
+            nn.Linear(options.hidden, pixels), nn.Tanh(),
+        )
+        self.D = nn.Sequential(
+            nn.Linear(pixels, options.hidden), nn.LeakyReLU(0.2),
+            nn.Linear(options.hidden, options.hidden), nn.LeakyReLU(0.2),
+            nn.Linear(options.hidden, 1),
+        )
+        self.adversarial = create_loss(options.loss)
+
+    def configure_optimizers(self):
+        return {
+            "D": torch.optim.Adam(self.D.parameters(), lr=self.options.lr, betas=(0.5, 0.999)),
+            "G": torch.optim.Adam(self.G.parameters(), lr=self.options.lr, betas=(0.5, 0.999)),
+        }
+
+    def noise(self, n, generator=None):
+        return torch.randn(n, self.options.nz, generator=generator)
+
+    def sample(self, noise):
+        return self.G(noise).view(-1, *self.shape)
+
+    def phase_loss(self, phase, batch, step):
+        real = batch["image"]
+        if "fake" not in step:
+            step["fake"] = self.sample(torch.randn(len(real), self.options.nz, device=real.device))
+        fake = step["fake"]
+        if phase == "D":
+            loss = self.adversarial.discriminator_loss(self.D(real.flatten(1)), self.D(fake.detach().flatten(1)))
+            return PhaseLoss(loss, {"loss_D": loss.detach()})
+        loss = self.adversarial.generator_loss(self.D(fake.flatten(1)))
+        return PhaseLoss(loss, {"loss_G": loss.detach()})

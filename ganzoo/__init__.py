@@ -1,0 +1,56 @@
+"""ganzoo: a plugin-based zoo of generative adversarial networks for PyTorch.
+
+Importing ganzoo is cheap: torch is imported only when a model, loss or dataset is built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ganzoo.errors import DuplicateNameError, GanzooError, PluginError, UnknownNameError, UsageError
+from ganzoo.hookspecs import hookimpl
+from ganzoo.plugins import load_plugins
+from ganzoo.specs import DatasetSpec, LossSpec, MetricSpec, ModelSpec, resolve
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DatasetSpec", "DuplicateNameError", "GanzooError", "LossSpec", "MetricSpec", "ModelSpec",
+    "PluginError", "UnknownNameError", "UsageError", "__version__", "create_loss", "create_model",
+    "hookimpl", "list_datasets", "list_models", "load_dataset", "load_plugins",
+]
+
+
+def list_models(pattern: str | None = None) -> list[str]:
+    """Names of registered models matching a shell-style pattern, e.g. ``list_models("dc*")``."""
+    return [e.name for e in load_plugins().models.list(pattern)]
+
+
+def list_datasets(pattern: str | None = None) -> list[str]:
+    return [e.name for e in load_plugins().datasets.list(pattern)]
+
+
+def create_model(name: str, *, channels: int = 3, resolution: int = 64, data_kind: str | None = None,
+                 **options: Any):
+    """Build a model's recipe (an ``nn.Module``) with the given options, e.g.
+    ``create_model("dcgan", channels=1, resolution=32, ngf=32)``."""
+    from ganzoo.options import build_options
+    from ganzoo.protocols import DataInfo
+
+    spec = load_plugins().models.get(name)
+    opts = build_options(resolve(spec.options), options, owner=f"model '{name}'")
+    data = DataInfo(kind=data_kind or spec.data_kind, channels=channels, resolution=resolution)
+    return resolve(spec.build)(opts, data)
+
+
+def create_loss(name: str, **options: Any):
+    """Build a registered adversarial loss, e.g. ``create_loss("hinge")``."""
+    spec = load_plugins().losses.get(name)
+    return resolve(spec.build)(**options)
+
+
+def load_dataset(name: str, *, resolution: int | None = None, root: str | None = None,
+                 split: str = "train"):
+    """Load a registered dataset at a resolution (the dataset's default if None)."""
+    spec = load_plugins().datasets.get(name)
+    return resolve(spec.load)(root=root, resolution=resolution or spec.default_resolution, split=split)

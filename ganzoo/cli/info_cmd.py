@@ -1,0 +1,61 @@
+"""`ganzoo info NAME [--json]`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ganzoo.cli.output import console, print_json
+from ganzoo.errors import UnknownNameError
+from ganzoo.options import describe
+from ganzoo.plugins import load_plugins
+from ganzoo.specs import ModelSpec, resolve
+
+
+def describe_entry(entry) -> dict:
+    spec = entry.spec
+    data = {k: v for k, v in dataclasses.asdict(spec).items() if not k.startswith(("build", "load"))}
+    data.pop("options", None)
+    if "kind" in data:  # "kind" names the registry in ganzoo's output; a spec's own kind is its "type"
+        data["type"] = data.pop("kind")
+    data["provided_by"] = str(entry.provider)
+    if isinstance(spec, ModelSpec):
+        data["options"] = describe(resolve(spec.options))
+    return data
+
+
+def info_command(
+    name: Annotated[str, typer.Argument(help="A model, dataset, loss or metric name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Describe a model, dataset, loss or metric: paper, options with defaults, provider."""
+    plugins = load_plugins()
+    found = [(kind, registry.entry(name)) for kind, registry in plugins.registries.items() if name in registry]
+    if not found:
+        every = [n for registry in plugins.registries.values() for n in registry.names()]
+        raise UnknownNameError("name", name, every)
+    if as_json:
+        print_json([{"kind": plugins.registries[kind].kind, **describe_entry(e)} for kind, e in found])
+        return
+    for kind, entry in found:
+        data = describe_entry(entry)
+        console.print(f"[bold]{entry.name}[/bold] ({plugins.registries[kind].kind})  {data.pop('summary')}")
+        options = data.pop("options", None)
+        for key, value in data.items():
+            if value not in (None, "", (), []):
+                console.print(f"  {key.replace('_', ' ')}: {value}", highlight=False)
+        if options:
+            table = Table(box=None, header_style="bold", title_justify="left", title="options (--set KEY=VALUE)")
+            for column in ("option", "type", "default", "description"):
+                table.add_column(column, overflow="fold")
+            for row in options:
+                help_text = row["help"] + (f" (one of {', '.join(map(str, row['choices']))})" if row["choices"] else "")
+                table.add_row(row["name"], row["type"], repr(row["default"]), help_text)
+            console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info_command)

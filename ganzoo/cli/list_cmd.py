@@ -1,0 +1,72 @@
+"""`ganzoo list [models|datasets|losses|metrics] [PATTERN] [--json]`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ganzoo.cli.output import console, print_json
+from ganzoo.plugins import load_plugins
+from ganzoo.specs import DatasetSpec, ModelSpec
+
+KINDS = ("models", "datasets", "losses", "metrics")
+
+
+def _detail(spec) -> str:
+    if isinstance(spec, ModelSpec):
+        return spec.task
+    if isinstance(spec, DatasetSpec):
+        return spec.kind
+    return getattr(spec, "kind", "")
+
+
+def rows(what: str | None, pattern: str | None) -> list[dict]:
+    plugins = load_plugins()
+    kinds = [what] if what else list(KINDS)
+    found = []
+    for kind in kinds:
+        for entry in plugins.registries[kind].list(pattern):
+            found.append({
+                "kind": plugins.registries[kind].kind,
+                "name": entry.name,
+                "task" if kind == "models" else "type": _detail(entry.spec),
+                "summary": entry.spec.summary,
+                "plugin": entry.provider.plugin,
+                "distribution": entry.provider.distribution,
+                "version": entry.provider.version,
+            })
+    return found
+
+
+def list_command(
+    what: Annotated[Optional[str], typer.Argument(
+        help="models, datasets, losses or metrics (default: all); or a PATTERN", show_default=False)] = None,
+    pattern: Annotated[Optional[str], typer.Argument(
+        help="shell-style wildcard on names, e.g. 'dc*'", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """List models, datasets, losses and metrics, and which plugin provides each."""
+    if what is not None and what not in KINDS:
+        if pattern is not None:
+            raise typer.BadParameter(f"'{what}' is not one of {', '.join(KINDS)}", param_hint="WHAT")
+        what, pattern = None, what
+    found = rows(what, pattern)
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        console.print(f"nothing matches '{pattern}'" if pattern else "nothing registered", highlight=False)
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("kind", "name", "task / type", "summary", "provided by"):
+        table.add_column(column, overflow="fold")
+    for row in found:
+        provider = row["plugin"] + (f" ({row['distribution']} {row['version']})" if row["distribution"] else "")
+        table.add_row(row["kind"], row["name"], row.get("task") or row.get("type", ""), row["summary"], provider)
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("list")(list_command)

@@ -1,0 +1,25 @@
+"""Consoles and small output helpers shared by the commands."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.console import Console
+
+console = Console()  # results, tables, JSON
+err_console = Console(stderr=True)  # progress, warnings, errors
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        import ganzoo
+
+        console.print(f"ganzoo {ganzoo.__version__}", highlight=False)
+        raise typer.Exit()
+
+
+def print_json(data: Any) -> None:
+    # plain print: rich would wrap long lines and break the JSON for other programs
+    print(json.dumps(data, indent=2, default=str))

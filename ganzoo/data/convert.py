@@ -1,0 +1,21 @@
+"""uint8 batches from datasets to the float ranges models expect."""
+
+from __future__ import annotations
+
+import torch
+
+
+def to_model_range(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """uint8 [0, 255] -> float [-1, 1] on ``device``; keys ending in 'mask' -> [0, 1]."""
+    out = {}
+    for key, value in batch.items():
+        value = value.to(device, non_blocking=True)
+        if value.dtype == torch.uint8:
+            value = value.float().div_(255.0) if key.endswith("mask") else value.float().div_(127.5).sub_(1.0)
+        out[key] = value
+    return out
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """float [-1, 1] -> uint8 [0, 255] on the CPU."""
+    return images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu()

@@ -1,0 +1,58 @@
+"""Errors ganzoo shows to users.
+
+Every error a user can cause is a :class:`GanzooError`; the CLI prints its message on one
+line and exits 1, or 2 for a :class:`UsageError` (a wrong name, flag or value).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class GanzooError(Exception):
+    """A failure ganzoo explains in one line (exit code 1 in the CLI)."""
+
+    exit_code = 1
+
+
+class UsageError(GanzooError):
+    """The user asked for something that does not exist or is malformed (exit code 2)."""
+
+    exit_code = 2
+
+
+class UnknownNameError(UsageError, LookupError):
+    """A name that no registry entry, option or run has; suggests the closest ones."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str]):
+        self.kind, self.name = kind, name
+        self.known = sorted(known)
+        super().__init__(f"unknown {kind} '{name}'.{did_you_mean(name, self.known)}")
+
+
+class DuplicateNameError(GanzooError):
+    """Two plugins registered the same name in one registry."""
+
+
+class PluginError(GanzooError):
+    """A plugin failed to import, validate or register."""
+
+
+class CheckpointError(GanzooError):
+    """A checkpoint or run folder that cannot be read safely."""
+
+
+class DataError(GanzooError):
+    """A dataset that is missing, empty or malformed."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' Did you mean 'x'?' for the closest known names, or a list of what exists."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+    if known and len(known) <= 12:
+        return " Known: " + ", ".join(known) + "."
+    return ""

@@ -1,0 +1,98 @@
+"""Typed model options: dataclass fields with help, choices and bounds, set by ``--set KEY=VALUE``."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any
+
+from ganzoo.errors import UnknownNameError, UsageError
+
+
+def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
+           max: float | None = None) -> Any:
+    """A dataclass field carrying what ``ganzoo info`` shows and what ``--set`` validates."""
+    meta = {"help": help, "choices": choices, "min": min, "max": max}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def describe(options_cls: type) -> list[dict]:
+    """Name, type, default, help (and bounds) of every option, for docs and ``ganzoo info``."""
+    hints = typing.get_type_hints(options_cls)
+    rows = []
+    for f in dataclasses.fields(options_cls):
+        rows.append({
+            "name": f.name,
+            "type": _type_name(hints[f.name]),
+            "default": f.default,
+            "help": f.metadata.get("help", ""),
+            "choices": f.metadata.get("choices"),
+            "min": f.metadata.get("min"),
+            "max": f.metadata.get("max"),
+        })
+    return rows
+
+
+def build_options(options_cls: type, values: dict[str, Any], owner: str) -> Any:
+    """Instantiate ``options_cls`` from already-typed values, validating every field."""
+    names = {f.name for f in dataclasses.fields(options_cls)}
+    for key in values:
+        if key not in names:
+            raise UnknownNameError(f"option of {owner}", key, names)
+    instance = options_cls(**values)
+    for f in dataclasses.fields(options_cls):
+        _check_bounds(f, getattr(instance, f.name), owner)
+    return instance
+
+
+def parse_assignments(options_cls: type, assignments: list[str], owner: str) -> dict[str, Any]:
+    """Turn ``["ngf=32", "loss=hinge"]`` into typed values; errors name the key."""
+    hints = typing.get_type_hints(options_cls)
+    fields = {f.name: f for f in dataclasses.fields(options_cls)}
+    values: dict[str, Any] = {}
+    for item in assignments:
+        key, sep, text = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got '{item}'")
+        if key not in fields:
+            raise UnknownNameError(f"option of {owner}", key, fields)
+        values[key] = _convert(text.strip(), hints[key], key, owner)
+    return values
+
+
+def to_dict(options: Any) -> dict[str, Any]:
+    return dataclasses.asdict(options)
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _convert(text: str, tp: Any, key: str, owner: str) -> Any:
+    try:
+        if tp is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if tp in (int, float, str):
+            return tp(text)
+    except ValueError:
+        pass
+    else:
+        raise UsageError(f"option '{key}' of {owner} has unsupported type {_type_name(tp)}")
+    raise UsageError(f"option '{key}' of {owner} expects {_type_name(tp)}, got '{text}'")
+
+
+def _check_bounds(f: dataclasses.Field, value: Any, owner: str) -> None:
+    meta = f.metadata
+    if meta.get("choices") and value not in meta["choices"]:
+        allowed = ", ".join(map(str, meta["choices"]))
+        raise UsageError(f"option '{f.name}' of {owner} must be one of {allowed}; got '{value}'")
+    if meta.get("min") is not None and value < meta["min"]:
+        raise UsageError(f"option '{f.name}' of {owner} must be >= {meta['min']}; got {value}")
+    if meta.get("max") is not None and value > meta["max"]:
+        raise UsageError(f"option '{f.name}' of {owner} must be <= {meta['max']}; got {value}")

@@ -1,0 +1,116 @@
+"""What a plugin registers: small, import-free descriptions with lazy references.
+
+A reference such as ``"ganzoo_dcgan.recipe:DCGAN"`` is imported only when the entry is used,
+so registering (and ``ganzoo list``) stays cheap: no torch, no networks, no downloads.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganzoo.errors import PluginError
+
+TASKS = ("unconditional", "paired-translation", "unpaired-translation", "inpainting")
+DATA_KINDS = ("images", "paired", "unpaired", "inpainting")
+INFERENCE = ("sample", "translate", "inpaint")
+#: The data each task trains on.
+TASK_DATA = {
+    "unconditional": "images",
+    "paired-translation": "paired",
+    "unpaired-translation": "unpaired",
+    "inpainting": "inpainting",
+}
+
+Ref = str | Callable[..., Any] | type
+
+
+def resolve(ref: Ref) -> Any:
+    """Import a ``"package.module:attribute"`` reference (objects pass through)."""
+    if not isinstance(ref, str):
+        return ref
+    module_name, _, attribute = ref.partition(":")
+    try:
+        obj = importlib.import_module(module_name)
+        for part in filter(None, attribute.split(".")):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise PluginError(f"cannot load '{ref}': {type(exc).__name__}: {exc}") from exc
+    return obj
+
+
+def _check_choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ValueError(f"{what} must be one of {', '.join(allowed)}; got '{value}'")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A GAN architecture: its task, options and how to build its recipe."""
+
+    name: str
+    summary: str
+    task: str
+    build: Ref  # -> a class implementing ganzoo.protocols.GANModel
+    options: Ref  # -> a dataclass of the model's options (see ganzoo.options)
+    inference: tuple[str, ...] = ("sample",)
+    paper: str = ""
+    default_dataset: str | None = None
+    resolutions: tuple[int, ...] = (16, 32, 64, 128)
+    default_steps: int = 2000
+    default_batch_size: int = 64
+
+    def __post_init__(self):
+        _check_choice("task", self.task, TASKS)
+        for kind in self.inference:
+            _check_choice("inference", kind, INFERENCE)
+
+    @property
+    def data_kind(self) -> str:
+        return TASK_DATA[self.task]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset: what it holds and how to load it at a given resolution."""
+
+    name: str
+    summary: str
+    kind: str
+    load: Ref  # -> callable(root, resolution, split, **kw) returning a ganzoo.protocols.Dataset
+    channels: int
+    resolution: int  # natural resolution of the source images
+    default_resolution: int = 64
+    license: str = ""
+    homepage: str = ""
+    embedded: bool = False  # ships inside an installed package: no download, no --data-root
+    splits: tuple[str, ...] = ("train",)
+    files: tuple[dict, ...] = field(default_factory=tuple)  # official files: url, sha256/md5
+
+    def __post_init__(self):
+        _check_choice("kind", self.kind, DATA_KINDS)
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """An adversarial loss: generator and discriminator terms from logits."""
+
+    name: str
+    summary: str
+    build: Ref  # -> callable(**options) returning a ganzoo.protocols.Loss
+    paper: str = ""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """An evaluation metric or a feature extractor used by metrics."""
+
+    name: str
+    summary: str
+    build: Ref
+    kind: str = "metric"  # or "feature-extractor"
+
+    def __post_init__(self):
+        _check_choice("kind", self.kind, ("metric", "feature-extractor"))

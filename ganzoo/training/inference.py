@@ -1,0 +1,67 @@
+"""Rebuild a finished (or interrupted) run's model from its folder, for generate and friends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ganzoo.errors import CheckpointError, UsageError
+from ganzoo.options import build_options
+from ganzoo.plugins import PluginSystem, load_plugins
+from ganzoo.protocols import DataInfo
+from ganzoo.registry import Entry
+from ganzoo.specs import ModelSpec, resolve
+from ganzoo.training.checkpoint import load_checkpoint
+from ganzoo.training.run_dir import RunDir
+
+
+@dataclass
+class LoadedRun:
+    run_dir: RunDir
+    config: dict[str, Any]
+    model_entry: Entry[ModelSpec]
+    model: nn.Module
+    checkpoint: Path
+    step: int
+
+
+def load_run(path: Path | str, device: torch.device, checkpoint: Path | None = None, ema: bool = True,
+             plugins: PluginSystem | None = None) -> LoadedRun:
+    """The run's model with the checkpoint's weights; with ``ema`` (and an EMA in the checkpoint)
+    its inference networks get the averaged weights."""
+    plugins = plugins or load_plugins()
+    run_dir = RunDir(path)
+    config = run_dir.read_config()
+    try:
+        model_name, options, data = config["model"], config["options"], config["data"]
+    except KeyError as exc:
+        raise CheckpointError(f"'{run_dir.config_path}' lacks '{exc.args[0]}': not a complete ganzoo run") from None
+    entry = plugins.models.entry(model_name)  # a run of an uninstalled plugin: "unknown model"
+    options = build_options(resolve(entry.spec.options), options, owner=f"model '{model_name}'")
+    model = resolve(entry.spec.build)(options, DataInfo(**data))
+    checkpoint = Path(checkpoint) if checkpoint else run_dir.latest_checkpoint()
+    state, info = load_checkpoint(checkpoint)
+    if "model" not in state:
+        raise CheckpointError(f"checkpoint '{checkpoint}' holds no model weights")
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        raise CheckpointError(f"checkpoint '{checkpoint}' does not fit model '{model_name}': "
+                              f"{first[1].strip() if len(first) > 1 else first[0]}") from None
+    if ema and state.get("ema"):
+        for name, averaged in state["ema"].items():
+            # AveragedModel keeps the network as .module plus an n_averaged counter
+            weights = {k.removeprefix("module."): v for k, v in averaged.items() if k.startswith("module.")}
+            getattr(model, name).load_state_dict(weights)
+    return LoadedRun(run_dir, config, entry, model.to(device).eval(), checkpoint, int(info.get("step", 0)))
+
+
+def require_inference(run: LoadedRun, kind: str) -> None:
+    if kind not in run.model_entry.spec.inference:
+        offered = ", ".join(run.model_entry.spec.inference)
+        raise UsageError(f"model '{run.model_entry.name}' cannot {kind} (it offers: {offered})")

@@ -1,0 +1,22 @@
+"""DCGAN options (imported by ``ganzoo info`` without torch)."""
+
+from dataclasses import dataclass
+
+from ganzoo.options import option
+
+
+@dataclass
+class DCGANOptions:
+    nz: int = option(100, "length of the latent noise vector z", min=1)
+    ngf: int = option(64, "generator width: channels of its last hidden layer", min=1)
+    ndf: int = option(64, "discriminator width: channels of its first layer", min=1)
+    lr: float = option(2e-4, "Adam learning rate of both networks", min=0.0)
+    beta1: float = option(0.5, "Adam beta1", min=0.0, max=1.0)
+    beta2: float = option(0.999, "Adam beta2", min=0.0, max=1.0)
+    loss: str = option("nonsaturating", "adversarial loss (see `ganzoo list losses`)")
+    label_smoothing: float = option(
+        0.0, "one-sided label smoothing: real targets become 1 - this", min=0.0, max=0.5
+    )
+    label_noise: float = option(
+        0.0, "probability of flipping each discriminator label (noisy labels)", min=0.0, max=0.5
+    )

@@ -1,0 +1,58 @@
+"""DCGAN as a ganzoo recipe: phases D then G, the D phase's fakes reused by the G phase."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ganzoo import create_loss
+from ganzoo.protocols import DataInfo, PhaseLoss
+
+from .networks import Discriminator, Generator, init_weights
+from .options import DCGANOptions
+
+
+class DCGAN(nn.Module):
+    phases = ("D", "G")
+    inference_networks = ("G",)
+
+    def __init__(self, options: DCGANOptions, data: DataInfo):
+        super().__init__()
+        self.options = options
+        self.G = Generator(options.nz, options.ngf, data.channels, data.resolution)
+        self.D = Discriminator(options.ndf, data.channels, data.resolution)
+        self.G.apply(init_weights)
+        self.D.apply(init_weights)
+        self.adversarial = create_loss(
+            options.loss, label_smoothing=options.label_smoothing, label_noise=options.label_noise
+        )
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        betas = (self.options.beta1, self.options.beta2)
+        return {
+            "D": torch.optim.Adam(self.D.parameters(), lr=self.options.lr, betas=betas),
+            "G": torch.optim.Adam(self.G.parameters(), lr=self.options.lr, betas=betas),
+        }
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return torch.randn(n, self.options.nz, generator=generator)
+
+    def sample(self, noise: torch.Tensor) -> torch.Tensor:
+        return self.G(noise)
+
+    def phase_loss(self, phase: str, batch, step: dict) -> PhaseLoss:
+        real = batch["image"]
+        if "fake" not in step:  # generated once per step: D trains on it detached, G through it
+            z = torch.randn(real.shape[0], self.options.nz, device=real.device)
+            step["fake"] = self.G(z)
+        fake = step["fake"]
+        if phase == "D":
+            real_logits, fake_logits = self.D(real), self.D(fake.detach())
+            loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
+            return PhaseLoss(loss, {
+                "loss_D": loss.detach(),
+                "D(x)": torch.sigmoid(real_logits.detach()).mean(),
+                "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
+            })
+        loss = self.adversarial.generator_loss(self.D(fake))
+        return PhaseLoss(loss, {"loss_G": loss.detach()})

@@ -1,0 +1,57 @@
+"""Shared helpers: run the real CLI in a subprocess, make throwaway plugin distributions."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``ganzoo ARGS`` as a user runs it: a new process, its exit code, stdout and stderr."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "ganzoo", *map(str, args)], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
+
+
+def make_distribution(site: Path, dist_name: str, module_name: str, source: str, entry_name: str | None = None,
+                      version: str = "0.1") -> Path:
+    """An installed-looking distribution on ``site``: a module plus dist-info with entry_points.txt."""
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module_name}.py").write_text(textwrap.dedent(source))
+    info = site / f"{dist_name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[ganzoo]\n{entry_name or module_name} = {module_name}\n")
+    return site
+
+
+def with_site(site: Path, extra: dict | None = None) -> dict:
+    paths = [str(site), os.environ.get("PYTHONPATH", "")]
+    return {"PYTHONPATH": os.pathsep.join(p for p in paths if p), **(extra or {})}
+
+
+def list_json(*args: str, env: dict | None = None) -> list[dict]:
+    result = run_cli("list", *args, "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    if not MNIST_DIR.is_dir():
+        pytest.skip(f"official MNIST files not present at {MNIST_DIR}")
+    return MNIST_DIR

@@ -1,0 +1,185 @@
+"""Plugins through real entry points: discovery, provenance, isolation of broken plugins."""
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, assert_no_traceback, list_json, make_distribution, run_cli, with_site
+from ganzoo import ModelSpec, hookimpl
+from ganzoo.errors import PluginError
+from ganzoo.plugins import PluginSystem, load_plugins
+
+HELLO = '''
+from ganzoo import ModelSpec, hookimpl
+
+@hookimpl
+def register_models(register):
+    register(ModelSpec(name="hellogan", summary="a test architecture", task="unconditional",
+                       build="ganzoo_dcgan.recipe:DCGAN", options="ganzoo_dcgan.options:DCGANOptions",
+                       default_dataset="digits"))
+'''
+
+
+def test_builtins_come_through_entry_points():
+    system = load_plugins()
+    assert {"dcgan", "datasets", "losses"} <= set(system.plugins)
+    for name in ("dcgan", "datasets", "losses"):
+        assert system.plugins[name].distribution == "ganzoo"
+        assert system.plugins[name].status == "loaded"
+    assert system.models.entry("dcgan").provider.plugin == "dcgan"
+
+
+def test_third_party_distribution_is_listed_with_provider(tmp_path):
+    site = make_distribution(tmp_path / "site", "ganzoo-hello", "ganzoo_hello", HELLO, entry_name="hello")
+    rows = list_json("models", env=with_site(site))
+    hello = next(r for r in rows if r["name"] == "hellogan")
+    assert (hello["plugin"], hello["distribution"], hello["version"]) == ("hello", "ganzoo-hello", "0.1")
+    assert any(r["name"] == "dcgan" and r["distribution"] == "ganzoo" for r in rows)
+
+
+def test_broken_plugin_is_reported_and_the_rest_works(tmp_path):
+    site = make_distribution(tmp_path / "site", "ganzoo-broken", "ganzoo_broken", "raise RuntimeError('boom at import')\n")
+    result = run_cli("list", "models", "--json", env=with_site(site))
+    assert result.returncode == 0
+    warnings = [line for line in result.stderr.splitlines() if "ganzoo_broken" in line or "broken" in line]
+    assert len(warnings) == 1 and "boom at import" in warnings[0] and "ganzoo-broken 0.1" in warnings[0]
+    assert_no_traceback(result)
+    assert "dcgan" in result.stdout
+
+    listed = run_cli("plugins", "--json", env=with_site(site))
+    assert '"status": "failed"' in listed.stdout and "boom at import" in listed.stdout
+
+
+def test_strict_plugins_make_a_broken_plugin_fatal(tmp_path):
+    site = make_distribution(tmp_path / "site", "ganzoo-broken", "ganzoo_broken", "raise RuntimeError('boom')\n")
+    result = run_cli("list", env=with_site(site, {"GANZOO_STRICT_PLUGINS": "1"}))
+    assert result.returncode == 1
+    assert "boom" in result.stderr and "GANZOO_STRICT_PLUGINS" in result.stderr
+    assert_no_traceback(result)
+
+
+def test_disabled_plugins_are_skipped(tmp_path):
+    site = make_distribution(tmp_path / "site", "ganzoo-hello", "ganzoo_hello", HELLO, entry_name="hello")
+    rows = list_json("models", env=with_site(site, {"GANZOO_DISABLE_PLUGINS": "hello, dcgan"}))
+    assert rows == []
+    result = run_cli("plugins", "--all", "--json", env=with_site(site, {"GANZOO_DISABLE_PLUGINS": "hello"}))
+    assert '"status": "disabled"' in result.stdout
+
+
+def test_duplicate_model_from_a_second_plugin_names_both(tmp_path):
+    clash = HELLO.replace('"hellogan"', '"dcgan"')
+    site = make_distribution(tmp_path / "site", "ganzoo-clash", "ganzoo_clash", clash)
+    result = run_cli("list", "models", "--json", env=with_site(site))
+    assert result.returncode == 0
+    assert "dcgan (ganzoo 0.1.0)" in result.stderr and "ganzoo_clash (ganzoo-clash 0.1)" in result.stderr
+    assert_no_traceback(result)
+
+
+class Misspelt:
+    @hookimpl
+    def register_modles(self, register):  # noqa: D401 - the typo is the point
+        pass
+
+
+class HalfBroken:
+    @hookimpl
+    def register_models(self, register):
+        register(ModelSpec(name="first", summary="", task="unconditional", build="x:y", options="x:z"))
+        raise ValueError("second entry failed")
+
+
+class WrongSpec:
+    @hookimpl
+    def register_datasets(self, register):
+        register("not a spec")
+
+
+@pytest.fixture
+def system(monkeypatch):
+    monkeypatch.delenv("GANZOO_STRICT_PLUGINS", raising=False)
+    system = PluginSystem()
+    system.load_entry_points()
+    return system
+
+
+def test_misspelt_hook_is_caught(system, capsys):
+    info = system.add(Misspelt(), "misspelt")
+    assert info.status == "failed" and "register_modles" in info.error
+    assert "misspelt" in capsys.readouterr().err
+    assert "misspelt" not in {p for p in system.pm.list_name_plugin()}
+
+
+def test_failed_registration_leaves_no_partial_entries(system):
+    info = system.add(HalfBroken(), "halfbroken")
+    assert info.status == "failed" and "second entry failed" in info.error
+    assert "first" not in system.models
+
+
+def test_wrong_spec_type_rejected(system):
+    info = system.add(WrongSpec(), "wrongspec")
+    assert info.status == "failed" and "DatasetSpec" in info.error
+
+
+def test_strict_mode_raises_in_process(system, monkeypatch):
+    monkeypatch.setenv("GANZOO_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="halfbroken"):
+        system.add(HalfBroken(), "halfbroken")
+
+
+def test_plugin_commands_are_added(tmp_path):
+    source = '''
+    import typer
+    from ganzoo import hookimpl
+
+    @hookimpl
+    def register_commands(app):
+        @app.command()
+        def hello(name: str = "world"):
+            """Say hello."""
+            typer.echo(f"hello {name}")
+    '''
+    site = make_distribution(tmp_path / "site", "ganzoo-cmd", "ganzoo_cmd", source)
+    result = run_cli("hello", "--name", "gan", env=with_site(site))
+    assert result.returncode == 0 and result.stdout.strip() == "hello gan"
+
+
+def test_pip_installed_plugin_trains_with_no_change_to_ganzoo(tmp_path):
+    """The example package in examples/ganzoo-mlpgan, installed by pip, is listed and trains."""
+    site = tmp_path / "site"
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                          "--target", str(site), str(ROOT / "examples" / "ganzoo-mlpgan")],
+                         capture_output=True, text=True)
+    assert pip.returncode == 0, pip.stderr
+    rows = list_json("models", env=with_site(site))
+    mlp = next(r for r in rows if r["name"] == "mlpgan")
+    assert (mlp["plugin"], mlp["distribution"]) == ("mlpgan", "ganzoo-mlpgan")
+    result = run_cli("train", "mlpgan", "--steps", "20", "--batch-size", "32", "--out", tmp_path / "runs",
+                     "--name", "m", env=with_site(site))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "runs" / "m" / "checkpoints" / "step-00000020.safetensors").is_file()
+
+
+class MetricsAndLosses:
+    @hookimpl
+    def register_metrics(self, register):
+        from ganzoo import MetricSpec
+
+        register(MetricSpec("sharpness", "mean gradient magnitude of samples", "x:y"))
+        register(MetricSpec("tiny-features", "a toy feature extractor", "x:z", kind="feature-extractor"))
+
+    @hookimpl
+    def register_losses(self, register):
+        from ganzoo import LossSpec
+
+        register(LossSpec("wasserstein-toy", "a test loss", "ganzoo_losses.adversarial:HingeLoss"))
+
+
+def test_metrics_and_losses_are_registered_with_provider(system):
+    info = system.add(MetricsAndLosses(), "toys")
+    assert info.status == "loaded" and info.hooks == ["register_losses", "register_metrics"]
+    assert [e.name for e in system.metrics.list("*")] == ["sharpness", "tiny-features"]
+    assert system.metrics.entry("sharpness").provider.plugin == "toys"
+    assert "wasserstein-toy" in system.losses
+    system.remove("toys")
+    assert "sharpness" not in system.metrics and "toys" not in system.plugins

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/ganzoo train dcgan --name demo-$$(date +%Y%m%d-%H%M%S)
+	$(BIN)/ganzoo train dcgan
 
 test: install
 	$(BIN)/python -m pytest

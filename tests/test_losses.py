@@ -70,11 +70,13 @@ def test_hinge():
 
 @pytest.mark.parametrize("name", ["nonsaturating", "minimax", "lsgan", "hinge"])
 def test_gradients_point_the_right_way(name):
-    """Raising the real logit and lowering the fake one lowers D's loss; raising the fake lowers G's."""
+    """Raising the real logit and lowering the fake one lowers D's loss; raising the fake lowers G's.
+    (Logits chosen inside every loss's active range: below LSGAN's and hinge's real target of 1,
+    above LSGAN's fake target of 0 and hinge's fake margin of -1.)"""
     loss = create_loss(name)
-    real, fake = REAL.clone().requires_grad_(), FAKE.clone().requires_grad_()
+    real, fake = torch.tensor([0.5, -1.0], requires_grad=True), torch.tensor([0.5, 0.2], requires_grad=True)
     loss.discriminator_loss(real, fake).backward()
     assert (real.grad <= 0).all() and (fake.grad >= 0).all() and real.grad.sum() < 0
-    fake2 = FAKE.clone().requires_grad_()
+    fake2 = torch.tensor([0.5, 0.2], requires_grad=True)
     loss.generator_loss(fake2).backward()
     assert (fake2.grad <= 0).all() and fake2.grad.sum() < 0

@@ -12,9 +12,9 @@ from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.inference import load_run
 from ganzoo.training.samples import sample_images
 
-STEPS = 200
-ARGS = ["--steps", STEPS, "--batch-size", 32, "--resolution", 16, "--sample-every", 100, "--log-every", 20,
-        "--set", "ngf=16", "--set", "ndf=16", "--seed", 1]
+STEPS = 300
+ARGS = ["--steps", STEPS, "--batch-size", 64, "--resolution", 16, "--sample-every", 150, "--log-every", 20,
+        "--set", "ngf=32", "--set", "ndf=32", "--seed", 1]
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +35,11 @@ def nearest_real_distance(images: torch.Tensor, real: torch.Tensor) -> float:
 def test_run_folder_layout(run):
     config = json.loads((run / "config.json").read_text())
     assert config["model"] == "dcgan" and config["dataset"] == "digits"
-    assert config["options"]["ngf"] == 16 and config["training"]["steps"] == STEPS
+    assert config["options"]["ngf"] == 32 and config["training"]["steps"] == STEPS
     assert config["training"]["seed"] == 1 and config["data"]["resolution"] == 16
     assert config["versions"]["ganzoo"] and config["providers"]["model"].startswith("dcgan")
-    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-00000100.png", "step-00000200.png"]
-    grid = Image.open(run / "samples" / "step-00000200.png")
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step-00000150.png", "step-00000300.png"]
+    grid = Image.open(run / "samples" / "step-00000300.png")
     assert grid.size == (8 * 18 + 2, 8 * 18 + 2)  # 64 images of 16px, 2px padding
     assert (run / "checkpoints" / f"step-{STEPS:08d}.safetensors").is_file()
     assert "finished" in (run / "log.txt").read_text()
@@ -68,7 +68,7 @@ def test_the_generator_learned_the_data(run):
     noise = torch.randn(256, 100, generator=torch.Generator().manual_seed(5))
     trained = load_run(run, torch.device("cpu")).model
     torch.manual_seed(1)
-    untrained = create_model("dcgan", channels=1, resolution=16, ngf=16, ndf=16)
+    untrained = create_model("dcgan", channels=1, resolution=16, ngf=32, ndf=32)
     d_trained = nearest_real_distance(sample_images(trained, noise, torch.device("cpu")), real)
     d_untrained = nearest_real_distance(sample_images(untrained, noise, torch.device("cpu")), real)
     assert d_trained < 0.7 * d_untrained, (d_trained, d_untrained)

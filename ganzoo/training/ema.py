@@ -11,7 +11,20 @@ from typing import Any, Iterator
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
+
+
+def ramped_ema(decay: float):
+    """An AveragedModel update whose decay ramps up as min(decay, (1 + n) / (10 + n)) over the
+    n updates so far: a short run averages over a short window instead of staying near its
+    first weights, and a long one reaches ``decay``. Computed on the device: no host sync."""
+
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
+        weight = 1.0 - torch.clamp((1.0 + n_averaged) / (10.0 + n_averaged), max=decay)
+        for avg, cur in zip(averaged, current):
+            avg.lerp_(cur, weight.to(avg.dtype))
+
+    return update
 
 
 class GeneratorEMA:
@@ -21,7 +34,7 @@ class GeneratorEMA:
     def __init__(self, model: nn.Module, names: tuple[str, ...], decay: float, start: int):
         self.names, self.decay, self.start = names, decay, start
         self.averaged = {
-            name: AveragedModel(getattr(model, name), multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)
+            name: AveragedModel(getattr(model, name), multi_avg_fn=ramped_ema(decay), use_buffers=False)
             for name in names
         }
         for averaged in self.averaged.values():

@@ -17,6 +17,9 @@ class DCGANOptions:
     label_smoothing: float = option(
         0.0, "one-sided label smoothing: real targets become 1 - this", min=0.0, max=0.5
     )
+    augment: str = option(
+        "", "DiffAugment policy applied to D's inputs: comma-separated color, translation, cutout"
+    )
     label_noise: float = option(
         0.0, "probability of flipping each discriminator label (noisy labels)", min=0.0, max=0.5
     )

@@ -6,6 +6,8 @@ import torch
 from torch import nn
 
 from ganzoo import create_loss
+from ganzoo.augment import diff_augment, parse_policy
+from ganzoo.errors import UsageError
 from ganzoo.protocols import DataInfo, PhaseLoss
 
 from .networks import Discriminator, Generator, init_weights
@@ -23,6 +25,10 @@ class DCGAN(nn.Module):
         self.D = Discriminator(options.ndf, data.channels, data.resolution)
         self.G.apply(init_weights)
         self.D.apply(init_weights)
+        try:
+            self.augment = parse_policy(options.augment)
+        except ValueError as exc:
+            raise UsageError(f"option 'augment' of model 'dcgan': {exc}") from None
         self.adversarial = create_loss(
             options.loss, label_smoothing=options.label_smoothing, label_noise=options.label_noise
         )
@@ -40,6 +46,10 @@ class DCGAN(nn.Module):
     def sample(self, noise: torch.Tensor) -> torch.Tensor:
         return self.G(noise)
 
+    def critic(self, images: torch.Tensor) -> torch.Tensor:
+        """D's logits, on augmented images when a DiffAugment policy is set."""
+        return self.D(diff_augment(images, self.augment) if self.augment else images)
+
     def phase_loss(self, phase: str, batch, step: dict) -> PhaseLoss:
         real = batch["image"]
         if "fake" not in step:  # generated once per step: D trains on it detached, G through it
@@ -47,12 +57,12 @@ class DCGAN(nn.Module):
             step["fake"] = self.G(z)
         fake = step["fake"]
         if phase == "D":
-            real_logits, fake_logits = self.D(real), self.D(fake.detach())
+            real_logits, fake_logits = self.critic(real), self.critic(fake.detach())
             loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
             return PhaseLoss(loss, {
                 "loss_D": loss.detach(),
                 "D(x)": torch.sigmoid(real_logits.detach()).mean(),
                 "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
             })
-        loss = self.adversarial.generator_loss(self.D(fake))
+        loss = self.adversarial.generator_loss(self.critic(fake))
         return PhaseLoss(loss, {"loss_G": loss.detach()})

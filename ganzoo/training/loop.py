@@ -1,32 +1,38 @@
 """The one training loop. Read top to bottom to know how every ganzoo model trains.
 
 The model (a recipe, see ganzoo.protocols.GANModel) answers "the loss of this phase on this
-batch"; this loop owns the rest: device, seeding, data order, gradient steps, logging,
-samples and checkpoints.
+batch"; this loop owns the rest: device, seeding, data order, gradient steps, schedules, EMA,
+budgets, divergence, signals, logging, samples and checkpoints.
 """
 
 from __future__ import annotations
 
+import math
+import signal
 import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import torch
 from rich.console import Console
 
 import ganzoo
 from ganzoo.data import ShuffledIndices, to_model_range
-from ganzoo.errors import DataError, GanzooError
+from ganzoo.errors import CheckpointError, DataError, GanzooError
 from ganzoo.plugins import PluginSystem, load_plugins
 from ganzoo.specs import resolve
-from ganzoo.training.checkpoint import save_checkpoint
+from ganzoo.training.artifacts import plot_losses, read_metrics, write_timelapse
+from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
 from ganzoo.training.devices import resolve_device, seed_everything
 from ganzoo.training.ema import GeneratorEMA
+from ganzoo.training.guard import Diverged, DivergenceGuard
 from ganzoo.training.progress import TrainingProgress
+from ganzoo.training.rng import capture_rng, restore_rng
 from ganzoo.training.run_dir import RunDir
 from ganzoo.training.samples import sample_images, save_grid
-from ganzoo.training.settings import TrainPlan, TrainSettings, plan_to_dict, plan_training
+from ganzoo.training.settings import TrainPlan, TrainSettings, plan_to_dict, plan_training, settings_for_resume
 
 SAMPLE_GRID_SIZE = 64
 
@@ -52,14 +58,25 @@ class LogAverager:
         return means
 
 
-def train(settings: TrainSettings, console: Console | None = None,
-          plugins: PluginSystem | None = None) -> Path:
-    """Run a training from settings; returns the run folder."""
+def train(settings: TrainSettings, console: Console | None = None, plugins: PluginSystem | None = None) -> Path:
+    """Start a run from settings; returns the run folder."""
     console = console or Console(stderr=True)
     plugins = plugins or load_plugins()
     plan = plan_training(settings, plugins)
-    device = resolve_device(plan.device)
-    return Trainer(plan, device, console, plugins).run()
+    return Trainer(plan, resolve_device(plan.device), console, plugins).run()
+
+
+def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
+           plugins: PluginSystem | None = None) -> Path:
+    """Continue a run from its newest complete checkpoint, exactly where it stopped."""
+    console = console or Console(stderr=True)
+    plugins = plugins or load_plugins()
+    run_dir = RunDir(run)
+    settings = settings_for_resume(run_dir.read_config(), run_dir.path, overrides)
+    plan = plan_training(settings, plugins, resuming=True)
+    trainer = Trainer(plan, resolve_device(plan.device), console, plugins)
+    trainer.restore_newest_checkpoint()
+    return trainer.run()
 
 
 class Trainer:
@@ -67,7 +84,7 @@ class Trainer:
         self.plan, self.device, self.console, self.plugins = plan, device, console, plugins
         self.run_dir = RunDir(plan.run_dir)
 
-        # --- data ---------------------------------------------------------------------
+        # --- data and its order ---------------------------------------------------------
         seed_everything(plan.seed)
         load = resolve(plan.dataset.spec.load)
         self.data = load(root=plan.data_root, resolution=plan.resolution, split="train")
@@ -75,8 +92,10 @@ class Trainer:
             raise DataError(f"dataset '{plan.dataset.name}' has {len(self.data)} examples, fewer than "
                             f"--batch-size {plan.batch_size}")
         self.order = ShuffledIndices(len(self.data), plan.batch_size, plan.seed)
+        batches_per_step = plan.d_steps  # the D phase draws a new batch for each of its repeats
+        self.total_steps = plan.steps or math.ceil(plan.epochs * self.order.batches_per_epoch / batches_per_step)
 
-        # --- model and optimizers -----------------------------------------------------
+        # --- model, optimizers, schedules, EMA ----------------------------------------------
         self.model = resolve(plan.model.spec.build)(plan.options, self.data.info).to(device)
         self.optimizers = self.model.configure_optimizers()
         if set(self.optimizers) != set(self.model.phases):
@@ -86,54 +105,118 @@ class Trainer:
         # for the other networks, and their .grad stays untouched.
         self.phase_params = {phase: [p for group in opt.param_groups for p in group["params"]]
                              for phase, opt in self.optimizers.items()}
+        self.schedulers = {phase: torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
+                           for phase, opt in self.optimizers.items()}
         self.ema = GeneratorEMA(self.model, self.model.inference_networks, plan.ema_decay, plan.ema_start)
+        self.guard = DivergenceGuard(self.model.phases, device)
         self.fixed_noise = (self.model.noise(SAMPLE_GRID_SIZE, torch.Generator().manual_seed(plan.seed))
                             if hasattr(self.model, "noise") else None)
+
+        # --- counters -------------------------------------------------------------------------
         self.step = 0
+        self.elapsed_before = 0.0  # training seconds of earlier invocations of this run
+        self.resumed_from: Path | None = None
+        self.stop_signal: int | None = None
+        self.last_checkpoint_step: int | None = None
+
+    def _lr_factor(self, step: int) -> float:
+        """constant, or linear-decay: constant until decay_start, then linearly to 0 at the end."""
+        if self.plan.lr_schedule == "constant":
+            return 1.0
+        start = self.plan.decay_start if self.plan.decay_start is not None else self.total_steps // 2
+        if step < start:
+            return 1.0
+        return max(0.0, (self.total_steps - step) / max(1, self.total_steps - start))
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> Path:
         plan = self.plan
         self.run_dir.create()
         self.run_dir.write_config(self.config())
-        self._log(f"run {self.run_dir.path} on {self.device}: {plan.model.name} on {plan.dataset.name} "
-                  f"({len(self.data)} images at {plan.resolution}px), {plan.steps} steps of {plan.batch_size}")
+        self.run_dir.write_status("running", self.step, self.total_steps)
+        self._log(self._banner())
         logs = LogAverager()
+        budget_note = ""
+        started = time.monotonic()
         last_time, last_step = time.perf_counter(), self.step
         self.model.train()
-        with TrainingProgress(self.console, plan.steps, start=self.step) as progress:
-            while self.step < plan.steps:
-                batch = to_model_range(self.data.batch(self.order.next()), self.device)
-                scratch: dict = {}  # shared by the phases of this step only
-                for phase in self.model.phases:
-                    optimizer = self.optimizers[phase]
-                    optimizer.zero_grad(set_to_none=True)
-                    result = self.model.phase_loss(phase, batch, scratch)
-                    result.loss.backward(inputs=self.phase_params[phase])
-                    optimizer.step()
-                    logs.add(result.logs)
-                self.step += 1
-                self.ema.update(self.model, self.step)
-                progress.advance(self.step)
+        previous_handlers = self._install_signal_handlers()
+        try:
+            with TrainingProgress(self.console, self.total_steps, start=self.step) as progress:
+                while self.step < self.total_steps and self.stop_signal is None:
+                    if plan.time_limit is not None and time.monotonic() - started >= plan.time_limit:
+                        budget_note = f"time budget of {plan.time_limit:.0f}s reached at step {self.step}"
+                        break
+                    self.train_step(logs)
+                    progress.advance(self.step)
 
-                if self.step % plan.log_every == 0 or self.step == plan.steps:
-                    now = time.perf_counter()
-                    speed = (self.step - last_step) * plan.batch_size / max(now - last_time, 1e-9)
-                    last_time, last_step = now, self.step
-                    means = logs.pop_means()
-                    self._check_finite(means)
-                    line = progress.report(self.step, speed, means)
-                    self.run_dir.append_log(line)
-                    self.run_dir.append_metrics({"step": self.step, "epoch": self.order.epoch,
-                                                 "images_per_second": round(speed, 1), **means})
-                if self.step % plan.sample_every == 0 or self.step == plan.steps:
-                    self.save_samples()
+                    at_end = self.step == self.total_steps
+                    if self.step % plan.log_every == 0 or at_end:
+                        now = time.perf_counter()
+                        speed = (self.step - last_step) * plan.batch_size * plan.d_steps / max(now - last_time, 1e-9)
+                        last_time, last_step = now, self.step
+                        self.guard.check(self.model)
+                        self.log_record(progress, speed, logs.pop_means())
+                    if self.step % plan.sample_every == 0 or at_end:
+                        self.save_samples()
+                    if self.step % plan.checkpoint_every == 0 or at_end:
+                        self.save_checkpoint(time.monotonic() - started)
+        except Diverged as exc:
+            return self._stop_diverged(exc)
+        finally:
+            self._restore_signal_handlers(previous_handlers)
 
-        path = self.save_checkpoint()
-        self._log(f"finished: checkpoint {path}, samples in {self.run_dir.samples}")
+        if self.last_checkpoint_step != self.step:
+            try:
+                self.guard.check(self.model)
+            except Diverged as exc:
+                return self._stop_diverged(exc)
+            self.save_checkpoint(time.monotonic() - started)
+        self.write_artifacts()
+        if self.stop_signal is not None:
+            name = signal.Signals(self.stop_signal).name
+            self.run_dir.write_status("interrupted", self.step, self.total_steps, f"stopped by {name}")
+            self._log(f"stopped by {name} at step {self.step}; checkpoint saved. "
+                      f"Resume with: ganzoo train --resume {self.run_dir.path}")
+        else:
+            self.run_dir.write_status("finished", self.step, self.total_steps, budget_note)
+            self._log(f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
+                      f"checkpoint {self.run_dir.latest_checkpoint()}, samples in {self.run_dir.samples}")
         return self.run_dir.path
 
-    # -- pieces --------------------------------------------------------------------------
+    def train_step(self, logs: LogAverager) -> None:
+        """One step: every phase in order, each stepping its own optimizer."""
+        batch = self.next_batch()
+        scratch: dict = {}  # shared by the phases of this step only
+        for phase in self.model.phases:
+            for repeat in range(self.plan.d_steps if phase == "D" else 1):
+                if repeat:  # extra critic steps see new real data and new fakes
+                    batch, scratch = self.next_batch(), {}
+                optimizer = self.optimizers[phase]
+                optimizer.zero_grad(set_to_none=True)
+                result = self.model.phase_loss(phase, batch, scratch)
+                self.guard.observe(phase, result.loss, self.step + 1)
+                result.loss.backward(inputs=self.phase_params[phase])
+                if self.plan.clip_grad is not None:
+                    torch.nn.utils.clip_grad_norm_(self.phase_params[phase], self.plan.clip_grad)
+                optimizer.step()
+                logs.add(result.logs)
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        self.step += 1
+        self.ema.update(self.model, self.step)
+
+    def next_batch(self) -> dict[str, torch.Tensor]:
+        return to_model_range(self.data.batch(self.order.next()), self.device)
+
+    # -- records and artifacts ----------------------------------------------------------
+    def log_record(self, progress: TrainingProgress, speed: float, means: dict[str, float]) -> None:
+        rates = {f"lr_{phase}": opt.param_groups[0]["lr"] for phase, opt in self.optimizers.items()}
+        line = progress.report(self.step, speed, means)
+        self.run_dir.append_log(line)
+        self.run_dir.append_metrics({"step": self.step, "epoch": self.order.epoch,
+                                     "images_per_second": round(speed, 1), **means, **rates})
+
     def save_samples(self) -> Path | None:
         if self.fixed_noise is None:
             return None
@@ -142,22 +225,115 @@ class Trainer:
             save_grid(sample_images(model, self.fixed_noise, self.device), path)
         return path
 
-    def save_checkpoint(self) -> Path:
-        path = self.run_dir.checkpoint_path(self.step)
-        state = {
+    def write_artifacts(self) -> None:
+        samples = sorted(self.run_dir.samples.glob("step-*.png"))
+        write_timelapse(samples, self.run_dir.path / "timelapse.gif")
+        plot_losses(read_metrics(self.run_dir.metrics_path), self.run_dir.path / "losses.png")
+
+    # -- checkpoints ---------------------------------------------------------------------
+    def state_dict(self, elapsed: float) -> dict[str, Any]:
+        return {
             "model": self.model.state_dict(),
-            "ema": self.ema.state_dict() if self.ema.active else {},
-            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "ema": self.ema.state_dict(),
+            "optimizers": {phase: opt.state_dict() for phase, opt in self.optimizers.items()},
+            "schedulers": {phase: sch.state_dict() for phase, sch in self.schedulers.items()},
             "data_order": self.order.state_dict(),
+            "rng": capture_rng(),
             "step": self.step,
+            "elapsed": self.elapsed_before + elapsed,
         }
+
+    def save_checkpoint(self, elapsed: float) -> Path:
+        path = self.run_dir.checkpoint_path(self.step)
         info = {"step": self.step, "epoch": self.order.epoch, "model": self.plan.model.name,
-                "ganzoo": ganzoo.__version__}
-        save_checkpoint(path, state, info)
+                "config_hash": self._config_hash(), "ganzoo": ganzoo.__version__}
+        save_checkpoint(path, self.state_dict(elapsed), info)
+        self.last_checkpoint_step = self.step
+        self.run_dir.prune_checkpoints(self.plan.keep)
+        self.run_dir.write_status("running", self.step, self.total_steps)
         return path
 
-    def config(self) -> dict:
+    def restore_newest_checkpoint(self) -> None:
+        """Load the newest checkpoint that reads back whole; a damaged one is reported and skipped."""
+        for step, path in reversed(self.run_dir.checkpoint_files()):
+            try:
+                state, _ = load_checkpoint(path)
+                self.load_state_dict(state)
+            except (CheckpointError, KeyError, ValueError, RuntimeError) as exc:
+                self.console.print(f"warning: skipping checkpoint {path.name}: {exc}", highlight=False)
+                continue
+            self.resumed_from = path
+            self.run_dir.truncate_metrics(self.step)
+            return
+        raise CheckpointError(f"run '{self.run_dir.path}' has no usable checkpoint to resume from")
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.model.load_state_dict(state["model"])
+        if state["ema"]:
+            self.ema.load_state_dict(state["ema"])
+        for phase, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][phase])
+        for phase, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][phase])
+        self.order.load_state_dict(state["data_order"])
+        restore_rng(state["rng"])
+        self.step = int(state["step"])
+        self.elapsed_before = float(state["elapsed"])
+
+    # -- signals -------------------------------------------------------------------------
+    def _install_signal_handlers(self) -> dict[int, Any]:
+        """SIGINT/SIGTERM finish the current step, checkpoint and exit cleanly; a second
+        Ctrl-C stops at once (checkpoints are atomic, so nothing is corrupted)."""
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def request_stop(signum, frame):
+            if self.stop_signal is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self.stop_signal = signum
+            self.console.print(f"\n{signal.Signals(signum).name}: stopping after this step "
+                               "(Ctrl-C again to stop at once)", highlight=False)
+
+        return {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    @staticmethod
+    def _restore_signal_handlers(previous: dict[int, Any]) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    # -- pieces --------------------------------------------------------------------------
+    def _stop_diverged(self, exc: Diverged) -> Path:
+        files = self.run_dir.checkpoint_files()
+        kept = f"the last good checkpoint is {files[-1][1]}" if files else "no checkpoint was written"
+        self.run_dir.write_status("diverged", self.step, self.total_steps, str(exc))
+        self.write_artifacts()
+        self._log(f"{exc}; {kept}")
+        raise Diverged(f"{exc}; {kept}") from None
+
+    def _banner(self) -> str:
         plan = self.plan
+        verb = f"resuming {self.run_dir.path} from step {self.step}" if self.resumed_from else f"run {self.run_dir.path}"
+        return (f"{verb} on {self.device}: {plan.model.name} on {plan.dataset.name} ({len(self.data)} images at "
+                f"{plan.resolution}px), {self.total_steps} steps of {plan.batch_size}")
+
+    def _config_hash(self) -> str:
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(plan_to_dict(self.plan), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def config(self) -> dict:
+        """config.json: a new run's full description; a resumed run keeps it, updating the
+        budgets it was given and recording the resume."""
+        plan = self.plan
+        if self.resumed_from is not None:
+            config = self.run_dir.read_config()
+            config["training"] = plan.training_dict()
+            config.setdefault("resumes", []).append({"step": self.step, "command": sys.argv,
+                                                     "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+            return config
         return {
             **plan_to_dict(plan),
             "data": asdict(self.data.info),
@@ -168,11 +344,6 @@ class Trainer:
             "command": sys.argv,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
-
-    def _check_finite(self, means: dict[str, float]) -> None:
-        bad = [k for k, v in means.items() if v != v or v in (float("inf"), float("-inf"))]
-        if bad:
-            raise GanzooError(f"training diverged at step {self.step}: {', '.join(bad)} is not finite")
 
     def _log(self, message: str) -> None:
         self.console.print(message, highlight=False, soft_wrap=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,33 @@ class RunDir:
     def log_path(self) -> Path:
         return self.path / "log.txt"
 
+    @property
+    def status_path(self) -> Path:
+        return self.path / "status.json"
+
+    def write_status(self, state: str, step: int, total: int | None, message: str = "") -> None:
+        """state: running | finished | interrupted | diverged (with the pid of a running one)."""
+        record = {"state": state, "step": step, "total_steps": total, "message": message,
+                  "pid": os.getpid() if state == "running" else None,
+                  "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        _write_json_atomically(self.status_path, record)
+
+    def read_status(self) -> dict[str, Any]:
+        """The run's status; a 'running' run whose process is gone reads as 'interrupted'."""
+        try:
+            status = json.loads(self.status_path.read_text())
+        except (OSError, ValueError):
+            return {"state": "unknown", "step": 0}
+        if status.get("state") == "running" and not _process_alive(status.get("pid")):
+            status["state"] = "interrupted"
+        return status
+
     def create(self) -> None:
         for folder in (self.path, self.checkpoints, self.samples):
             folder.mkdir(parents=True, exist_ok=True)
 
     def write_config(self, config: dict[str, Any]) -> None:
-        tmp = self.config_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(config, indent=2, sort_keys=False) + "\n")
-        os.replace(tmp, self.config_path)
+        _write_json_atomically(self.config_path, config)
 
     def read_config(self) -> dict[str, Any]:
         if not self.path.is_dir():
@@ -75,6 +95,30 @@ class RunDir:
             raise CheckpointError(f"run '{self.path}' has no checkpoint yet")
         return files[-1][1]
 
+    def prune_checkpoints(self, keep: int) -> None:
+        """Delete all but the newest ``keep`` step checkpoints (and stray temporary files)."""
+        for _, path in self.checkpoint_files()[:-keep]:
+            path.unlink(missing_ok=True)
+        for stray in self.checkpoints.glob(".*.tmp-*"):
+            if not _process_alive(_pid_of_tmp(stray)):
+                stray.unlink(missing_ok=True)
+
+    def truncate_metrics(self, after_step: int) -> None:
+        """Drop training records past ``after_step``: a resumed run logs those steps again."""
+        if not self.metrics_path.is_file():
+            return
+        kept = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # the torn last line of a killed run
+            if record.get("step", 0) <= after_step:
+                kept.append(line)
+        tmp = self.metrics_path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        os.replace(tmp, self.metrics_path)
+
     def append_metrics(self, record: dict[str, Any]) -> None:
         with open(self.metrics_path, "a") as handle:
             handle.write(json.dumps(record) + "\n")
@@ -82,3 +126,26 @@ class RunDir:
     def append_log(self, line: str) -> None:
         with open(self.log_path, "a") as handle:
             handle.write(line.rstrip("\n") + "\n")
+
+
+def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _process_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pid_of_tmp(path: Path) -> int | None:
+    match = re.search(r"\.tmp-(\d+)$", path.name)
+    return int(match.group(1)) if match else None

@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import UsageError
-from ganzoo.options import build_options, parse_assignments, to_dict
+from ganzoo.options import build_options, parse_assignments
 from ganzoo.plugins import PluginSystem
 from ganzoo.registry import Entry
 from ganzoo.specs import DatasetSpec, ModelSpec, resolve
+
+LR_SCHEDULES = ("constant", "linear-decay")
+#: Settings a resumed run may change: budgets, output cadence and the device. Everything else
+#: defines the run and comes from its config.json.
+RESUMABLE_OVERRIDES = ("steps", "epochs", "time", "device", "sample_every", "log_every", "checkpoint_every", "keep")
 
 
 @dataclass
@@ -27,15 +32,25 @@ class TrainSettings:
     resolution: int | None = None
     batch_size: int | None = None
     steps: int | None = None
+    epochs: int | None = None
+    time: str | None = None  # wall-clock budget of this invocation, e.g. "10m", "2h", "1h30m"
     seed: int = 0
     device: str = "auto"
     out: str = "runs"
     name: str | None = None
     sample_every: int | None = None
     log_every: int | None = None
+    checkpoint_every: int | None = None
+    keep: int = 3
     ema_decay: float = 0.999
     ema_start: int | None = None
+    lr_schedule: str = "constant"
+    decay_start: int | None = None
+    d_steps: int = 1
+    clip_grad: float | None = None
+    loss: str | None = None
     sets: list[str] = field(default_factory=list)  # model options as KEY=VALUE
+    option_values: dict[str, Any] = field(default_factory=dict)  # model options, already typed
 
 
 @dataclass
@@ -48,22 +63,32 @@ class TrainPlan:
     data_root: str | None
     resolution: int
     batch_size: int
-    steps: int
+    steps: int | None  # None when the budget is --epochs (converted once the dataset size is known)
+    epochs: int | None
+    time_limit: float | None  # seconds
     seed: int
     device: str
     sample_every: int
     log_every: int
+    checkpoint_every: int
+    keep: int
     ema_decay: float
     ema_start: int
+    lr_schedule: str
+    decay_start: int | None
+    d_steps: int
+    clip_grad: float | None
     run_dir: Path
 
+    TRAINING_KEYS = ("resolution", "batch_size", "steps", "epochs", "seed", "device", "sample_every", "log_every",
+                     "checkpoint_every", "keep", "ema_decay", "ema_start", "lr_schedule", "decay_start", "d_steps",
+                     "clip_grad")
+
     def training_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in
-                ("resolution", "batch_size", "steps", "seed", "device", "sample_every", "log_every",
-                  "ema_decay", "ema_start")}
+        return {k: getattr(self, k) for k in self.TRAINING_KEYS}
 
 
-def plan_training(settings: TrainSettings, plugins: PluginSystem) -> TrainPlan:
+def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool = False) -> TrainPlan:
     model = plugins.models.entry(settings.model)
     spec = model.spec
     dataset_name = settings.dataset or spec.default_dataset
@@ -84,31 +109,86 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem) -> TrainPlan:
         raise UsageError(f"--resolution {resolution}: {spec.name} supports "
                          f"{', '.join(map(str, spec.resolutions))}")
     batch_size = _positive("--batch-size", _default(settings.batch_size, spec.default_batch_size))
-    steps = _positive("--steps", _default(settings.steps, spec.default_steps))
-    sample_every = _positive("--sample-every", _default(settings.sample_every, max(1, steps // 10)))
-    log_every = _positive("--log-every", _default(settings.log_every, max(1, min(50, steps // 20))))
+    if settings.steps is not None and settings.epochs is not None:
+        raise UsageError("--steps and --epochs are two budgets for the same thing: give one")
+    epochs = None if settings.epochs is None else _positive("--epochs", settings.epochs)
+    steps = None if epochs else _positive("--steps", _default(settings.steps, spec.default_steps))
+    horizon = steps or 1000  # cadence defaults for an epoch budget, before the dataset size is known
+    sample_every = _positive("--sample-every", _default(settings.sample_every, max(1, horizon // 10)))
+    log_every = _positive("--log-every", _default(settings.log_every, max(1, min(50, horizon // 20))))
+    checkpoint_every = _positive("--checkpoint-every", _default(settings.checkpoint_every, min(1000, horizon)))
+    keep = _positive("--keep", settings.keep)
     if not 0.0 <= settings.ema_decay < 1.0:
         raise UsageError(f"--ema-decay must be in [0, 1), got {settings.ema_decay}")
     # By default averaging starts after a fifth of the run, so untrained weights never enter it.
-    ema_start = steps // 5 if settings.ema_start is None else settings.ema_start
+    ema_start = horizon // 5 if settings.ema_start is None else settings.ema_start
     if ema_start < 0:
         raise UsageError(f"--ema-start must be >= 0, got {ema_start}")
+    if settings.lr_schedule not in LR_SCHEDULES:
+        raise UsageError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}; got '{settings.lr_schedule}'")
+    if settings.decay_start is not None and settings.decay_start < 0:
+        raise UsageError(f"--decay-start must be >= 0, got {settings.decay_start}")
+    d_steps = _positive("--d-steps", settings.d_steps)
+    if settings.clip_grad is not None and settings.clip_grad <= 0:
+        raise UsageError(f"--clip-grad must be positive, got {settings.clip_grad}")
 
     owner = f"model '{spec.name}'"
     options_cls = resolve(spec.options)
-    options = build_options(options_cls, parse_assignments(options_cls, settings.sets, owner), owner)
-    if "loss" in to_dict(options) and options.loss not in plugins.losses:
-        plugins.losses.get(options.loss)  # raises the "unknown loss ... did you mean" error
+    values = {**settings.option_values, **parse_assignments(options_cls, settings.sets, owner)}
+    if settings.loss is not None:
+        if "loss" not in {f.name for f in dataclasses.fields(options_cls)}:
+            raise UsageError(f"--loss: model '{spec.name}' has no adversarial loss option")
+        values["loss"] = settings.loss
+    options = build_options(options_cls, values, owner)
+    if getattr(options, "loss", None) is not None:
+        plugins.losses.get(options.loss)  # an unknown loss fails here, with "did you mean"
+    if d_steps > 1 and "D" not in _phases_hint(spec):
+        raise UsageError(f"--d-steps: model '{spec.name}' has no phase named 'D'")
 
     name = settings.name or f"{spec.name}-{dataset_name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not re.fullmatch(r"[\w.-]+", name):
         raise UsageError(f"--name '{name}' may only hold letters, digits, '.', '_' and '-'")
     run_dir = Path(settings.out) / name
-    if (run_dir / "config.json").exists():
-        raise UsageError(f"run folder '{run_dir}' already holds a run: choose another --name")
-    return TrainPlan(model, dataset, options, settings.data_root, resolution, batch_size, steps,
-                     settings.seed, settings.device, sample_every, log_every, settings.ema_decay, ema_start,
-                     run_dir)
+    if not resuming and (run_dir / "config.json").exists():
+        raise UsageError(f"run folder '{run_dir}' already holds a run: choose another --name, "
+                         f"or continue it with --resume {run_dir}")
+    return TrainPlan(model, dataset, options, settings.data_root, resolution, batch_size, steps, epochs,
+                     parse_duration(settings.time), settings.seed, settings.device, sample_every, log_every,
+                     checkpoint_every, keep, settings.ema_decay, ema_start, settings.lr_schedule,
+                     settings.decay_start, d_steps, settings.clip_grad, run_dir)
+
+
+def settings_for_resume(config: dict[str, Any], run_dir: Path, overrides: dict[str, Any]) -> TrainSettings:
+    """The settings a run was started with (from its config.json), with allowed overrides."""
+    training = dict(config["training"])
+    if overrides.get("steps") is not None or overrides.get("epochs") is not None:
+        training["steps"], training["epochs"] = overrides.get("steps"), overrides.get("epochs")
+    for key in RESUMABLE_OVERRIDES:
+        if key not in ("steps", "epochs") and overrides.get(key) is not None:
+            training[key] = overrides[key]
+    return TrainSettings(
+        model=config["model"], dataset=config["dataset"], data_root=config.get("data_root"),
+        out=str(run_dir.parent), name=run_dir.name, time=overrides.get("time"),
+        option_values=dict(config["options"]),
+        **{k: v for k, v in training.items() if k in TrainPlan.TRAINING_KEYS},
+    )
+
+
+def parse_duration(text: str | None) -> float | None:
+    """'90s', '10m', '2h', '1h30m' or a number of seconds -> seconds."""
+    if text is None:
+        return None
+    parts = re.findall(r"(\d+(?:\.\d+)?)([smhd]?)", text.strip().lower())
+    if not parts or "".join(n + u for n, u in parts) != text.strip().lower().replace(" ", ""):
+        raise UsageError(f"--time '{text}' is not a duration: use e.g. 90s, 10m, 2h or 1h30m")
+    seconds = sum(float(n) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[u] for n, u in parts)
+    if seconds <= 0:
+        raise UsageError(f"--time must be positive, got '{text}'")
+    return seconds
+
+
+def _phases_hint(spec: ModelSpec) -> tuple[str, ...]:
+    return tuple(getattr(resolve(spec.build), "phases", ()))
 
 
 def _default_resolution(dataset: DatasetSpec, model: ModelSpec) -> int:

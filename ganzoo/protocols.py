@@ -10,7 +10,7 @@ Tensors crossing these contracts are ``(N, C, H, W)`` images scaled to ``[-1, 1]
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -67,6 +67,9 @@ class Loss(Protocol):
     def discriminator_loss(self, real_logits: "Tensor", fake_logits: "Tensor") -> "Tensor": ...
 
     def generator_loss(self, fake_logits: "Tensor") -> "Tensor": ...
+
+    def penalty(self, critic: Callable[["Tensor"], "Tensor"], real: "Tensor", fake: "Tensor") -> "Tensor | None":
+        """A gradient penalty to add to the discriminator's loss (R1, WGAN-GP), or None."""
 
 
 @dataclass

@@ -61,6 +61,7 @@ class ModelSpec:
     resolutions: tuple[int, ...] = (16, 32, 64, 128)
     default_steps: int = 2000
     default_batch_size: int = 64
+    truncation: bool = False  # its noise is standard normal, so `generate --truncation` applies
 
     def __post_init__(self):
         _check_choice("task", self.task, TASKS)

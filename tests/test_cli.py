@@ -23,7 +23,7 @@ def test_list_everything_and_by_kind():
 
 def test_list_pattern_alone_and_with_kind():
     assert [r["name"] for r in list_json("dc*")] == ["dcgan"]
-    assert [r["name"] for r in list_json("losses", "*gan*")] == ["lsgan"]
+    assert [r["name"] for r in list_json("losses", "*gan*")] == ["lsgan", "wgan-gp"]
 
 
 def test_list_table_shows_provider():

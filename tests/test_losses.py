@@ -80,3 +80,30 @@ def test_gradients_point_the_right_way(name):
     fake2 = torch.tensor([0.5, 0.2], requires_grad=True)
     loss.generator_loss(fake2).backward()
     assert (fake2.grad <= 0).all() and fake2.grad.sum() < 0
+
+
+def linear_critic(weights: torch.Tensor):
+    """D(x) = <w, x>: its input gradient is w everywhere, so penalties have closed forms."""
+    return lambda images: images.flatten(1) @ weights
+
+
+def test_wgan_gp_values_and_penalty_on_a_known_critic():
+    loss = create_loss("wgan-gp")
+    assert loss.discriminator_loss(REAL, FAKE).item() == pytest.approx(mean([0.5, -3.0]) - mean([2.0, -1.0]))
+    assert loss.generator_loss(FAKE).item() == pytest.approx(-mean([0.5, -3.0]))
+    weights = torch.tensor([3.0, 4.0, 0.0, 0.0], requires_grad=True)  # ||w|| = 5
+    real, fake = torch.randn(6, 1, 2, 2), torch.randn(6, 1, 2, 2)
+    penalty = loss.penalty(linear_critic(weights), real, fake)
+    assert penalty.item() == pytest.approx(10 * (5 - 1) ** 2, rel=1e-5)
+    penalty.backward()  # the penalty trains the critic: d/dw 10 (||w|| - 1)^2 = 20 (||w|| - 1) w / ||w||
+    assert torch.allclose(weights.grad, 20 * 4 * torch.tensor([3.0, 4.0, 0.0, 0.0]) / 5)
+    with pytest.raises(UsageError, match="wgan-gp"):
+        create_loss("wgan-gp", label_noise=0.1)
+
+
+def test_r1_penalty_on_a_known_critic():
+    weights = torch.tensor([1.0, 2.0, 2.0, 0.0])  # ||w||^2 = 9
+    real = torch.randn(5, 1, 2, 2)
+    assert create_loss("nonsaturating").penalty(linear_critic(weights), real, real) is None
+    penalty = create_loss("nonsaturating", r1_gamma=10.0).penalty(linear_critic(weights), real, real)
+    assert penalty.item() == pytest.approx(0.5 * 10.0 * 9.0, rel=1e-6)

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ganzoo.cli.output import console
+from ganzoo.errors import UsageError
 
 
 def generate_command(
@@ -18,6 +19,7 @@ def generate_command(
     seed: Annotated[int, typer.Option(help="Seed of the noise: the same seed gives the same images.")] = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Images generated at once.")] = 256,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    truncation: Annotated[Optional[float], typer.Option(help="Redraw noise components beyond this magnitude (models with Gaussian noise).")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average (if the run has one).")] = True,
     checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file (default: the run's latest).")] = None,
 ) -> None:
@@ -26,12 +28,20 @@ def generate_command(
 
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import load_run, require_inference
+    from ganzoo.training.latents import truncate
     from ganzoo.training.samples import sample_images, save_grid, save_png
 
     loaded = load_run(run, resolve_device(device), checkpoint=checkpoint, ema=ema)
     require_inference(loaded, "sample")
     # All noise is drawn in one call: the same seed gives the same images whatever --batch-size.
-    noise = loaded.model.noise(n, torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    noise = loaded.model.noise(n, generator)
+    if truncation is not None:
+        if not loaded.model_entry.spec.truncation:
+            raise UsageError(f"--truncation: model '{loaded.model_entry.name}' does not support truncation")
+        if truncation <= 0:
+            raise UsageError(f"--truncation must be positive, got {truncation}")
+        noise = truncate(noise, truncation, generator)
     images = sample_images(loaded.model, noise, next(loaded.model.parameters()).device, batch_size)
     if out is None and grid is None:
         grid = run / "generated" / f"seed-{seed}.png"

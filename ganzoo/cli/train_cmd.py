@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from click.core import ParameterSource
 
 from ganzoo.cli.output import console, err_console
 from ganzoo.errors import UsageError
@@ -57,7 +56,8 @@ def train_command(
     from ganzoo.training.loop import train
     from ganzoo.training.settings import TrainSettings
 
-    given = {key for key in ctx.params if ctx.get_parameter_source(key) == ParameterSource.COMMANDLINE}
+    # typer may vendor click, so the parameter source is compared by name
+    given = {key for key in ctx.params if getattr(ctx.get_parameter_source(key), "name", None) == "COMMANDLINE"}
     if resume is not None:
         fixed = sorted(given - RESUME_FLAGS - {"model"})
         if fixed:

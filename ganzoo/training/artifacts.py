@@ -8,19 +8,30 @@ from pathlib import Path
 FRAME_MS = 250
 
 
+def write_gif(frames: list, path: Path, durations: list[int]) -> Path:
+    """A looping animated GIF of PIL images, written to a temporary name first."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
+    tmp.replace(path)
+    return path
+
+
 def write_timelapse(sample_files: list[Path], path: Path) -> Path | None:
-    """An animated GIF with one frame per sample grid (oldest first), looping; the last frame
-    lingers so the final result can be seen."""
+    """One frame per sample grid (oldest first); the last frame lingers so the result can be seen."""
     from PIL import Image
 
     if not sample_files:
         return None
     frames = [Image.open(f).convert("RGB") for f in sample_files]
-    durations = [FRAME_MS] * (len(frames) - 1) + [FRAME_MS * 4]
-    tmp = path.with_name(f".{path.name}.tmp")
-    frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0)
-    tmp.replace(path)
-    return path
+    return write_gif(frames, path, [FRAME_MS] * (len(frames) - 1) + [FRAME_MS * 4])
+
+
+def tensor_to_pil(image):
+    """uint8 (C, H, W) tensor -> PIL image."""
+    from PIL import Image
+
+    array = image.permute(1, 2, 0).numpy()
+    return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
 
 
 def read_metrics(path: Path) -> list[dict]:

@@ -115,7 +115,6 @@ class Trainer:
         # --- counters -------------------------------------------------------------------------
         self.step = 0
         self.elapsed_before = 0.0  # training seconds of earlier invocations of this run
-        self.resumed_from: Path | None = None
         self.stop_signal: int | None = None
         self.last_checkpoint_step: int | None = None
 
@@ -168,10 +167,9 @@ class Trainer:
 
         if self.last_checkpoint_step != self.step:
             try:
-                self.guard.check(self.model)
+                self.save_checkpoint(time.monotonic() - started)
             except Diverged as exc:
                 return self._stop_diverged(exc)
-            self.save_checkpoint(time.monotonic() - started)
         self.write_artifacts()
         if self.stop_signal is not None:
             name = signal.Signals(self.stop_signal).name
@@ -244,6 +242,7 @@ class Trainer:
         }
 
     def save_checkpoint(self, elapsed: float) -> Path:
+        self.guard.check(self.model)  # never write a checkpoint of a diverged model
         path = self.run_dir.checkpoint_path(self.step)
         info = {"step": self.step, "epoch": self.order.epoch, "model": self.plan.model.name,
                 "config_hash": self._config_hash(), "ganzoo": ganzoo.__version__}
@@ -254,15 +253,20 @@ class Trainer:
         return path
 
     def restore_newest_checkpoint(self) -> None:
-        """Load the newest checkpoint that reads back whole; a damaged one is reported and skipped."""
-        for step, path in reversed(self.run_dir.checkpoint_files()):
+        """Load the newest checkpoint that reads back whole; a damaged one is reported and skipped.
+        A run stopped before its first checkpoint starts again from step 0."""
+        files = self.run_dir.checkpoint_files()
+        if not files:
+            self.console.print(f"{self.run_dir.path} has no checkpoint yet: starting it from step 0", highlight=False)
+            self.run_dir.truncate_metrics(0)
+            return
+        for step, path in reversed(files):
             try:
                 state, _ = load_checkpoint(path)
                 self.load_state_dict(state)
             except (CheckpointError, KeyError, ValueError, RuntimeError) as exc:
                 self.console.print(f"warning: skipping checkpoint {path.name}: {exc}", highlight=False)
                 continue
-            self.resumed_from = path
             self.run_dir.truncate_metrics(self.step)
             return
         raise CheckpointError(f"run '{self.run_dir.path}' has no usable checkpoint to resume from")
@@ -314,7 +318,7 @@ class Trainer:
 
     def _banner(self) -> str:
         plan = self.plan
-        verb = f"resuming {self.run_dir.path} from step {self.step}" if self.resumed_from else f"run {self.run_dir.path}"
+        verb = f"resuming {self.run_dir.path} from step {self.step}" if self.step else f"run {self.run_dir.path}"
         return (f"{verb} on {self.device}: {plan.model.name} on {plan.dataset.name} ({len(self.data)} images at "
                 f"{plan.resolution}px), {self.total_steps} steps of {plan.batch_size}")
 
@@ -328,7 +332,7 @@ class Trainer:
         """config.json: a new run's full description; a resumed run keeps it, updating the
         budgets it was given and recording the resume."""
         plan = self.plan
-        if self.resumed_from is not None:
+        if self.run_dir.config_path.is_file():  # resuming
             config = self.run_dir.read_config()
             config["training"] = plan.training_dict()
             config.setdefault("resumes", []).append({"step": self.step, "command": sys.argv,

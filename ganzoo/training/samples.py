@@ -26,7 +26,6 @@ def sample_images(model: nn.Module, noise: torch.Tensor, device: torch.device, b
 def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None, padding: int = 2) -> None:
     """A grid PNG of uint8 ``(N, C, H, W)`` images, as square as possible."""
     from torchvision.utils import make_grid
-    from PIL import Image
 
     nrow = nrow or math.ceil(math.sqrt(images.shape[0]))
     grid = make_grid(images, nrow=nrow, padding=padding, pad_value=255)
@@ -35,12 +34,9 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None, padding
 
 def save_png(image: torch.Tensor, path: Path) -> None:
     """One uint8 ``(C, H, W)`` image to a PNG, written to a temporary name first."""
-    from PIL import Image
+    from ganzoo.training.artifacts import tensor_to_pil
 
-    array = image.permute(1, 2, 0).numpy()
-    if array.shape[2] == 1:
-        array = array[:, :, 0]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(array).save(tmp, format="PNG")
+    tensor_to_pil(image).save(tmp, format="PNG")
     tmp.replace(path)

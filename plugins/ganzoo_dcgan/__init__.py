@@ -15,6 +15,7 @@ def register_models(register):
         paper="https://arxiv.org/abs/1511.06434",
         default_dataset="digits",
         resolutions=(16, 32, 64, 128),
-        default_steps=2000,
+        default_steps=3000,
         default_batch_size=64,
+        truncation=True,
     ))

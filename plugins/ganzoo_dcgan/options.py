@@ -17,8 +17,11 @@ class DCGANOptions:
     label_smoothing: float = option(
         0.0, "one-sided label smoothing: real targets become 1 - this", min=0.0, max=0.5
     )
+    r1_gamma: float = option(0.0, "weight of the R1 gradient penalty on real images (0: off)", min=0.0)
+    # Not in the paper: DiffAugment translation (Zhao et al. 2020) keeps D from memorising small
+    # datasets; on the embedded digits it evens out the digit classes. `--set augment=` disables it.
     augment: str = option(
-        "", "DiffAugment policy applied to D's inputs: comma-separated color, translation, cutout"
+        "translation", "DiffAugment policy on D's inputs: comma-separated color, translation, cutout ('' = off)"
     )
     label_noise: float = option(
         0.0, "probability of flipping each discriminator label (noisy labels)", min=0.0, max=0.5

@@ -30,7 +30,8 @@ class DCGAN(nn.Module):
         except ValueError as exc:
             raise UsageError(f"option 'augment' of model 'dcgan': {exc}") from None
         self.adversarial = create_loss(
-            options.loss, label_smoothing=options.label_smoothing, label_noise=options.label_noise
+            options.loss, label_smoothing=options.label_smoothing, label_noise=options.label_noise,
+            r1_gamma=options.r1_gamma,
         )
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -59,8 +60,13 @@ class DCGAN(nn.Module):
         if phase == "D":
             real_logits, fake_logits = self.critic(real), self.critic(fake.detach())
             loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
+            logs = {"loss_D": loss.detach()}
+            penalty = self.adversarial.penalty(self.critic, real, fake.detach())
+            if penalty is not None:
+                loss = loss + penalty
+                logs["penalty_D"] = penalty.detach()
             return PhaseLoss(loss, {
-                "loss_D": loss.detach(),
+                **logs,
                 "D(x)": torch.sigmoid(real_logits.detach()).mean(),
                 "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
             })

@@ -15,3 +15,5 @@ def register_losses(register):
                       f"{_MODULE}:LeastSquaresLoss", paper="https://arxiv.org/abs/1611.04076"))
     register(LossSpec("hinge", "hinge loss (Lim & Ye 2017; Miyato et al. 2018)",
                       f"{_MODULE}:HingeLoss", paper="https://arxiv.org/abs/1705.02894"))
+    register(LossSpec("wgan-gp", "Wasserstein loss with gradient penalty (Gulrajani et al. 2017)",
+                      f"{_MODULE}:WassersteinGPLoss", paper="https://arxiv.org/abs/1704.00028"))

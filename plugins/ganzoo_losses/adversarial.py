@@ -2,25 +2,46 @@
 
 Each loss returns means over the batch. Discriminator losses add the real and fake terms
 (the convention of Goodfellow et al. and the DCGAN reference code); models that want the
-Pix2Pix/CycleGAN halving apply it themselves.
+Pix2Pix/CycleGAN halving apply it themselves. ``penalty`` adds gradient penalties (R1 on any
+loss, the WGAN-GP penalty on ``wgan-gp``) to the discriminator's loss.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
 from ganzoo.errors import UsageError
 
+Critic = Callable[[torch.Tensor], torch.Tensor]
 
-class _TargetLoss:
-    """A loss with real/fake targets, which supports label smoothing and noisy labels."""
+
+def input_gradients(critic: Critic, images: torch.Tensor) -> torch.Tensor:
+    """d critic(images).sum() / d images, kept in the graph so the penalty trains the critic."""
+    images = images.detach().requires_grad_(True)
+    (gradients,) = torch.autograd.grad(critic(images).sum(), images, create_graph=True)
+    return gradients.flatten(1)
+
+
+class AdversarialLoss:
+    """Base of the built-in losses: options common to all, and the R1 penalty."""
+
+    has_labels = True  # whether label smoothing and noisy labels mean anything for this loss
+
+    def __init__(self, label_smoothing: float = 0.0, label_noise: float = 0.0, r1_gamma: float = 0.0):
+        if not self.has_labels and (label_smoothing or label_noise):
+            raise UsageError(f"loss '{self.name}' has no labels: label_smoothing and label_noise must be 0")
+        self.label_smoothing, self.label_noise, self.r1_gamma = label_smoothing, label_noise, r1_gamma
 
     name = ""
 
-    def __init__(self, label_smoothing: float = 0.0, label_noise: float = 0.0):
-        self.label_smoothing = label_smoothing
-        self.label_noise = label_noise
+    def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
+        """R1 (Mescheder et al. 2018): gamma/2 * E ||grad D(x)||^2 on real images, if r1_gamma > 0."""
+        if not self.r1_gamma:
+            return None
+        return 0.5 * self.r1_gamma * input_gradients(critic, real).pow(2).sum(1).mean()
 
     def _targets(self, real_logits: torch.Tensor, fake_logits: torch.Tensor):
         real_target = torch.full_like(real_logits, 1.0 - self.label_smoothing)
@@ -34,8 +55,10 @@ class _TargetLoss:
         return real_target, fake_target
 
 
-class NonSaturatingLoss(_TargetLoss):
+class NonSaturatingLoss(AdversarialLoss):
     """D: BCE(D(x), 1) + BCE(D(G(z)), 0); G: BCE(D(G(z)), 1), i.e. -log D(G(z))."""
+
+    name = "nonsaturating"
 
     def discriminator_loss(self, real_logits, fake_logits):
         real_target, fake_target = self._targets(real_logits, fake_logits)
@@ -49,12 +72,16 @@ class NonSaturatingLoss(_TargetLoss):
 class MinimaxLoss(NonSaturatingLoss):
     """The discriminator of the non-saturating loss; G minimises log(1 - D(G(z))) = -softplus(l)."""
 
+    name = "minimax"
+
     def generator_loss(self, fake_logits):
         return -F.softplus(fake_logits).mean()
 
 
-class LeastSquaresLoss(_TargetLoss):
+class LeastSquaresLoss(AdversarialLoss):
     """D: 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2; G: 1/2 (D(G(z)) - 1)^2, on the raw outputs."""
+
+    name = "lsgan"
 
     def discriminator_loss(self, real_logits, fake_logits):
         real_target, fake_target = self._targets(real_logits, fake_logits)
@@ -64,15 +91,37 @@ class LeastSquaresLoss(_TargetLoss):
         return 0.5 * F.mse_loss(fake_logits, torch.ones_like(fake_logits))
 
 
-class HingeLoss:
+class HingeLoss(AdversarialLoss):
     """D: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)). Margins, not targets: no smoothing."""
 
-    def __init__(self, label_smoothing: float = 0.0, label_noise: float = 0.0):
-        if label_smoothing or label_noise:
-            raise UsageError("loss 'hinge' has no labels: label_smoothing and label_noise must be 0")
+    name = "hinge"
+    has_labels = False
 
     def discriminator_loss(self, real_logits, fake_logits):
         return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
 
     def generator_loss(self, fake_logits):
         return -fake_logits.mean()
+
+
+class WassersteinGPLoss(AdversarialLoss):
+    """WGAN-GP (Gulrajani et al. 2017). Critic: D(G(z)) - D(x) + 10 * (||grad D(x_hat)|| - 1)^2 on
+    random interpolates x_hat; G: -D(G(z)). The paper trains the critic 5 times per G step
+    (``--d-steps 5``) and avoids BatchNorm in the critic."""
+
+    name = "wgan-gp"
+    has_labels = False
+    gp_weight = 10.0
+
+    def discriminator_loss(self, real_logits, fake_logits):
+        return fake_logits.mean() - real_logits.mean()
+
+    def generator_loss(self, fake_logits):
+        return -fake_logits.mean()
+
+    def penalty(self, critic, real, fake):
+        eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
+        interpolates = eps * real.detach() + (1 - eps) * fake.detach()
+        gp = self.gp_weight * (input_gradients(critic, interpolates).norm(2, dim=1) - 1).pow(2).mean()
+        r1 = super().penalty(critic, real, fake)
+        return gp if r1 is None else gp + r1

@@ -1,0 +1,54 @@
+"""`ganzoo interpolate RUN --out walk.gif [--steps N] [--seed N]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ganzoo.cli.output import console
+
+
+def interpolate_command(
+    run: Annotated[Path, typer.Argument(help="A run folder of a model that samples from noise.")],
+    out: Annotated[Path, typer.Option(help="The animated GIF to write; a PNG strip goes beside it.")] = Path("walk.gif"),
+    steps: Annotated[int, typer.Option(min=2, help="Frames between two consecutive anchor codes.")] = 16,
+    points: Annotated[int, typer.Option(min=2, help="Anchor codes each walk visits (it returns to the first).")] = 4,
+    n: Annotated[int, typer.Option("--n", min=1, help="Walks shown side by side.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the anchor codes.")] = 0,
+    ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file (default: the run's latest).")] = None,
+) -> None:
+    """Walk the latent space along great circles (slerp): a looping GIF, and a PNG strip with one
+    row per walk showing its first leg."""
+    import torch
+    from torchvision.utils import make_grid
+
+    from ganzoo.training.artifacts import tensor_to_pil, write_gif
+    from ganzoo.training.devices import resolve_device
+    from ganzoo.training.inference import load_run, require_inference
+    from ganzoo.training.latents import slerp
+    from ganzoo.training.samples import sample_images, save_png
+
+    loaded = load_run(run, resolve_device(device), checkpoint=checkpoint, ema=ema)
+    require_inference(loaded, "sample")
+    model, model_device = loaded.model, next(loaded.model.parameters()).device
+    anchors = model.noise(points * n, torch.Generator().manual_seed(seed)).unflatten(0, (points, n))
+    frames = []  # uint8 (n, C, H, W) per frame
+    for leg in range(points):
+        start, end = anchors[leg], anchors[(leg + 1) % points]
+        frames += [sample_images(model, slerp(start, end, step / steps), model_device) for step in range(steps)]
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_gif([tensor_to_pil(make_grid(f, nrow=n, padding=2, pad_value=255)) for f in frames], out,
+              [80] * len(frames))
+    first_leg = torch.stack(frames[:steps], dim=1).flatten(0, 1)  # walk-major: row w = walk w
+    strip_path = out.with_suffix(".png")
+    save_png(make_grid(first_leg, nrow=steps, padding=2, pad_value=255), strip_path)
+    console.print(f"{len(frames)} frames: {out}; strip: {strip_path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("interpolate")(interpolate_command)

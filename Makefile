@@ -20,7 +20,7 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest
-	$(BIN)/mkdocs build --strict --site-dir $(VENV)/site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 
 docs: install
 	$(BIN)/mkdocs serve

@@ -267,3 +267,19 @@ def test_truncate_and_slerp():
     assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)
     unit_a, unit_b = a / a.norm(dim=1, keepdim=True), b / b.norm(dim=1, keepdim=True)
     assert torch.allclose(slerp(unit_a, unit_b, 0.5).norm(dim=1), torch.ones(4), atol=1e-5)
+
+
+def test_a_second_ctrl_c_stops_at_once_without_damage(tmp_path):
+    process = cli_process("train", "dcgan", *TINY, "--steps", 5000, "--checkpoint-every", 10, "--out", tmp_path,
+                          "--name", "twice")
+    wait_for(tmp_path / "twice" / "checkpoints" / "step-00000020.safetensors", process)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode in (0, 130), stderr
+    assert "Traceback" not in stderr
+    for path in (tmp_path / "twice" / "checkpoints").glob("step-*.safetensors"):
+        load_checkpoint(path)
+    rows = json.loads(run_cli("runs", tmp_path, "--json").stdout)
+    assert rows[0]["state"] == "interrupted"

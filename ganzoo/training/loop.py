@@ -162,6 +162,12 @@ class Trainer:
                         self.save_checkpoint(time.monotonic() - started)
         except Diverged as exc:
             return self._stop_diverged(exc)
+        except KeyboardInterrupt:  # a second Ctrl-C: stop now; the last checkpoint is whole
+            self.run_dir.write_status("interrupted", self.last_checkpoint_step or 0, self.total_steps,
+                                      "stopped at once by a second Ctrl-C")
+            self.console.print(f"stopped at once; resume from the last checkpoint with: "
+                               f"ganzoo train --resume {self.run_dir.path}", highlight=False)
+            raise
         finally:
             self._restore_signal_handlers(previous_handlers)
 

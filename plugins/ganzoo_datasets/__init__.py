@@ -33,3 +33,13 @@ def register_datasets(register):
                {"name": "t10k-images-idx3-ubyte.gz", "md5_uncompressed": "2646ac647ad5339dbf082846283269ea"},
                {"name": "t10k-labels-idx1-ubyte.gz", "md5_uncompressed": "27ae3e4e09519cfbb04c329615203637"}),
     ))
+    register(DatasetSpec(
+        name="folder",
+        summary="any folder of your images (recursive; PNG, JPEG, BMP, GIF, WebP, TIFF), centre-cropped",
+        kind="images",
+        load="ganzoo_datasets.folder:load",
+        channels=3,
+        resolution=0,
+        default_resolution=64,
+        license="yours",
+    ))

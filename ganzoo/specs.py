@@ -89,6 +89,7 @@ class DatasetSpec:
     embedded: bool = False  # ships inside an installed package: no download, no --data-root
     splits: tuple[str, ...] = ("train",)
     files: tuple[dict, ...] = field(default_factory=tuple)  # official files: url, sha256/md5
+    download: Ref | None = None  # -> callable(root: Path | None, progress) fetching every file; None: nothing to fetch
 
     def __post_init__(self):
         _check_choice("kind", self.kind, DATA_KINDS)

@@ -180,3 +180,27 @@ def test_real_mnist_trains(mnist_dir, tmp_path):
                      "--set", "ngf=8", "--set", "ndf=8", "--out", tmp_path, "--name", "m")
     assert result.returncode == 0, result.stderr
     assert "60000 images at 32px" in result.stderr
+
+
+def test_data_download_command(mnist_dir, tmp_path):
+    for name, text in (("digits", "embedded"), ("folder", "no official files")):
+        result = run_cli("data", "download", name)
+        assert result.returncode == 0 and text in result.stdout
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in mnist_dir.glob("*.gz"):
+        (copy / path.name).write_bytes(path.read_bytes())
+    result = run_cli("data", "download", "mnist", "--root", copy)  # present files are verified, not fetched
+    assert result.returncode == 0 and result.stdout.count("ok  ") == 4
+    unknown = run_cli("data", "download", "mnsit")
+    assert unknown.returncode == 2 and "Did you mean 'mnist'?" in unknown.stderr
+
+
+def test_offline_download_names_file_source_and_destination(tmp_path, monkeypatch):
+    monkeypatch.setitem(mnist.MNIST, "mirrors", ("http://127.0.0.1:9/mnist/",))  # nothing listens on port 9
+    with pytest.raises(DataError) as info:
+        mnist.download_mnist(tmp_path)
+    message = str(info.value)
+    assert "Fetch it by hand from http://127.0.0.1:9/mnist/train-images-idx3-ubyte.gz" in message
+    assert str(tmp_path / "train-images-idx3-ubyte.gz") in message
+    assert not any(tmp_path.iterdir())

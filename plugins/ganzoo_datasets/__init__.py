@@ -22,6 +22,7 @@ def register_datasets(register):
         summary="MNIST handwritten digits: 60,000 + 10,000 grey 28x28 images (LeCun et al.)",
         kind="images",
         load="ganzoo_datasets.mnist:load_mnist",
+        download="ganzoo_datasets.mnist:download_mnist",
         channels=1,
         resolution=28,
         default_resolution=32,

@@ -34,7 +34,8 @@ def default_root(name: str) -> Path:
     return Path(os.environ.get("GANZOO_DATA", Path.home() / ".cache" / "ganzoo" / "data")) / name
 
 
-def locate(root: Path, stem: str, md5: str, mirrors: tuple[str, ...], may_download: bool) -> Path:
+def locate(root: Path, stem: str, md5: str, mirrors: tuple[str, ...], may_download: bool,
+           progress=None) -> Path:
     """The file as ``stem`` or ``stem.gz`` in root; downloaded there if allowed and missing."""
     for candidate in (root / stem, root / f"{stem}.gz"):
         if candidate.is_file():
@@ -44,7 +45,14 @@ def locate(root: Path, stem: str, md5: str, mirrors: tuple[str, ...], may_downlo
     if not may_download:
         raise DataError(f"'{root}' lacks {stem}(.gz): fetch it from {mirrors[0]}{stem}.gz and put it in {root}")
     return download([m + f"{stem}.gz" for m in mirrors], root / f"{stem}.gz",
-                    verify=lambda path: content_md5(path) == md5)
+                    verify=lambda path: content_md5(path) == md5, progress=progress)
+
+
+def download_mnist(root: Path | None = None, progress=None) -> list[Path]:
+    """Fetch (or verify, if present) all four files into root (default: the cache folder)."""
+    folder = Path(root).expanduser() if root else default_root("mnist")
+    return [locate(folder, stem, md5, MNIST["mirrors"], may_download=True, progress=progress)
+            for files in MNIST["files"].values() for stem, md5 in files]
 
 
 def fit_28(images: torch.Tensor, resolution: int) -> torch.Tensor:

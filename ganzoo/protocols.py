@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # torch is imported lazily so that listing plugins stays fast
     import torch
-    from torch import Tensor, nn
+    from torch import Tensor
 
 #: A batch maps names to tensors. Datasets yield uint8 ``(N, C, H, W)``; the loop hands the
 #: model floats in [-1, 1] (keys ending in ``mask``: [0, 1]). Keys by data kind:

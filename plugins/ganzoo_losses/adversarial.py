@@ -28,14 +28,13 @@ def input_gradients(critic: Critic, images: torch.Tensor) -> torch.Tensor:
 class AdversarialLoss:
     """Base of the built-in losses: options common to all, and the R1 penalty."""
 
+    name = ""
     has_labels = True  # whether label smoothing and noisy labels mean anything for this loss
 
     def __init__(self, label_smoothing: float = 0.0, label_noise: float = 0.0, r1_gamma: float = 0.0):
         if not self.has_labels and (label_smoothing or label_noise):
             raise UsageError(f"loss '{self.name}' has no labels: label_smoothing and label_noise must be 0")
         self.label_smoothing, self.label_noise, self.r1_gamma = label_smoothing, label_noise, r1_gamma
-
-    name = ""
 
     def penalty(self, critic: Critic, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor | None:
         """R1 (Mescheder et al. 2018): gamma/2 * E ||grad D(x)||^2 on real images, if r1_gamma > 0."""

@@ -50,7 +50,11 @@ def create_loss(name: str, **options: Any):
 
 
 def load_dataset(name: str, *, resolution: int | None = None, root: str | None = None,
-                 split: str = "train"):
-    """Load a registered dataset at a resolution (the dataset's default if None)."""
+                 split: str = "train", fit: str = "crop", **options: Any):
+    """Load a registered dataset at a resolution (the dataset's default if None); ``options``
+    are the dataset's own (``ganzoo info DATASET`` lists them)."""
+    from ganzoo.data.loading import dataset_options, open_dataset
+
     spec = load_plugins().datasets.get(name)
-    return resolve(spec.load)(root=root, resolution=resolution or spec.default_resolution, split=split)
+    return open_dataset(spec, root=root, resolution=resolution, split=split, fit=fit,
+                        options=dataset_options(spec, values=options))

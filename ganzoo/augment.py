@@ -28,14 +28,16 @@ def diff_augment(images: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
     return images
 
 
-def _color(x: torch.Tensor) -> torch.Tensor:
+def _color(x: torch.Tensor, factor=None) -> torch.Tensor:
+    """Random brightness, saturation and contrast; ``factor(name)`` supplies shared draws."""
     n = x.shape[0]
-    x = x + (torch.rand(n, 1, 1, 1, device=x.device) - 0.5)  # brightness
+    factor = factor or (lambda _name: torch.rand(n, 1, 1, 1, device=x.device))
+    x = x + (factor("brightness") - 0.5)
     if x.shape[1] > 1:  # saturation
         mean = x.mean(dim=1, keepdim=True)
-        x = (x - mean) * (torch.rand(n, 1, 1, 1, device=x.device) * 2) + mean
+        x = (x - mean) * (factor("saturation") * 2) + mean
     mean = x.mean(dim=[1, 2, 3], keepdim=True)  # contrast
-    return (x - mean) * (torch.rand(n, 1, 1, 1, device=x.device) + 0.5) + mean
+    return (x - mean) * (factor("contrast") + 0.5) + mean
 
 
 def _translation(x: torch.Tensor, ratio: float = 0.125) -> torch.Tensor:
@@ -65,3 +67,45 @@ def _cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 
 
 _AUGMENTS = {"color": _color, "translation": _translation, "cutout": _cutout}
+
+
+#: Augmentations of real batches in the loader (``ganzoo train --augment``).
+LOADER_AUGMENTS = ("flip", *POLICIES)
+#: Those that change what real images look like, not just where things are: on an
+#: unconditional model they leak into the samples unless the model augments its fakes too.
+LEAKING = ("translation", "cutout", "color")
+
+
+def parse_loader_augments(text: str) -> tuple[str, ...]:
+    names = tuple(p.strip() for p in text.split(",") if p.strip())
+    unknown = [n for n in names if n not in LOADER_AUGMENTS]
+    if unknown:
+        raise ValueError(f"unknown augmentation {', '.join(unknown)}: use {', '.join(LOADER_AUGMENTS)}")
+    return names
+
+
+def augment_batch(batch: dict[str, torch.Tensor], names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """Augment every image of a batch on its device, with the same transformation for all the
+    images of one example (a Pix2Pix input and its target are flipped or shifted together)."""
+    keys = [key for key, value in batch.items() if value.ndim == 4 and value.is_floating_point()]
+    if not names or not keys:
+        return batch
+    channels = [batch[key].shape[1] for key in keys]
+    stacked = torch.cat([batch[key] for key in keys], dim=1)
+    n = stacked.shape[0]
+    for name in names:
+        if name == "flip":
+            flipped = torch.rand(n, 1, 1, 1, device=stacked.device) < 0.5
+            stacked = torch.where(flipped, stacked.flip(3), stacked)
+        elif name == "color":
+            draws: dict[str, torch.Tensor] = {}
+
+            def shared(factor_name: str) -> torch.Tensor:
+                if factor_name not in draws:
+                    draws[factor_name] = torch.rand(n, 1, 1, 1, device=stacked.device)
+                return draws[factor_name]
+
+            stacked = torch.cat([_color(part, shared) for part in stacked.split(channels, dim=1)], dim=1)
+        else:
+            stacked = _AUGMENTS[name](stacked)
+    return {**batch, **dict(zip(keys, stacked.split(channels, dim=1)))}

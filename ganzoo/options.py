@@ -45,7 +45,7 @@ def build_options(options_cls: type, values: dict[str, Any], owner: str) -> Any:
     return instance
 
 
-def parse_assignments(options_cls: type, assignments: list[str], owner: str) -> dict[str, Any]:
+def parse_assignments(options_cls: type, assignments: list[str], owner: str, flag: str = "--set") -> dict[str, Any]:
     """Turn ``["ngf=32", "loss=hinge"]`` into typed values; errors name the key."""
     hints = typing.get_type_hints(options_cls)
     fields = {f.name: f for f in dataclasses.fields(options_cls)}
@@ -54,7 +54,7 @@ def parse_assignments(options_cls: type, assignments: list[str], owner: str) -> 
         key, sep, text = item.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
-            raise UsageError(f"--set expects KEY=VALUE, got '{item}'")
+            raise UsageError(f"{flag} expects KEY=VALUE, got '{item}'")
         if key not in fields:
             raise UnknownNameError(f"option of {owner}", key, fields)
         values[key] = _convert(text.strip(), hints[key], key, owner)

@@ -90,6 +90,8 @@ class DatasetSpec:
     splits: tuple[str, ...] = ("train",)
     files: tuple[dict, ...] = field(default_factory=tuple)  # official files: url, sha256/md5
     download: Ref | None = None  # -> callable(root: Path | None, progress) fetching every file; None: nothing to fetch
+    options: Ref | None = None  # -> a dataclass of the loader's options (``--data-set KEY=VALUE``)
+    offline: str = ""  # how to get the files by hand, for `ganzoo info` and the docs
 
     def __post_init__(self):
         _check_choice("kind", self.kind, DATA_KINDS)

@@ -55,3 +55,12 @@ def mnist_dir() -> Path:
     if not MNIST_DIR.is_dir():
         pytest.skip(f"official MNIST files not present at {MNIST_DIR}")
     return MNIST_DIR
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_home(tmp_path_factory, monkeypatch) -> Path:
+    """Every test downloads and prepares into its own $GANZOO_DATA (inherited by run_cli), never
+    the user's cache; tests that need a particular one set it themselves."""
+    home = tmp_path_factory.mktemp("ganzoo-data")
+    monkeypatch.setenv("GANZOO_DATA", str(home))
+    return home

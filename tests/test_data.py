@@ -37,7 +37,7 @@ def fixture_mnist(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / "train-images-idx3-ubyte.gz").write_bytes(gzip.compress(raw["train-images-idx3-ubyte"]))
     (folder / "train-labels-idx1-ubyte").write_bytes(raw["train-labels-idx1-ubyte"])
-    table = {"mirrors": ("http://127.0.0.1:9/",), "files": {"train": tuple((k, md5(v)) for k, v in raw.items())}}
+    table = {"mirrors": ("http://127.0.0.1:9/",), "files": {"train": tuple((k, md5(v), None) for k, v in raw.items())}}
     monkeypatch.setitem(mnist.MNIST, "files", table["files"])
     return folder, images, labels, raw
 

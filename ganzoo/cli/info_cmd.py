@@ -12,17 +12,18 @@ from ganzoo.cli.output import console, print_json
 from ganzoo.errors import UnknownNameError
 from ganzoo.options import describe
 from ganzoo.plugins import load_plugins
-from ganzoo.specs import ModelSpec, resolve
+from ganzoo.specs import DatasetSpec, ModelSpec, resolve
 
 
 def describe_entry(entry) -> dict:
     spec = entry.spec
-    data = {k: v for k, v in dataclasses.asdict(spec).items() if not k.startswith(("build", "load"))}
-    data.pop("options", None)
+    data = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("build", "load", "download", "options")}
     if "kind" in data:  # "kind" names the registry in ganzoo's output; a spec's own kind is its "type"
         data["type"] = data.pop("kind")
     data["provided_by"] = str(entry.provider)
-    if isinstance(spec, ModelSpec):
+    if isinstance(spec, DatasetSpec):
+        data["downloadable"] = spec.download is not None
+    if getattr(spec, "options", None) is not None:
         data["options"] = describe(resolve(spec.options))
     return data
 
@@ -44,17 +45,26 @@ def info_command(
         data = describe_entry(entry)
         console.print(f"[bold]{entry.name}[/bold] ({plugins.registries[kind].kind})  {data.pop('summary')}")
         options = data.pop("options", None)
+        files = data.pop("files", ())
         for key, value in data.items():
             if value not in (None, "", (), []):
-                console.print(f"  {key.replace('_', ' ')}: {value}", highlight=False)
+                console.print(f"  {key.replace('_', ' ')}: {_text(value)}", highlight=False)
+        for file in files:
+            checks = "  ".join(f"{k}: {v}" for k, v in file.items() if k not in ("name", "url"))
+            console.print(f"  file: {file['name']}  {file.get('url', '')}  {checks}", highlight=False, soft_wrap=True)
         if options:
-            table = Table(box=None, header_style="bold", title_justify="left", title="options (--set KEY=VALUE)")
+            flag = "--set" if isinstance(entry.spec, ModelSpec) else "--data-set"
+            table = Table(box=None, header_style="bold", title_justify="left", title=f"options ({flag} KEY=VALUE)")
             for column in ("option", "type", "default", "description"):
                 table.add_column(column, overflow="fold")
             for row in options:
                 help_text = row["help"] + (f" (one of {', '.join(map(str, row['choices']))})" if row["choices"] else "")
                 table.add_row(row["name"], row["type"], repr(row["default"]), help_text)
             console.print(table)
+
+
+def _text(value) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,6 +26,9 @@ def train_command(
     dataset: Annotated[Optional[str], typer.Option(help="Dataset name (default: the model's).", rich_help_panel=DATA)] = None,
     data_root: Annotated[Optional[Path], typer.Option(help="Folder holding the dataset's files.", rich_help_panel=DATA)] = None,
     resolution: Annotated[Optional[int], typer.Option(help="Square training size in pixels.", rich_help_panel=DATA)] = None,
+    fit: Annotated[str, typer.Option(help="Non-square images: crop (centre) or pad (letterbox).", rich_help_panel=DATA)] = "crop",
+    augment: Annotated[str, typer.Option(help="Augment real batches on the device: flip, translation, cutout, color (comma-separated).", rich_help_panel=DATA)] = "",
+    data_set: Annotated[Optional[list[str]], typer.Option("--data-set", metavar="KEY=VALUE", help="Set a dataset option (repeatable); `ganzoo info DATASET` lists them.", rich_help_panel=DATA)] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Images per step (default: the model's).", rich_help_panel=DATA)] = None,
     steps: Annotated[Optional[int], typer.Option(help="Training steps (default: the model's).", rich_help_panel=BUDGET)] = None,
     epochs: Annotated[Optional[int], typer.Option(help="Passes over the data, instead of --steps.", rich_help_panel=BUDGET)] = None,
@@ -73,7 +76,8 @@ def train_command(
             raise UsageError("missing MODEL: e.g. `ganzoo train dcgan` (see `ganzoo list models`), "
                              "or `ganzoo train --resume RUN`")
         settings = TrainSettings(
-            model=model, dataset=dataset, data_root=str(data_root) if data_root else None,
+            model=model, dataset=dataset, data_root=str(data_root) if data_root else None, fit=fit,
+            augment=augment, data_sets=list(data_set or []),
             resolution=resolution, batch_size=batch_size, steps=steps, epochs=epochs, time=time, seed=seed,
             device=device, out=str(out), name=name, sample_every=sample_every, log_every=log_every,
             checkpoint_every=checkpoint_every, keep=keep, ema_decay=ema_decay, ema_start=ema_start,

@@ -1,7 +1,7 @@
 """Data sources and batching for the training loop."""
 
-from ganzoo.data.sources import TensorImages
+from ganzoo.data.sources import ImageArrays, TensorImages, UnpairedImages
 from ganzoo.data.order import ShuffledIndices
 from ganzoo.data.convert import to_model_range
 
-__all__ = ["ShuffledIndices", "TensorImages", "to_model_range"]
+__all__ = ["ImageArrays", "ShuffledIndices", "TensorImages", "UnpairedImages", "to_model_range"]

@@ -24,23 +24,23 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def to_rgb(image: Image.Image) -> Image.Image:
-    """Greyscale, palette, 16-bit and RGBA images to 8-bit RGB (transparency onto black)."""
+def to_rgb(image: Image.Image, background: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
+    """Greyscale, palette, 16-bit and RGBA images to 8-bit RGB (transparency onto ``background``)."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if array.max() > 255 else 255.0
         image = Image.fromarray((array / peak * 255).round().clip(0, 255).astype(np.uint8), "L")
-    if image.mode in ("P", "LA", "PA"):
+    if image.mode in ("P", "LA", "PA") or (image.mode != "RGBA" and "transparency" in image.info):
         image = image.convert("RGBA")
     if image.mode == "RGBA":
-        background = Image.new("RGB", image.size, (0, 0, 0))
-        background.paste(image, mask=image.getchannel("A"))
-        return background
+        canvas = Image.new("RGB", image.size, background)
+        canvas.paste(image, mask=image.getchannel("A"))
+        return canvas
     return image.convert("RGB")
 
 
-def load_square(path: Path, resolution: int, fit: str = "crop") -> np.ndarray:
-    """uint8 (resolution, resolution, 3) from an image file; raises SkippedImage with a reason."""
+def open_rgb(path: Path, background: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
+    """A file as an upright 8-bit RGB image; raises SkippedImage with the reason it cannot be."""
     if path.stat().st_size == 0:
         raise SkippedImage("empty file")
     try:
@@ -51,18 +51,48 @@ def load_square(path: Path, resolution: int, fit: str = "crop") -> np.ndarray:
                     raise SkippedImage(f"{image.width}x{image.height} pixels is over the decompression limit")
                 image.load()
                 image = ImageOps.exif_transpose(image)
-                image = to_rgb(image)
+                return to_rgb(image, background)
     except SkippedImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise SkippedImage(f"decompression bomb ({exc})") from None
     except (OSError, ValueError, SyntaxError) as exc:  # not an image, truncated, corrupt
         raise SkippedImage(str(exc).splitlines()[0] or type(exc).__name__) from None
+
+
+def fit_square(image: Image.Image, resolution: int, fit: str = "crop", crop: int | None = None) -> np.ndarray:
+    """uint8 (resolution, resolution, 3): the centre ``crop`` x ``crop`` box first if given, then
+    a centre crop (``fit="crop"``) or a black letterbox (``"pad"``) to a square, antialiased."""
+    if crop:
+        left, top = (image.width - crop) // 2, (image.height - crop) // 2
+        image = image.crop((left, top, left + crop, top + crop))
     if fit == "pad":
         image = ImageOps.pad(image, (resolution, resolution), method=Image.Resampling.LANCZOS, color=(0, 0, 0))
     else:
         image = ImageOps.fit(image, (resolution, resolution), method=Image.Resampling.LANCZOS)
     return np.asarray(image, dtype=np.uint8)
+
+
+def load_square(path: Path, resolution: int, fit: str = "crop", crop: int | None = None,
+                background: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
+    """uint8 (resolution, resolution, 3) from an image file; raises SkippedImage with a reason."""
+    return fit_square(open_rgb(path, background), resolution, fit, crop)
+
+
+def load_image(path: Path, resolution: int, fit: str = "crop", crop: int | None = None,
+               background: tuple[int, int, int] = (0, 0, 0), key: str = "image") -> dict[str, np.ndarray]:
+    """``load_square`` keyed for the prepared cache (a picklable decoder with functools.partial)."""
+    return {key: load_square(path, resolution, fit, crop, background)}
+
+
+def load_side_by_side(path: Path, resolution: int) -> dict[str, np.ndarray]:
+    """A Pix2Pix ``AB`` image: the left half is A, the right half B, each resized to a square."""
+    image = open_rgb(path)
+    if image.width < 2 * image.height * 0.9:
+        raise SkippedImage(f"{image.width}x{image.height} is not two square images side by side")
+    half = image.width // 2
+    return {"A": fit_square(image.crop((0, 0, half, image.height)), resolution),
+            "B": fit_square(image.crop((half, 0, 2 * half, image.height)), resolution)}
 
 
 def report_skipped(skipped: list[tuple[Path, str]], total: int, shown: int = 3) -> None:

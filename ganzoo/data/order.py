@@ -40,3 +40,32 @@ class ShuffledIndices:
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
         self._order = self._permutation(self.epoch)
+
+
+class IndependentOrders:
+    """One ShuffledIndices per domain of an unpaired dataset; the largest domain sets the epoch.
+    Each domain's seed differs, so the pairing of A and B images changes every epoch."""
+
+    def __init__(self, sizes: dict[str, int], batch_size: int, seed: int):
+        self.orders = {name: ShuffledIndices(size, batch_size, seed * 7 + offset)
+                       for offset, (name, size) in enumerate(sizes.items())}
+        self.lead = max(self.orders, key=lambda name: self.orders[name].size)
+
+    @property
+    def epoch(self) -> int:
+        return self.orders[self.lead].epoch
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self.orders[self.lead].batches_per_epoch
+
+    def next(self) -> dict[str, torch.Tensor]:
+        return {name: order.next() for name, order in self.orders.items()}
+
+    def state_dict(self) -> dict[str, int]:
+        return {f"{name}.{key}": value for name, order in self.orders.items()
+                for key, value in order.state_dict().items()}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        for name, order in self.orders.items():
+            order.load_state_dict({key: state[f"{name}.{key}"] for key in ("epoch", "position")})

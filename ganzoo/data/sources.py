@@ -1,26 +1,75 @@
-"""In-memory image sources."""
+"""Datasets as arrays of uint8 ``(N, C, H, W)`` images: in memory or memory-mapped from the
+prepared cache. A batch is one fancy index per array, so loading never decodes anything."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+import numpy as np
 import torch
 
+from ganzoo.data.order import IndependentOrders
 from ganzoo.protocols import DataInfo
 
+ArrayLike = torch.Tensor | np.ndarray
 
-class TensorImages:
-    """A dataset held as one uint8 ``(N, C, H, W)`` tensor (small, embedded datasets)."""
 
-    def __init__(self, images: torch.Tensor, info: DataInfo, labels: torch.Tensor | None = None):
-        if images.dtype != torch.uint8 or images.ndim != 4:
-            raise ValueError(f"expected uint8 (N, C, H, W) images, got {images.dtype} {tuple(images.shape)}")
-        self.images = images
+def as_tensor(array: ArrayLike) -> torch.Tensor:
+    """A tensor sharing the array's memory (a memory map stays a memory map)."""
+    return array if isinstance(array, torch.Tensor) else torch.from_numpy(array)
+
+
+def _take(array: torch.Tensor, indices) -> torch.Tensor:
+    return array[torch.as_tensor(indices)]  # copies just these rows out of the map
+
+
+class ImageArrays:
+    """Examples made of one row of each array (``{"image": ...}`` or ``{"A": ..., "B": ...}``)."""
+
+    def __init__(self, arrays: Mapping[str, ArrayLike], info: DataInfo, labels: ArrayLike | None = None):
+        sizes = {int(a.shape[0]) for a in arrays.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"arrays of one dataset must have one length, got {sorted(sizes)}")
+        for name, array in arrays.items():
+            if array.dtype not in (torch.uint8, np.uint8) or array.ndim != 4:
+                raise ValueError(f"expected uint8 (N, C, H, W) '{name}', got {array.dtype} {tuple(array.shape)}")
+        self.arrays = {name: as_tensor(array) for name, array in arrays.items()}
         self.labels = labels
         self.info = info
 
     def __len__(self) -> int:
-        return self.images.shape[0]
+        return int(next(iter(self.arrays.values())).shape[0])
 
     def batch(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"image": self.images[torch.as_tensor(indices)]}
+        return {name: _take(array, indices) for name, array in self.arrays.items()}
+
+
+class TensorImages(ImageArrays):
+    """A dataset of single images: ``{"image": (N, C, H, W) uint8}``."""
+
+    def __init__(self, images: ArrayLike, info: DataInfo, labels: ArrayLike | None = None):
+        super().__init__({"image": images}, info, labels)
+        self.images = self.arrays["image"]
+
+
+class UnpairedImages:
+    """Two unaligned domains; each batch draws A and B independently, each from its own seeded
+    shuffle (so an epoch of the larger domain sees every image of it once)."""
+
+    def __init__(self, a: ArrayLike, b: ArrayLike, info: DataInfo):
+        self.domains = {"A": as_tensor(a), "B": as_tensor(b)}
+        self.info = info
+
+    def __len__(self) -> int:
+        return max(int(a.shape[0]) for a in self.domains.values())
+
+    def make_order(self, batch_size: int, seed: int) -> IndependentOrders:
+        return IndependentOrders({name: int(a.shape[0]) for name, a in self.domains.items()}, batch_size, seed)
+
+    def batch(self, indices) -> dict[str, torch.Tensor]:
+        """``indices``: a {domain: indices} mapping from the order, or plain indices (taken
+        modulo each domain's size, for fixed sample grids)."""
+        if not isinstance(indices, Mapping):
+            flat = torch.as_tensor(indices)
+            indices = {name: flat % int(a.shape[0]) for name, a in self.domains.items()}
+        return {name: _take(a, indices[name]) for name, a in self.domains.items()}

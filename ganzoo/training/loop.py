@@ -19,7 +19,9 @@ import torch
 from rich.console import Console
 
 import ganzoo
+from ganzoo.augment import LEAKING, augment_batch, parse_loader_augments
 from ganzoo.data import ShuffledIndices, to_model_range
+from ganzoo.data.loading import open_dataset
 from ganzoo.errors import CheckpointError, DataError, GanzooError
 from ganzoo.plugins import PluginSystem, load_plugins
 from ganzoo.specs import resolve
@@ -86,12 +88,14 @@ class Trainer:
 
         # --- data and its order ---------------------------------------------------------
         seed_everything(plan.seed)
-        load = resolve(plan.dataset.spec.load)
-        self.data = load(root=plan.data_root, resolution=plan.resolution, split="train")
-        if len(self.data) < plan.batch_size:
-            raise DataError(f"dataset '{plan.dataset.name}' has {len(self.data)} examples, fewer than "
-                            f"--batch-size {plan.batch_size}")
-        self.order = ShuffledIndices(len(self.data), plan.batch_size, plan.seed)
+        self.data = open_dataset(plan.dataset.spec, root=plan.data_root, resolution=plan.resolution,
+                                 split="train", fit=plan.fit, options=plan.data_options)
+        make_order = getattr(self.data, "make_order", None) or (lambda b, s: ShuffledIndices(len(self.data), b, s))
+        try:
+            self.order = make_order(plan.batch_size, plan.seed)
+        except ValueError as exc:  # fewer examples than the batch size
+            raise DataError(f"dataset '{plan.dataset.name}': {exc}; lower --batch-size") from None
+        self.augment = parse_loader_augments(plan.augment)
         batches_per_step = plan.d_steps  # the D phase draws a new batch for each of its repeats
         self.total_steps = plan.steps or math.ceil(plan.epochs * self.order.batches_per_epoch / batches_per_step)
 
@@ -134,6 +138,11 @@ class Trainer:
         self.run_dir.write_config(self.config())
         self.run_dir.write_status("running", self.step, self.total_steps)
         self._log(self._banner())
+        leaking = [name for name in self.augment if name in LEAKING]
+        if leaking and plan.model.spec.task == "unconditional":
+            self._log(f"warning: --augment {','.join(leaking)} changes only the real images, so the samples "
+                      f"will learn to look {'/'.join(leaking)}-augmented; augment inside the model instead "
+                      f"(for dcgan: --set augment={','.join(leaking)})")
         logs = LogAverager()
         budget_note = ""
         started = time.monotonic()
@@ -211,7 +220,8 @@ class Trainer:
         self.ema.update(self.model, self.step)
 
     def next_batch(self) -> dict[str, torch.Tensor]:
-        return to_model_range(self.data.batch(self.order.next()), self.device)
+        batch = to_model_range(self.data.batch(self.order.next()), self.device)
+        return augment_batch(batch, self.augment) if self.augment else batch
 
     # -- records and artifacts ----------------------------------------------------------
     def log_record(self, progress: TrainingProgress, speed: float, means: dict[str, float]) -> None:

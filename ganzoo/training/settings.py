@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ganzoo.augment import parse_loader_augments
+from ganzoo.data.loading import FITS, dataset_options
 from ganzoo.errors import UsageError
 from ganzoo.options import build_options, parse_assignments
 from ganzoo.plugins import PluginSystem
@@ -29,6 +31,10 @@ class TrainSettings:
     model: str
     dataset: str | None = None
     data_root: str | None = None
+    fit: str = "crop"  # non-square images: centre crop, or "pad" (letterbox)
+    augment: str = ""  # loader augmentations of real batches, e.g. "flip"
+    data_sets: list[str] = field(default_factory=list)  # dataset options as KEY=VALUE
+    data_options: dict[str, Any] = field(default_factory=dict)  # dataset options, already typed
     resolution: int | None = None
     batch_size: int | None = None
     steps: int | None = None
@@ -79,10 +85,13 @@ class TrainPlan:
     d_steps: int
     clip_grad: float | None
     run_dir: Path
+    fit: str = "crop"
+    augment: str = ""
+    data_options: dict[str, Any] = field(default_factory=dict)
 
     TRAINING_KEYS = ("resolution", "batch_size", "steps", "epochs", "seed", "device", "sample_every", "log_every",
                      "checkpoint_every", "keep", "ema_decay", "ema_start", "lr_schedule", "decay_start", "d_steps",
-                     "clip_grad")
+                     "clip_grad", "fit", "augment", "data_options")
 
     def training_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.TRAINING_KEYS}
@@ -142,6 +151,13 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     options = build_options(options_cls, values, owner)
     if getattr(options, "loss", None) is not None:
         plugins.losses.get(options.loss)  # an unknown loss fails here, with "did you mean"
+    if settings.fit not in FITS:
+        raise UsageError(f"--fit must be one of {', '.join(FITS)}; got '{settings.fit}'")
+    try:
+        augment = ",".join(parse_loader_augments(settings.augment))
+    except ValueError as exc:
+        raise UsageError(f"--augment: {exc}") from None
+    data_options = dataset_options(dataset.spec, settings.data_sets, settings.data_options)
     if d_steps > 1 and "D" not in _phases_hint(spec):
         raise UsageError(f"--d-steps: model '{spec.name}' has no phase named 'D'")
 
@@ -155,7 +171,7 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     return TrainPlan(model, dataset, options, settings.data_root, resolution, batch_size, steps, epochs,
                      parse_duration(settings.time), settings.seed, settings.device, sample_every, log_every,
                      checkpoint_every, keep, settings.ema_decay, ema_start, settings.lr_schedule,
-                     settings.decay_start, d_steps, settings.clip_grad, run_dir)
+                     settings.decay_start, d_steps, settings.clip_grad, run_dir, settings.fit, augment, data_options)
 
 
 def settings_for_resume(config: dict[str, Any], run_dir: Path, overrides: dict[str, Any]) -> TrainSettings:

@@ -1,0 +1,208 @@
+"""The prepared cache: images decoded, cropped and resized once into memory-mappable arrays.
+
+A prepared dataset is a folder under ``$GANZOO_DATA/prepared/`` named by the dataset, split,
+resolution and a hash of every setting that changes the pixels. It holds one raw uint8 file
+per array (``(N, C, H, W)``, C-contiguous, so a batch is one fancy-index of a memory map) and
+``manifest.json`` with the shapes, the source fingerprint (paths, sizes and modification
+times of the source files), the skipped files and why. Settings that differ give another
+folder; a source that changed since gives a rebuild of the same folder. A cache is built in a
+temporary folder and renamed into place, so a half-built cache is never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ganzoo.errors import DataError
+
+FORMAT = "ganzoo-prepared/1"
+
+
+def data_home() -> Path:
+    """Where datasets are downloaded and prepared: ``$GANZOO_DATA`` or ``~/.cache/ganzoo/data``."""
+    return Path(os.environ.get("GANZOO_DATA", Path.home() / ".cache" / "ganzoo" / "data")).expanduser()
+
+
+def fingerprint_files(root: Path, files: Iterable[Path]) -> str:
+    """A hash of each file's path (relative to root), size and modification time."""
+    digest = hashlib.sha256()
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Prepared:
+    """An opened prepared dataset: read-only memory maps plus the manifest."""
+
+    path: Path
+    manifest: dict
+    arrays: dict[str, np.ndarray]
+    extras: dict[str, np.ndarray]
+
+    @property
+    def count(self) -> int:
+        return int(self.manifest["count"])
+
+
+class CacheWriter:
+    """Appends rows to the arrays of a cache under construction."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.shapes: dict[str, list[int]] = {}
+        self.handles: dict[str, object] = {}
+        self.extras: dict[str, str] = {}
+        self.skipped: list[tuple[str, str]] = []
+        self.decoded = 0  # source files decoded (paired files count once, unpaired both sides)
+
+    def append(self, name: str, rows: np.ndarray) -> None:
+        """Rows ``(k, C, H, W)`` (or ``(C, H, W)`` for one) of uint8."""
+        rows = np.asarray(rows, dtype=np.uint8)
+        if rows.ndim == 3:
+            rows = rows[None]
+        if name not in self.shapes:
+            self.shapes[name] = [0, *rows.shape[1:]]
+            self.handles[name] = open(self.folder / f"{name}.u8", "wb")
+        elif list(rows.shape[1:]) != self.shapes[name][1:]:
+            raise DataError(f"prepared array '{name}': row shape {rows.shape[1:]} after {self.shapes[name][1:]}")
+        self.handles[name].write(np.ascontiguousarray(rows).tobytes())
+        self.shapes[name][0] += rows.shape[0]
+
+    def save_extra(self, name: str, array: np.ndarray) -> None:
+        """A small side array (labels, attributes), stored as .npy."""
+        np.save(self.folder / f"{name}.npy", np.asarray(array), allow_pickle=False)
+        self.extras[name] = f"{name}.npy"
+
+    def skip(self, item: str, reason: str) -> None:
+        self.skipped.append((item, reason))
+
+    def close(self) -> None:
+        for handle in self.handles.values():
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        self.handles.clear()
+
+
+def open_prepared(dataset: str, settings: dict, fingerprint: str, build: Callable[[CacheWriter], None],
+                  *, quiet: bool = False) -> Prepared:
+    """The prepared arrays for (dataset, settings) from a source with this fingerprint,
+    reusing the cache when it matches and (re)building it with ``build`` when it does not."""
+    folder = cache_folder(dataset, settings)
+    manifest = read_manifest(folder)
+    if manifest is not None and manifest.get("fingerprint") == fingerprint:
+        prepared = _open(folder, manifest)
+        if prepared is not None:
+            return prepared
+        _say(quiet, f"prepared cache '{folder}' is damaged: rebuilding it")
+    elif manifest is not None:
+        _say(quiet, f"the source of '{dataset}' changed since it was prepared: rebuilding {folder.name}")
+    return _build(folder, dataset, settings, fingerprint, build, quiet)
+
+
+def cache_folder(dataset: str, settings: dict) -> Path:
+    key = hashlib.sha256(json.dumps({"dataset": dataset, **settings}, sort_keys=True, default=str).encode())
+    split = settings.get("split", "train")
+    return data_home() / "prepared" / f"{dataset}-{split}-{settings.get('resolution', 0)}px-{key.hexdigest()[:12]}"
+
+
+def read_manifest(folder: Path) -> dict | None:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
+
+
+def _open(folder: Path, manifest: dict) -> Prepared | None:
+    arrays = {}
+    for name, entry in manifest["arrays"].items():
+        path = folder / entry["file"]
+        shape = tuple(entry["shape"])
+        if not path.is_file() or path.stat().st_size != int(np.prod(shape)):
+            return None
+        # copy-on-write: writable for torch.from_numpy, while nothing ever reaches the file
+        arrays[name] = (np.memmap(path, dtype=np.uint8, mode="c", shape=shape) if shape[0]
+                        else np.zeros(shape, np.uint8))
+    try:
+        extras = {name: np.load(folder / file, allow_pickle=False) for name, file in manifest["extras"].items()}
+    except (OSError, ValueError):
+        return None
+    return Prepared(folder, manifest, arrays, extras)
+
+
+def _build(folder: Path, dataset: str, settings: dict, fingerprint: str, build, quiet: bool) -> Prepared:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir()
+    writer = CacheWriter(temporary)
+    started = time.perf_counter()
+    try:
+        build(writer)
+        writer.close()
+        counts = [shape[0] for shape in writer.shapes.values()]
+        manifest = {
+            "format": FORMAT,
+            "dataset": dataset,
+            "settings": settings,
+            "fingerprint": fingerprint,
+            "count": writer.decoded or max(counts, default=0),
+            "arrays": {name: {"file": f"{name}.u8", "shape": shape, "dtype": "uint8"}
+                       for name, shape in writer.shapes.items()},
+            "extras": writer.extras,
+            "skipped_count": len(writer.skipped),
+            "skipped": [{"file": item, "reason": reason} for item, reason in writer.skipped],
+            "seconds": round(time.perf_counter() - started, 3),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (temporary / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        _replace_folder(temporary, folder)
+    finally:
+        writer.close()
+        shutil.rmtree(temporary, ignore_errors=True)
+    prepared = _open(folder, read_manifest(folder) or manifest)
+    if prepared is None:
+        raise DataError(f"the prepared cache at '{folder}' could not be read back")
+    return prepared
+
+
+def _replace_folder(new: Path, target: Path) -> None:
+    """Move ``new`` to ``target``, replacing an older cache; readers never see a partial folder."""
+    if target.exists():
+        stale = target.with_name(f"{target.name}.old-{os.getpid()}")
+        os.replace(target, stale)
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        os.replace(new, target)
+    except OSError:  # another process finished the same cache first: keep theirs
+        if read_manifest(target) is None:
+            raise
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        print(f"ganzoo: {message}", file=sys.stderr)
+
+
+def describe_skipped(manifest: dict, shown: int = 3) -> str | None:
+    """One line naming the first few skipped files and why, or None when none were skipped."""
+    skipped: Sequence[dict] = manifest.get("skipped", [])
+    if not skipped:
+        return None
+    first = "; ".join(f"{Path(s['file']).name}: {s['reason']}" for s in skipped[:shown])
+    more = f" and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    total = manifest["count"] + len(skipped)
+    return f"skipped {len(skipped)} of {total} files that are not usable images ({first}{more})"

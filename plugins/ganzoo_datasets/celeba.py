@@ -1,0 +1,95 @@
+"""CelebA, aligned and cropped faces (``img_align_celeba``, 202,599 JPEGs of 178x218).
+
+The default face crop is the centre 108x108 box, as CelebA GAN tutorials use; ``--data-set
+crop=0`` keeps the whole image (centre-cropped to a square). Splits follow the official
+``list_eval_partition.txt``; the attribute and identity files, when present, are kept in the
+prepared cache (``attributes``, ``attribute_names``, ``identity``) for conditional and exemplar
+models.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ganzoo.data.archives import extract
+from ganzoo.data.cache import data_home
+from ganzoo.data.download import download as fetch
+from ganzoo.errors import DataError
+from ganzoo.options import option
+from ganzoo_datasets.official import CELEBA_DRIVE as DRIVE, CELEBA_FILES as FILES
+from ganzoo_datasets.common import find_layout, given_root, image_dataset, missing
+
+SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
+HOW = ("download img_align_celeba.zip and list_eval_partition.txt (and, for attributes, list_attr_celeba.txt "
+       "and identity_CelebA.txt) from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html, unzip the images and "
+       "pass the folder holding img_align_celeba/ as --data-root")
+
+
+@dataclass
+class CelebAOptions:
+    crop: int = option(108, "side of the centre box cut before resizing (0: the whole image)", min=0, max=178)
+
+
+def download(root: Path | None = None, progress=None) -> list[Path]:
+    home = Path(root).expanduser() if root else data_home() / "celeba"
+    paths = [fetch([DRIVE + drive_id], home / name, md5=md5, progress=progress) for drive_id, md5, name in FILES]
+    extract(paths[0], home / "extracted")
+    return paths
+
+
+def _images_folder(root: Path | None) -> tuple[Path, Path]:
+    """(folder of the JPEGs, folder of the annotation files)."""
+    has_jpegs = lambda folder: (folder / "000001.jpg").is_file()
+    home = data_home() / "celeba"
+    bases = [root] if root else [home, home / "extracted"]
+    candidates = [c for base in bases for c in (base / "img_align_celeba" / "img_align_celeba",
+                                                 base / "img_align_celeba", base)]
+    found = find_layout(candidates, has_jpegs)
+    if found is None:
+        raise missing("celeba", "img_align_celeba/ (000001.jpg ...)", root, HOW)
+    annotations = next((b for b in (root, found.parent, found.parent.parent, home) if b and
+                        (b / "list_eval_partition.txt").is_file()), root or home)
+    return found, annotations
+
+
+def _table(path: Path, skip_header: int) -> dict[str, np.ndarray]:
+    """``name v1 v2 ...`` lines -> {name: int array}."""
+    rows = {}
+    for line in path.read_text().splitlines()[skip_header:]:
+        parts = line.split()
+        if parts:
+            rows[parts[0]] = np.array([int(v) for v in parts[1:]], dtype=np.int32)
+    return rows
+
+
+def load(root=None, resolution: int = 64, split: str = "train", crop: int = 108):
+    folder, annotations = _images_folder(given_root(root, "celeba"))
+    partition_file = annotations / "list_eval_partition.txt"
+    files = sorted(folder.glob("*.jpg"))
+    if split != "all" and not partition_file.is_file():
+        if split != "train":
+            raise DataError(f"split '{split}' needs list_eval_partition.txt beside img_align_celeba/: {HOW}")
+        print("ganzoo: warning: celeba: no list_eval_partition.txt beside img_align_celeba/, so 'train' "
+              "holds every image (the official split keeps 39,829 for valid/test)", file=sys.stderr)
+    elif split != "all":
+        partition = _table(partition_file, 0)
+        files = [f for f in files if f.name in partition and int(partition[f.name][0]) == SPLIT_CODES[split]]
+
+    def extras(writer, kept):
+        names = kept["image"]
+        attributes_file, identity_file = annotations / "list_attr_celeba.txt", annotations / "identity_CelebA.txt"
+        if attributes_file.is_file():
+            table = _table(attributes_file, 2)
+            writer.save_extra("attributes", np.stack([table[Path(n).name] for n in names]).astype(np.int8))
+            writer.save_extra("attribute_names", np.array(attributes_file.read_text().splitlines()[1].split()))
+        if identity_file.is_file():
+            table = _table(identity_file, 0)
+            writer.save_extra("identity", np.array([table[Path(n).name][0] for n in names], dtype=np.int64))
+
+    return image_dataset("celeba", folder, files, split=split, resolution=resolution, crop=crop or None,
+                         extras=extras, labels_key="identity",
+                         settings={"annotations": [p.stat().st_mtime_ns for p in annotations.glob("*.txt")]})

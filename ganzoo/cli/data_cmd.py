@@ -1,4 +1,4 @@
-"""`ganzoo data download NAME [--root PATH]`."""
+"""`ganzoo data download|prepare|make-edges`."""
 
 from __future__ import annotations
 
@@ -40,6 +40,70 @@ def download_command(
         paths = resolve(spec.download)(root, progress=report)
     for path in paths:
         console.print(f"ok  {path}", highlight=False)
+
+
+@data_app.command("prepare")
+def prepare_command(
+    name: Annotated[str, typer.Argument(help="Dataset name (see `ganzoo list datasets`).")],
+    resolution: Annotated[Optional[int], typer.Option(help="Square size in pixels (default: the dataset's).")] = None,
+    data_root: Annotated[Optional[Path], typer.Option(help="Folder holding the dataset's files.")] = None,
+    split: Annotated[str, typer.Option(help="Which split to prepare.")] = "train",
+    fit: Annotated[str, typer.Option(help="Non-square images: crop (centre) or pad (letterbox).")] = "crop",
+    data_set: Annotated[Optional[list[str]], typer.Option("--data-set", metavar="KEY=VALUE", help="Set a dataset option (repeatable).")] = None,
+) -> None:
+    """Decode, crop and resize a dataset once into the memory-mapped cache `train` reads.
+
+    `train` does this by itself on first use; preparing ahead lets you see skipped files and
+    timings first. The cache is rebuilt when the source files or these settings change."""
+    import time
+
+    from ganzoo.data.loading import dataset_options, open_dataset
+    from ganzoo.plugins import load_plugins
+
+    spec = load_plugins().datasets.get(name)
+    started = time.perf_counter()
+    data = open_dataset(spec, root=str(data_root) if data_root else None, resolution=resolution, split=split,
+                        fit=fit, options=dataset_options(spec, list(data_set or [])))
+    seconds = time.perf_counter() - started
+    manifest = getattr(data, "manifest", None)
+    size = f"{len(data):,} examples at {data.info.resolution}px"
+    if manifest is None:
+        console.print(f"{name}: {size}, read straight from its files in {seconds:.1f}s "
+                      "(they are pixel arrays already: no cache needed)", highlight=False)
+        return
+    built = "prepared" if data.cache_built else "cache up to date"
+    rate = f", {manifest['count'] / manifest['seconds']:,.0f} images/s" if built == "prepared" and manifest["seconds"] else ""
+    console.print(f"{name}: {size}, {built} ({manifest['seconds']:.1f}s{rate}); "
+                  f"{manifest['skipped_count']} file(s) skipped", highlight=False)
+    console.print(f"cache: {data.cache_path}", highlight=False)
+
+
+@data_app.command("make-edges")
+def make_edges_command(
+    source: Annotated[Path, typer.Argument(help="A folder of images (searched recursively).")],
+    destination: Annotated[Path, typer.Argument(help="Where to write the paired dataset (train/ and val/).")],
+    resolution: Annotated[int, typer.Option(help="Square size of each half.")] = 256,
+    val_fraction: Annotated[float, typer.Option(help="Share of images put in val/.")] = 0.1,
+    density: Annotated[float, typer.Option(help="Share of pixels at most marked as edges.")] = 0.12,
+) -> None:
+    """Build an edges-to-image paired dataset (edges | photo, like edges2shoes) from any folder.
+
+    Train Pix2Pix on it with `ganzoo train pix2pix --dataset paired --data-root DESTINATION`."""
+    from ganzoo.data.edges import make_edges
+    from ganzoo.data.images import report_skipped
+    from ganzoo.errors import DataError, UsageError
+
+    if not source.is_dir():
+        raise DataError(f"'{source}' is not a folder")
+    if destination.resolve() == source.resolve() or destination.resolve().is_relative_to(source.resolve()):
+        raise UsageError("DESTINATION must lie outside SOURCE (the source folder is never written to)")
+    if not 0 <= val_fraction < 1 or not 0 < density < 1:
+        raise UsageError("--val-fraction must be in [0, 1) and --density in (0, 1)")
+    train, val, skipped = make_edges(source, destination, resolution, val_fraction, density)
+    report_skipped(skipped, train + val + len(skipped))
+    if train + val == 0:
+        raise DataError(f"no usable image under '{source}'")
+    console.print(f"wrote {train} train and {val} val pairs (edges | image) to {destination}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

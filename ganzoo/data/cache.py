@@ -42,14 +42,56 @@ def fingerprint_files(root: Path, files: Iterable[Path]) -> str:
     return digest.hexdigest()
 
 
+class RowFile:
+    """A prepared uint8 array ``(N, C, H, W)`` on disk, read a batch of rows at a time with
+    positioned reads. Measured faster than indexing a memory map of the same file, and the
+    process's resident memory stays flat however many images the file holds (a map would
+    make every touched 2 MB region resident); ``mapped()`` gives the whole array when wanted."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...]):
+        self.path, self.shape = path, tuple(shape)
+        self.row_bytes = int(np.prod(self.shape[1:]))
+        self.dtype, self.ndim = np.dtype(np.uint8), len(self.shape)
+        self._fd: int | None = None
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _descriptor(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own
+            self._fd, self._pid = os.open(self.path, os.O_RDONLY), os.getpid()
+        return self._fd
+
+    def take(self, indices) -> np.ndarray:
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if indices.size and (indices.min() < -len(self) or indices.max() >= len(self)):
+            raise IndexError(f"row index out of range for {len(self)} rows")
+        out = np.empty((indices.size, *self.shape[1:]), dtype=np.uint8)
+        fd = self._descriptor()
+        for row, index in enumerate(indices % max(1, len(self))):
+            if os.preadv(fd, [out[row]], int(index) * self.row_bytes) != self.row_bytes:
+                raise DataError(f"'{self.path}' is shorter than its manifest says: delete its folder to rebuild it")
+        return out
+
+    def mapped(self) -> np.ndarray:
+        """The whole array as a copy-on-write memory map (nothing is ever written to the file)."""
+        return np.memmap(self.path, dtype=np.uint8, mode="c", shape=self.shape)
+
+    def __del__(self):
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+
+
 @dataclass
 class Prepared:
     """An opened prepared dataset: read-only memory maps plus the manifest."""
 
     path: Path
     manifest: dict
-    arrays: dict[str, np.ndarray]
+    arrays: dict[str, RowFile | np.ndarray]
     extras: dict[str, np.ndarray]
+    built: bool = False  # built by this call (not reused)
 
     @property
     def count(self) -> int:
@@ -133,9 +175,7 @@ def _open(folder: Path, manifest: dict) -> Prepared | None:
         shape = tuple(entry["shape"])
         if not path.is_file() or path.stat().st_size != int(np.prod(shape)):
             return None
-        # copy-on-write: writable for torch.from_numpy, while nothing ever reaches the file
-        arrays[name] = (np.memmap(path, dtype=np.uint8, mode="c", shape=shape) if shape[0]
-                        else np.zeros(shape, np.uint8))
+        arrays[name] = RowFile(path, shape) if shape[0] else np.zeros(shape, np.uint8)
     try:
         extras = {name: np.load(folder / file, allow_pickle=False) for name, file in manifest["extras"].items()}
     except (OSError, ValueError):
@@ -176,6 +216,7 @@ def _build(folder: Path, dataset: str, settings: dict, fingerprint: str, build, 
     prepared = _open(folder, read_manifest(folder) or manifest)
     if prepared is None:
         raise DataError(f"the prepared cache at '{folder}' could not be read back")
+    prepared.built = True
     return prepared
 
 

@@ -87,3 +87,10 @@ def labels_for(kept: list[str], table: dict[str, np.ndarray], width: int | None 
     """Rows of ``table`` (keyed by file name) for the kept files, in order."""
     rows = [table[Path(name).name] for name in kept]
     return np.stack(rows) if rows else np.zeros((0, width or 0), dtype=np.int64)
+
+
+def attach(data, prepared: Prepared):
+    """Give a dataset its cache's manifest and path (``ganzoo data prepare`` reports them)."""
+    data.manifest, data.cache_path, data.extras = prepared.manifest, prepared.path, prepared.extras
+    data.cache_built = prepared.built
+    return data

@@ -8,19 +8,27 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
+from ganzoo.data.cache import RowFile
 from ganzoo.data.order import IndependentOrders
 from ganzoo.protocols import DataInfo
 
-ArrayLike = torch.Tensor | np.ndarray
+ArrayLike = torch.Tensor | np.ndarray | RowFile
 
 
-def as_tensor(array: ArrayLike) -> torch.Tensor:
-    """A tensor sharing the array's memory (a memory map stays a memory map)."""
-    return array if isinstance(array, torch.Tensor) else torch.from_numpy(array)
+def as_rows(array: ArrayLike) -> torch.Tensor | RowFile:
+    """Tensors and prepared files as they are; numpy arrays as tensors sharing their memory."""
+    return torch.from_numpy(array) if isinstance(array, np.ndarray) else array
 
 
-def _take(array: torch.Tensor, indices) -> torch.Tensor:
-    return array[torch.as_tensor(indices)]  # copies just these rows out of the map
+def as_tensor(array: torch.Tensor | RowFile) -> torch.Tensor:
+    """The whole array as a tensor (a prepared file is memory-mapped, not read)."""
+    return torch.from_numpy(array.mapped()) if isinstance(array, RowFile) else array
+
+
+def _take(array: torch.Tensor | RowFile, indices) -> torch.Tensor:
+    if isinstance(array, RowFile):
+        return torch.from_numpy(array.take(torch.as_tensor(indices).numpy()))
+    return array[torch.as_tensor(indices)]
 
 
 class ImageArrays:
@@ -31,9 +39,9 @@ class ImageArrays:
         if len(sizes) != 1:
             raise ValueError(f"arrays of one dataset must have one length, got {sorted(sizes)}")
         for name, array in arrays.items():
-            if array.dtype not in (torch.uint8, np.uint8) or array.ndim != 4:
+            if array.dtype not in (torch.uint8, np.uint8) or len(array.shape) != 4:
                 raise ValueError(f"expected uint8 (N, C, H, W) '{name}', got {array.dtype} {tuple(array.shape)}")
-        self.arrays = {name: as_tensor(array) for name, array in arrays.items()}
+        self.arrays = {name: as_rows(array) for name, array in arrays.items()}
         self.labels = labels
         self.info = info
 
@@ -49,7 +57,11 @@ class TensorImages(ImageArrays):
 
     def __init__(self, images: ArrayLike, info: DataInfo, labels: ArrayLike | None = None):
         super().__init__({"image": images}, info, labels)
-        self.images = self.arrays["image"]
+
+    @property
+    def images(self) -> torch.Tensor:
+        """All images as one tensor (memory-mapped when prepared: pages load as they are read)."""
+        return as_tensor(self.arrays["image"])
 
 
 class UnpairedImages:
@@ -57,7 +69,7 @@ class UnpairedImages:
     shuffle (so an epoch of the larger domain sees every image of it once)."""
 
     def __init__(self, a: ArrayLike, b: ArrayLike, info: DataInfo):
-        self.domains = {"A": as_tensor(a), "B": as_tensor(b)}
+        self.domains = {"A": as_rows(a), "B": as_rows(b)}
         self.info = info
 
     def __len__(self) -> int:

@@ -68,7 +68,7 @@ def image_dataset(name: str, root: Path, files: list[Path], *, split: str, resol
 
     from ganzoo.data import TensorImages
     from ganzoo.data.images import load_image
-    from ganzoo.data.prepare import named, prepare_files
+    from ganzoo.data.prepare import attach, named, prepare_files
     from ganzoo.protocols import DataInfo
 
     if not files:
@@ -82,6 +82,4 @@ def image_dataset(name: str, root: Path, files: list[Path], *, split: str, resol
     labels = prepared.extras.get(labels_key) if labels_key else None
     info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(images), name=name)
     data = TensorImages(images, info, labels=torch.from_numpy(labels) if labels is not None else None)
-    data.extras = prepared.extras
-    data.manifest = prepared.manifest
-    return data
+    return attach(data, prepared)

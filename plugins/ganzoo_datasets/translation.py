@@ -15,7 +15,7 @@ from pathlib import Path
 from ganzoo.data import ImageArrays, UnpairedImages
 from ganzoo.data.cache import data_home
 from ganzoo.data.images import SkippedImage, find_images, load_image, load_side_by_side, load_square
-from ganzoo.data.prepare import named, prepare_files
+from ganzoo.data.prepare import attach, named, prepare_files
 from ganzoo.errors import DataError
 from ganzoo.protocols import DataInfo
 from ganzoo_datasets.common import fetch_and_extract, given_root
@@ -73,7 +73,7 @@ def open_paired(name: str, root: Path, split: str, resolution: int) -> ImageArra
                              sources=sources)
     arrays = {"A": prepared.arrays["A"], "B": prepared.arrays["B"]}
     info = DataInfo(kind="paired", channels=3, resolution=resolution, size=len(arrays["A"]), name=name)
-    return ImageArrays(arrays, info)
+    return attach(ImageArrays(arrays, info), prepared)
 
 
 def open_unpaired(name: str, root: Path, split: str, resolution: int, fit: str = "crop") -> UnpairedImages:
@@ -93,7 +93,7 @@ def open_unpaired(name: str, root: Path, split: str, resolution: int, fit: str =
                              sources=[*files["A"], *files["B"]])
     a, b = prepared.arrays["A"], prepared.arrays["B"]
     info = DataInfo(kind="unpaired", channels=3, resolution=resolution, size=max(len(a), len(b)), name=name)
-    return UnpairedImages(a, b, info)
+    return attach(UnpairedImages(a, b, info), prepared)
 
 
 def load_paired(root=None, resolution: int = 256, split: str = "train"):

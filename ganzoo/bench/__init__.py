@@ -1,0 +1,1 @@
+"""Benchmarks behind ``ganzoo bench``: measured here, reported in docs/benchmarks.md."""

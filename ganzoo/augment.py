@@ -14,11 +14,12 @@ import torch.nn.functional as F
 POLICIES = ("color", "translation", "cutout")
 
 
-def parse_policy(policy: str) -> tuple[str, ...]:
+def parse_policy(policy: str, allowed: tuple[str, ...] = POLICIES) -> tuple[str, ...]:
+    """"translation,color" -> ("translation", "color"); ValueError naming unknown entries."""
     names = tuple(p.strip() for p in policy.split(",") if p.strip())
-    unknown = [n for n in names if n not in POLICIES]
+    unknown = [n for n in names if n not in allowed]
     if unknown:
-        raise ValueError(f"unknown augmentation {', '.join(unknown)}: use {', '.join(POLICIES)}")
+        raise ValueError(f"unknown augmentation {', '.join(unknown)}: use {', '.join(allowed)}")
     return names
 
 
@@ -77,11 +78,7 @@ LEAKING = ("translation", "cutout", "color")
 
 
 def parse_loader_augments(text: str) -> tuple[str, ...]:
-    names = tuple(p.strip() for p in text.split(",") if p.strip())
-    unknown = [n for n in names if n not in LOADER_AUGMENTS]
-    if unknown:
-        raise ValueError(f"unknown augmentation {', '.join(unknown)}: use {', '.join(LOADER_AUGMENTS)}")
-    return names
+    return parse_policy(text, LOADER_AUGMENTS)
 
 
 def augment_batch(batch: dict[str, torch.Tensor], names: tuple[str, ...]) -> dict[str, torch.Tensor]:

@@ -121,32 +121,27 @@ def _official_root(name: str, root, url: str, archive: str) -> Path:
     return cached / name
 
 
-def pix2pix_set(name: str):
-    url = PIX2PIX_URL.format(name=name)
+def official_set(name: str, url_template: str, suffix: str, opener):
+    """(load, download) of one of the reference code's datasets, read with ``opener``."""
+    url, archive = url_template.format(name=name), f"{name}{suffix}"
 
     def load(root=None, resolution: int = 256, split: str = "train"):
-        return open_paired(name, _official_root(name, root, url, f"{name}.tar.gz"), split, resolution)
+        return opener(name, _official_root(name, root, url, archive), split, resolution)
 
     def download(root: Path | None = None, progress=None) -> list[Path]:
         if root is not None:
             return [given_root(root, name)]
-        return [fetch_and_extract(name, url, f"{name}.tar.gz", name, progress=progress) / name]
+        return [fetch_and_extract(name, url, archive, name, progress=progress) / name]
 
     return load, download
+
+
+def pix2pix_set(name: str):
+    return official_set(name, PIX2PIX_URL, ".tar.gz", open_paired)
 
 
 def cyclegan_set(name: str):
-    url = CYCLEGAN_URL.format(name=name)
-
-    def load(root=None, resolution: int = 256, split: str = "train"):
-        return open_unpaired(name, _official_root(name, root, url, f"{name}.zip"), split, resolution)
-
-    def download(root: Path | None = None, progress=None) -> list[Path]:
-        if root is not None:
-            return [given_root(root, name)]
-        return [fetch_and_extract(name, url, f"{name}.zip", name, progress=progress) / name]
-
-    return load, download
+    return official_set(name, CYCLEGAN_URL, ".zip", open_unpaired)
 
 
 #: Pix2Pix's datasets (Isola et al. 2017), from the authors' server.

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from ganzoo.cli import bench_cmd, data_cmd, generate_cmd, info_cmd, interpolate_cmd, list_cmd, plugins_cmd, runs_cmd, train_cmd
+from ganzoo.cli import bench_cmd, data_cmd, eval_cmd, generate_cmd, info_cmd, interpolate_cmd, list_cmd, plugins_cmd, runs_cmd, train_cmd
 from ganzoo.cli.output import err_console, version_callback
 from rich.markup import escape
 
@@ -33,7 +33,7 @@ def build_app() -> typer.Typer:
     ) -> None:
         """ganzoo: list, train, generate and evaluate GANs; add architectures with plugins."""
 
-    for module in (list_cmd, plugins_cmd, info_cmd, train_cmd, runs_cmd, generate_cmd, interpolate_cmd, data_cmd, bench_cmd):
+    for module in (list_cmd, plugins_cmd, info_cmd, train_cmd, runs_cmd, generate_cmd, interpolate_cmd, data_cmd, bench_cmd, eval_cmd):
         module.register(app)
     _add_plugin_commands(app)
     return app
@@ -45,7 +45,7 @@ def _add_plugin_commands(app: typer.Typer) -> None:
     try:
         load_plugins().call_for_each("register_commands", app=app)
     except GanzooError as exc:  # strict plugins: report, and let built-in commands still run
-        err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False)
+        err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
 
 
@@ -53,7 +53,7 @@ def main() -> None:
     try:
         build_app()()
     except GanzooError as exc:
-        err_console.print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False)
+        err_console.print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         if os.environ.get("GANZOO_DEBUG"):
             raise
         sys.exit(exc.exit_code)

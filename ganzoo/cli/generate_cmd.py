@@ -21,7 +21,7 @@ def generate_command(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     truncation: Annotated[Optional[float], typer.Option(help="Redraw noise components beyond this magnitude (models with Gaussian noise).")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average (if the run has one).")] = True,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file (default: the run's latest).")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file, or best (kept by --eval-every); default: the newest.")] = None,
 ) -> None:
     """Generate images from a trained run. With neither --out nor --grid, writes RUN/generated/seed-S.png."""
     import torch

@@ -48,6 +48,10 @@ def train_command(
     log_every: Annotated[Optional[int], typer.Option(help="Steps between logged losses.", rich_help_panel=OUTPUT)] = None,
     checkpoint_every: Annotated[Optional[int], typer.Option(help="Steps between checkpoints (default: min(1000, steps)).", rich_help_panel=OUTPUT)] = None,
     keep: Annotated[int, typer.Option(help="How many step checkpoints to keep.", rich_help_panel=OUTPUT)] = 3,
+    eval_every: Annotated[Optional[int], typer.Option(help="Evaluate the EMA generator every N steps and keep checkpoints/best.safetensors.", rich_help_panel=OUTPUT)] = None,
+    eval_metric: Annotated[str, typer.Option(help="Metric of --eval-every: fid, kid, is or pr.", rich_help_panel=OUTPUT)] = "fid",
+    eval_n: Annotated[int, typer.Option(help="Samples per evaluation.", rich_help_panel=OUTPUT)] = 2000,
+    eval_extractor: Annotated[str, typer.Option(help="Feature extractor of --eval-every: inception or digits.", rich_help_panel=OUTPUT)] = "inception",
     set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="KEY=VALUE",
                     help="Set a model option (repeatable); `ganzoo info MODEL` lists them.")] = None,
 ) -> None:
@@ -82,6 +86,7 @@ def train_command(
             device=device, out=str(out), name=name, sample_every=sample_every, log_every=log_every,
             checkpoint_every=checkpoint_every, keep=keep, ema_decay=ema_decay, ema_start=ema_start,
             lr_schedule=lr_schedule, decay_start=decay_start, d_steps=d_steps, clip_grad=clip_grad, loss=loss,
+            eval_every=eval_every, eval_metric=eval_metric, eval_n=eval_n, eval_extractor=eval_extractor,
             sets=list(set_ or []),
         )
         run = train(settings, console=err_console)

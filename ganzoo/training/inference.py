@@ -43,6 +43,10 @@ def load_run(path: Path | str, device: torch.device, checkpoint: Path | None = N
     entry = plugins.models.entry(model_name)  # a run of an uninstalled plugin: "unknown model"
     options = build_options(resolve(entry.spec.options), options, owner=f"model '{model_name}'")
     model = resolve(entry.spec.build)(options, DataInfo(**data))
+    if checkpoint is not None and str(checkpoint) == "best":  # kept by `train --eval-every`
+        checkpoint = run_dir.checkpoints / "best.safetensors"
+        if not checkpoint.is_file():
+            raise CheckpointError(f"run '{run_dir.path}' has no best checkpoint: train it with --eval-every N")
     checkpoint = Path(checkpoint) if checkpoint else run_dir.latest_checkpoint()
     state, info = load_checkpoint(checkpoint)
     if "model" not in state:

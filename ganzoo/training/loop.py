@@ -81,6 +81,15 @@ def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
     return trainer.run()
 
 
+def primary_value(results: dict[str, float], metric: str) -> float:
+    """The number that ranks checkpoints: the metric's own value, or the mean over directions
+    (``fid_a2b``, ``fid_b2a``) for two-way models."""
+    if metric in results:
+        return results[metric]
+    values = [v for k, v in results.items() if k.startswith(f"{metric}_") and not k.endswith("_std")]
+    return sum(values) / len(values)
+
+
 class Trainer:
     def __init__(self, plan: TrainPlan, device: torch.device, console: Console, plugins: PluginSystem):
         self.plan, self.device, self.console, self.plugins = plan, device, console, plugins
@@ -113,6 +122,8 @@ class Trainer:
                            for phase, opt in self.optimizers.items()}
         self.ema = GeneratorEMA(self.model, self.model.inference_networks, plan.ema_decay, plan.ema_start)
         self.guard = DivergenceGuard(self.model.phases, device)
+        self.evaluator = self._evaluator() if plan.eval_every else None
+        self.best: float | None = None  # the best evaluation so far (its checkpoint is best.safetensors)
         self.fixed_noise = (self.model.noise(SAMPLE_GRID_SIZE, torch.Generator().manual_seed(plan.seed))
                             if hasattr(self.model, "noise") else None)
 
@@ -167,6 +178,9 @@ class Trainer:
                         self.log_record(progress, speed, logs.pop_means())
                     if self.step % plan.sample_every == 0 or at_end:
                         self.save_samples()
+                    # evaluate first, so a checkpoint of this step holds this step's best value
+                    if plan.eval_every and (self.step % plan.eval_every == 0 or at_end):
+                        self.evaluate(progress, time.monotonic() - started)
                     if self.step % plan.checkpoint_every == 0 or at_end:
                         self.save_checkpoint(time.monotonic() - started)
         except Diverged as exc:
@@ -244,6 +258,34 @@ class Trainer:
         write_timelapse(samples, self.run_dir.path / "timelapse.gif")
         plot_losses(read_metrics(self.run_dir.metrics_path), self.run_dir.path / "losses.png")
 
+    # -- evaluation ----------------------------------------------------------------------
+    def _evaluator(self):
+        from ganzoo.metrics.evaluate import EvalSettings
+        from ganzoo.metrics.runner import Evaluator
+
+        plan = self.plan
+        settings = EvalSettings(metrics=(plan.eval_metric,), n=plan.eval_n, extractor=plan.eval_extractor)
+        return Evaluator(plan_to_dict(plan), settings, self.device, plan.model.spec.inference, self.plugins)
+
+    def evaluate(self, progress: TrainingProgress, elapsed: float) -> None:
+        """Score the EMA generator; a new best is saved as checkpoints/best.safetensors."""
+        from ganzoo.metrics.scores import LOWER_IS_BETTER
+
+        with self.ema.swapped_in(self.model) as model:
+            results = self.evaluator(model)
+        metric = self.plan.eval_metric
+        value = primary_value(results, metric)
+        lower = LOWER_IS_BETTER.get(metric, True)
+        improved = self.best is None or (value < self.best if lower else value > self.best)
+        if improved:
+            self.best = value
+            self.save_checkpoint(elapsed, self.run_dir.checkpoints / "best.safetensors")
+        self.run_dir.append_metrics({"step": self.step, "eval": {k: round(v, 6) for k, v in results.items()},
+                                     "extractor": self.plan.eval_extractor, "n": self.plan.eval_n,
+                                     "best": improved})
+        progress.extra = f"{metric} {value:.4g}" + (" (best)" if improved else f" (best {self.best:.4g})")
+        self.run_dir.append_log(f"step {self.step}: {progress.extra}")
+
     # -- checkpoints ---------------------------------------------------------------------
     def state_dict(self, elapsed: float) -> dict[str, Any]:
         return {
@@ -255,14 +297,19 @@ class Trainer:
             "rng": capture_rng(),
             "step": self.step,
             "elapsed": self.elapsed_before + elapsed,
+            **({"best_eval": self.best} if self.best is not None else {}),
         }
 
-    def save_checkpoint(self, elapsed: float) -> Path:
+    def save_checkpoint(self, elapsed: float, path: Path | None = None) -> Path:
+        """A step checkpoint (pruned to --keep), or the checkpoint at ``path`` (best.safetensors)."""
         self.guard.check(self.model)  # never write a checkpoint of a diverged model
-        path = self.run_dir.checkpoint_path(self.step)
+        step_file = path is None
+        path = path or self.run_dir.checkpoint_path(self.step)
         info = {"step": self.step, "epoch": self.order.epoch, "model": self.plan.model.name,
                 "config_hash": self._config_hash(), "ganzoo": ganzoo.__version__}
         save_checkpoint(path, self.state_dict(elapsed), info)
+        if not step_file:
+            return path
         self.last_checkpoint_step = self.step
         self.run_dir.prune_checkpoints(self.plan.keep)
         self.run_dir.write_status("running", self.step, self.total_steps)
@@ -299,6 +346,7 @@ class Trainer:
         restore_rng(state["rng"])
         self.step = int(state["step"])
         self.elapsed_before = float(state["elapsed"])
+        self.best = float(state["best_eval"]) if "best_eval" in state else None
 
     # -- signals -------------------------------------------------------------------------
     def _install_signal_handlers(self) -> dict[int, Any]:

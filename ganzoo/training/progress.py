@@ -27,6 +27,7 @@ class TrainingProgress:
             )
             self._task = self._bar.add_task(description, total=total, completed=start, speed="", logs="")
         self._last = time.perf_counter()
+        self.extra = ""  # the latest evaluation, shown beside the losses
 
     def __enter__(self) -> "TrainingProgress":
         if self._bar:
@@ -43,10 +44,10 @@ class TrainingProgress:
 
     def report(self, step: int, images_per_second: float, logs: dict[str, float]) -> str:
         """Show the latest numbers; returns the plain line (also used for log.txt)."""
-        line = f"step {step}/{self.total}  {images_per_second:.0f} img/s  {format_logs(logs)}"
+        shown = format_logs(logs) + (f"  {self.extra}" if self.extra else "")
+        line = f"step {step}/{self.total}  {images_per_second:.0f} img/s  {shown}"
         if self._bar:
-            self._bar.update(self._task, completed=step, speed=f"{images_per_second:.0f} img/s",
-                             logs=format_logs(logs))
+            self._bar.update(self._task, completed=step, speed=f"{images_per_second:.0f} img/s", logs=shown)
         else:
             self.console.print(line, highlight=False, soft_wrap=True)
         return line

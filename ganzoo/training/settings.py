@@ -55,6 +55,10 @@ class TrainSettings:
     d_steps: int = 1
     clip_grad: float | None = None
     loss: str | None = None
+    eval_every: int | None = None  # evaluate (and keep the best checkpoint) every N steps
+    eval_metric: str = "fid"
+    eval_n: int = 2000
+    eval_extractor: str = "inception"
     sets: list[str] = field(default_factory=list)  # model options as KEY=VALUE
     option_values: dict[str, Any] = field(default_factory=dict)  # model options, already typed
 
@@ -88,10 +92,15 @@ class TrainPlan:
     fit: str = "crop"
     augment: str = ""
     data_options: dict[str, Any] = field(default_factory=dict)
+    eval_every: int | None = None
+    eval_metric: str = "fid"
+    eval_n: int = 2000
+    eval_extractor: str = "inception"
 
     TRAINING_KEYS = ("resolution", "batch_size", "steps", "epochs", "seed", "device", "sample_every", "log_every",
                      "checkpoint_every", "keep", "ema_decay", "ema_start", "lr_schedule", "decay_start", "d_steps",
-                     "clip_grad", "fit", "augment", "data_options")
+                     "clip_grad", "fit", "augment", "data_options", "eval_every", "eval_metric", "eval_n",
+                     "eval_extractor")
 
     def training_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.TRAINING_KEYS}
@@ -158,6 +167,13 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     except ValueError as exc:
         raise UsageError(f"--augment: {exc}") from None
     data_options = dataset_options(dataset.spec, settings.data_sets, settings.data_options)
+    if settings.eval_every is not None:
+        _positive("--eval-every", settings.eval_every)
+        _positive("--eval-n", settings.eval_n)
+        for flag, name, kind in (("--eval-metric", settings.eval_metric, "metric"),
+                                 ("--eval-extractor", settings.eval_extractor, "feature-extractor")):
+            if plugins.metrics.get(name).kind != kind:
+                raise UsageError(f"{flag} {name}: that is not a {kind} (see `ganzoo list metrics`)")
     if d_steps > 1 and "D" not in _phases_hint(spec):
         raise UsageError(f"--d-steps: model '{spec.name}' has no phase named 'D'")
 
@@ -171,7 +187,8 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     return TrainPlan(model, dataset, options, settings.data_root, resolution, batch_size, steps, epochs,
                      parse_duration(settings.time), settings.seed, settings.device, sample_every, log_every,
                      checkpoint_every, keep, settings.ema_decay, ema_start, settings.lr_schedule,
-                     settings.decay_start, d_steps, settings.clip_grad, run_dir, settings.fit, augment, data_options)
+                     settings.decay_start, d_steps, settings.clip_grad, run_dir, settings.fit, augment, data_options,
+                     settings.eval_every, settings.eval_metric, settings.eval_n, settings.eval_extractor)
 
 
 def settings_for_resume(config: dict[str, Any], run_dir: Path, overrides: dict[str, Any]) -> TrainSettings:

@@ -1,0 +1,1 @@
+"""Evaluation: feature extractors (a registry), FID/KID/IS/precision-recall, real statistics."""

@@ -1,0 +1,100 @@
+"""The ``digits`` feature extractor: a small CNN trained on scikit-learn's digits.
+
+It exists so that evaluation works fully offline on the embedded dataset: trained on first use
+(deterministically: fixed seed, fixed data order, CPU, a few seconds) and cached as
+safetensors in ``$GANZOO_DATA/extractors/``. Its features are the 64-d penultimate layer; its
+logits score the ten digit classes. Images are converted to grey and resized to 16x16 first.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ganzoo.metrics.extractors import FeatureExtractor
+
+VERSION = 1
+SIDE = 16
+
+
+class DigitsNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 8x8
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 4x4
+            nn.Flatten(), nn.Linear(64 * 16, 64), nn.ReLU(),
+        )
+        self.head = nn.Linear(64, 10)
+
+
+def _prepare(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, C, H, W) -> float (N, 1, 16, 16) in [0, 1]."""
+    x = images.float().div(255.0)
+    if x.shape[1] == 3:
+        x = x.mean(dim=1, keepdim=True)
+    if x.shape[-1] != SIDE:
+        x = F.interpolate(x, size=(SIDE, SIDE), mode="bilinear", align_corners=False, antialias=x.shape[-1] > SIDE)
+    return x
+
+
+def _train() -> dict[str, torch.Tensor]:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = torch.from_numpy(digits.images).float().div(16.0).unsqueeze(1)
+    images = F.interpolate(images, size=(SIDE, SIDE), mode="bilinear", align_corners=False)
+    labels = torch.from_numpy(digits.target).long()
+    generator = torch.Generator().manual_seed(0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        net = DigitsNet()
+        optimizer = torch.optim.Adam(net.parameters(), lr=2e-3)
+        for _ in range(30):
+            order = torch.randperm(len(images), generator=generator)
+            for start in range(0, len(images), 64):
+                index = order[start:start + 64]
+                # small shifts make the features robust to the offsets generated digits have
+                shifted = torch.roll(images[index], shifts=tuple(torch.randint(-1, 2, (2,), generator=generator).tolist()),
+                                     dims=(2, 3))
+                loss = F.cross_entropy(net.head(net.body(shifted)), labels[index])
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+    return net.state_dict()
+
+
+class DigitsExtractor(FeatureExtractor):
+    name = "digits"
+    num_features = 64
+    num_classes = 10
+    key = f"digits-v{VERSION}"
+
+    def __init__(self, weights=None):
+        super().__init__()
+        from safetensors.torch import load_file, save_file
+
+        from ganzoo.data.cache import data_home
+
+        self.net = DigitsNet()
+        path = data_home() / "extractors" / f"digits-v{VERSION}.safetensors"
+        if weights is None:
+            try:
+                state = load_file(path)
+            except Exception:  # missing or damaged: train again (deterministic)
+                state = _train()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                temporary = path.with_suffix(f".tmp{id(self)}")
+                save_file(state, temporary)
+                temporary.replace(path)
+        else:
+            state = load_file(weights)
+        self.net.load_state_dict(state)
+        self.eval().requires_grad_(False)
+
+    def features(self, images):
+        return self.net.body(_prepare(images))
+
+    def logits(self, images):
+        return self.net.head(self.features(images))

@@ -1,0 +1,136 @@
+"""Evaluating a run: generated samples against real images, through a feature extractor.
+
+Samples are generated in batches and only their features are kept. The real side's features
+are computed once per (dataset, files, resolution, split, count, extractor) and cached in
+``$GANZOO_DATA/stats/``, so evaluating ten runs on one dataset encodes its images once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganzoo.data.cache import data_home
+from ganzoo.data.convert import to_uint8
+from ganzoo.data.loading import open_dataset
+from ganzoo.errors import GanzooError, UsageError
+from ganzoo.metrics.extractors import FeatureExtractor
+from ganzoo.plugins import PluginSystem, load_plugins
+from ganzoo.specs import resolve
+
+METRIC_BATCH = 100
+
+
+@dataclass
+class EvalSettings:
+    metrics: tuple[str, ...] = ("fid",)
+    n: int = 10_000  # generated samples
+    real: int | None = None  # real images (default: min(split size, max(n, 10,000)))
+    split: str | None = None  # default: "test" when the dataset has it, else "train"
+    extractor: str = "inception"
+    inception_weights: str | None = None
+    seed: int = 0
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def build_extractor(name: str, plugins: PluginSystem, weights: str | None, device: torch.device) -> FeatureExtractor:
+    spec = plugins.metrics.get(name)
+    if spec.kind != "feature-extractor":
+        raise UsageError(f"'{name}' is a metric, not a feature extractor (see `ganzoo list metrics`)")
+    return resolve(spec.build)(weights=weights).to(device).eval()
+
+
+def metric_functions(names: Iterable[str], plugins: PluginSystem) -> dict[str, Callable]:
+    functions = {}
+    for name in names:
+        spec = plugins.metrics.get(name)
+        if spec.kind != "metric":
+            raise UsageError(f"'{name}' is a feature extractor; pass it as --feature-extractor")
+        functions[name] = resolve(spec.build)
+    return functions
+
+
+@torch.no_grad()
+def encode(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device: torch.device,
+           logits: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Features (and logits) of uint8 batches, gathered on the CPU."""
+    features, scores = [], []
+    for images in batches:
+        images = images.to(device)
+        features.append(extractor.features(images).float().cpu())
+        if logits:
+            scores.append(extractor.logits(images).float().cpu())
+    return torch.cat(features), (torch.cat(scores) if logits else None)
+
+
+def real_features(data, extractor: FeatureExtractor, device: torch.device, count: int, identity: dict,
+                  key: str = "image") -> torch.Tensor:
+    """Features of the first ``count`` images of a fixed shuffle of ``data``, cached on disk."""
+    from safetensors.torch import load_file, save_file
+
+    digest = hashlib.sha256(json.dumps({**identity, "key": key, "count": count, "extractor": extractor.key},
+                                       sort_keys=True, default=str).encode()).hexdigest()[:16]
+    path = data_home() / "stats" / f"{identity['dataset']}-{identity['split']}-{identity['resolution']}px-" \
+                                   f"{extractor.name}-{count}-{digest}.safetensors"
+    try:
+        return load_file(path)["features"]
+    except Exception:  # not computed yet, or damaged: compute it again
+        pass
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:count]
+    batches = (data.batch(order[i:i + METRIC_BATCH])[key] for i in range(0, count, METRIC_BATCH))
+    features, _ = encode(extractor, batches, device)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    save_file({"features": features.contiguous()}, temporary, metadata={"identity": json.dumps(identity, default=str)})
+    temporary.replace(path)
+    return features
+
+
+def sample_batches(model, n: int, seed: int, batch: int = METRIC_BATCH):
+    """uint8 samples of an unconditional model, ``batch`` at a time, from a seeded generator."""
+    generator = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    for start in range(0, n, batch):
+        noise = model.noise(min(batch, n - start), generator).to(device)
+        with torch.no_grad():
+            yield to_uint8(model.sample(noise))
+
+
+def compute_metrics(functions: dict[str, Callable], real: torch.Tensor, fake: torch.Tensor,
+                    fake_logits: torch.Tensor | None) -> dict[str, float]:
+    results: dict[str, float] = {}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
+        for function in functions.values():
+            results.update(function(real, fake, fake_logits))
+    return results
+
+
+def needs_logits(functions: dict[str, Callable]) -> bool:
+    return any(getattr(f, "needs_logits", False) for f in functions.values())
+
+
+def dataset_identity(config: dict, split: str, plugins: PluginSystem) -> tuple[Any, dict]:
+    """The run's dataset (split ``split``) opened as it was trained, and what identifies it."""
+    training = config["training"]
+    spec = plugins.datasets.get(config["dataset"])
+    data = open_dataset(spec, root=config.get("data_root"), resolution=training["resolution"], split=split,
+                        fit=training.get("fit", "crop"), options=training.get("data_options", {}))
+    manifest = getattr(data, "manifest", None)
+    identity = {"dataset": spec.name, "split": split, "resolution": training["resolution"],
+                "fit": training.get("fit", "crop"), "options": training.get("data_options", {}),
+                "root": str(Path(config["data_root"]).resolve()) if config.get("data_root") else None,
+                "source": manifest["fingerprint"] if manifest else None}
+    return data, identity
+
+
+def default_split(config: dict, plugins: PluginSystem) -> str:
+    splits = plugins.datasets.get(config["dataset"]).splits
+    return "test" if "test" in splits else splits[0]

@@ -1,0 +1,115 @@
+"""``ganzoo eval`` and evaluation during training: which samples against which real images."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from ganzoo.data.convert import to_model_range, to_uint8
+from ganzoo.errors import UsageError
+from ganzoo.metrics.evaluate import (METRIC_BATCH, EvalSettings, build_extractor, compute_metrics, dataset_identity,
+                                     default_split, encode, metric_functions, needs_logits, real_features,
+                                     sample_batches)
+from ganzoo.plugins import PluginSystem, load_plugins
+
+
+class Evaluator:
+    """Evaluates one model of a run; the extractor and the real features are prepared once."""
+
+    def __init__(self, config: dict, settings: EvalSettings, device: torch.device, inference: tuple[str, ...],
+                 plugins: PluginSystem | None = None):
+        self.settings, self.device, self.plugins = settings, device, plugins or load_plugins()
+        self.split = settings.split or default_split(config, self.plugins)
+        self.kind = "sample" if "sample" in inference else "translate" if "translate" in inference else None
+        if self.kind is None:
+            raise UsageError(f"evaluation needs a model that samples or translates (this one offers {inference})")
+        self.data, self.identity = dataset_identity(config, self.split, self.plugins)
+        self.paired = self.data.info.kind == "paired"
+        self.functions = metric_functions(settings.metrics, self.plugins) if settings.metrics else {}
+        self.extractor = (build_extractor(settings.extractor, self.plugins, settings.inception_weights, device)
+                          if self.functions else None)
+        self.real_count = min(len(self.data), settings.real or max(settings.n, 10_000))
+        self._real: dict[str, torch.Tensor] = {}
+
+    def real(self, key: str) -> torch.Tensor:
+        if key not in self._real:
+            self._real[key] = real_features(self.data, self.extractor, self.device, self.real_count, self.identity, key)
+        return self._real[key]
+
+    @torch.no_grad()
+    def __call__(self, model) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        try:
+            if self.kind == "sample":
+                return self._unconditional(model)
+            return self._translation(model)
+        finally:
+            model.train(was_training)
+
+    def _unconditional(self, model) -> dict[str, float]:
+        fake, logits = encode(self.extractor, sample_batches(model, self.settings.n, self.settings.seed), self.device,
+                              logits=needs_logits(self.functions))
+        return compute_metrics(self.functions, self.real("image"), fake, logits)
+
+    def _translation(self, model) -> dict[str, float]:
+        """Paired: L1, PSNR and SSIM of outputs against targets on the held-out split (plus the
+        chosen metrics of outputs against targets). Unpaired: the metrics per direction."""
+        results: dict[str, float] = {}
+        directions = ([getattr(model, "direction", "a2b")] if self.paired else ["a2b", "b2a"])
+        for direction in directions:
+            source, target = ("A", "B") if direction == "a2b" else ("B", "A")
+            outputs = self._translations(model, direction, source, target)
+            suffix = "" if self.paired else f"_{direction}"
+            if self.paired:
+                results.update(outputs.pop("paired"))
+            if self.functions:
+                results.update({f"{k}{suffix}": v for k, v in
+                                compute_metrics(self.functions, self.real(target), outputs["features"],
+                                                outputs["logits"]).items()})
+        return results
+
+    def _translations(self, model, direction: str, source: str, target: str) -> dict:
+        from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+        count = min(self.settings.n, len(self.data))
+        features, logits, sums = [], [], {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
+        for start in range(0, count, METRIC_BATCH):
+            indices = torch.arange(start, min(count, start + METRIC_BATCH))
+            batch = to_model_range(self.data.batch(indices), self.device)
+            output = model.translate(batch[source], direction).clamp(-1, 1)
+            if self.paired:
+                fake, real = (output + 1) / 2, (batch[target] + 1) / 2
+                n = len(indices)
+                sums["l1"] += float((fake - real).abs().mean(dim=(1, 2, 3)).sum())
+                sums["psnr"] += float(peak_signal_noise_ratio(fake, real, data_range=1.0, reduction="none",
+                                                              dim=(1, 2, 3)).sum())
+                sums["ssim"] += float(structural_similarity_index_measure(fake, real, data_range=1.0) * n)
+            if self.functions:
+                f, l = encode(self.extractor, [to_uint8(output)], self.device, needs_logits(self.functions))
+                features.append(f)
+                logits.append(l)
+        out = {"features": torch.cat(features) if features else None,
+               "logits": torch.cat(logits) if logits and logits[0] is not None else None}
+        if self.paired:
+            out["paired"] = {key: value / count for key, value in sums.items()}
+        return out
+
+
+def evaluate_run(path: Path, settings: EvalSettings, device: torch.device, checkpoint: Path | None = None,
+                 ema: bool = True) -> dict:
+    """Evaluate a run's checkpoint; the record is appended to the run's metrics.jsonl."""
+    from ganzoo.training.inference import load_run
+
+    run = load_run(path, device, checkpoint=checkpoint, ema=ema)
+    started = time.perf_counter()
+    evaluator = Evaluator(run.config, settings, device, run.model_entry.spec.inference)
+    results = evaluator(run.model)
+    record = {"step": run.step, "eval": {k: round(v, 6) for k, v in results.items()},
+              "extractor": settings.extractor if evaluator.functions else None, "n": settings.n,
+              "real": evaluator.real_count, "split": evaluator.split, "checkpoint": run.checkpoint.name,
+              "ema": ema, "seconds": round(time.perf_counter() - started, 1)}
+    run.run_dir.append_metrics(record)
+    return record

@@ -1,0 +1,100 @@
+"""Metric values from extracted features, computed by torchmetrics (FID, KID, IS) and
+torch-fidelity (precision/recall). The metrics are fed features rather than images through an
+identity "extractor", so the real side can be cached and each image is encoded only once."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class _Given(nn.Module):
+    """Hands torchmetrics the features (or logits) it is given."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.num_features = width
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return features
+
+
+def _batches(features: torch.Tensor, size: int = 4096):
+    return features.split(size)
+
+
+def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """Frechet distance between Gaussians fitted to the two feature sets (Heusel et al. 2017)."""
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    metric = FrechetInceptionDistance(feature=_Given(real.shape[1]), reset_real_features=False)
+    for chunk in _batches(real):
+        metric.update(chunk, real=True)
+    for chunk in _batches(fake):
+        metric.update(chunk, real=False)
+    return float(metric.compute())
+
+
+def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, subset_size: int = 1000) -> tuple[float, float]:
+    """Kernel Inception Distance (Binkowski et al. 2018): mean and std over random subsets; the
+    subset size shrinks to the smaller set when there are fewer samples."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    size = min(subset_size, len(real), len(fake))
+    with torch.random.fork_rng(devices=[]):  # subsets are drawn from the global RNG: keep it untouched
+        torch.manual_seed(0)
+        metric = KernelInceptionDistance(feature=_Given(real.shape[1]), subsets=subsets, subset_size=size)
+        metric.update(real, real=True)
+        metric.update(fake, real=False)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def inception_score(logits: torch.Tensor, splits: int = 10) -> tuple[float, float]:
+    """exp(E[KL(p(y|x) || p(y))]) over ``splits`` (Salimans et al. 2016): mean and std."""
+    from torchmetrics.image.inception import InceptionScore
+
+    splits = max(1, min(splits, len(logits) // 2))
+    with torch.random.fork_rng(devices=[]):  # IS shuffles with the global RNG
+        torch.manual_seed(0)
+        metric = InceptionScore(feature=_Given(logits.shape[1]), splits=splits)
+        metric.update(logits)
+        mean, std = metric.compute()
+    return float(mean), float(std)
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, neighbourhood: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019): the share of fakes inside the
+    real manifold, and of reals inside the fake one (k-NN balls, k = ``neighbourhood``)."""
+    from torch_fidelity.metric_prc import calculate_precision_recall_part
+
+    return calculate_precision_recall_part(fake.float(), real.float(), neighbourhood, batch_size=4096)
+
+
+# --- the registered metrics: (real features, fake features, fake logits) -> named values ---
+
+def fid_metric(real, fake, fake_logits=None) -> dict[str, float]:
+    return {"fid": fid(real, fake)}
+
+
+def kid_metric(real, fake, fake_logits=None) -> dict[str, float]:
+    mean, std = kid(real, fake)
+    return {"kid": mean, "kid_std": std}
+
+
+def is_metric(real, fake, fake_logits=None) -> dict[str, float]:
+    mean, std = inception_score(fake_logits)
+    return {"is": mean, "is_std": std}
+
+
+is_metric.needs_logits = True
+
+
+def pr_metric(real, fake, fake_logits=None) -> dict[str, float]:
+    precision, recall = precision_recall(real, fake)
+    return {"precision": precision, "recall": recall}
+
+
+#: Which way is better, for picking the best checkpoint.
+LOWER_IS_BETTER = {"fid": True, "kid": True, "is": False, "precision": False, "recall": False,
+                   "l1": True, "psnr": False, "ssim": False}

@@ -62,6 +62,7 @@ class ModelSpec:
     default_steps: int = 2000
     default_batch_size: int = 64
     truncation: bool = False  # its noise is standard normal, so `generate --truncation` applies
+    lr_schedule: str = "constant"  # the default of `train --lr-schedule`
 
     def __post_init__(self):
         _check_choice("task", self.task, TASKS)

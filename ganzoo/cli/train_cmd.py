@@ -36,7 +36,7 @@ def train_command(
     seed: Annotated[int, typer.Option(help="Seed of every random stream.", rich_help_panel=BUDGET)] = 0,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.", rich_help_panel=BUDGET)] = "auto",
     loss: Annotated[Optional[str], typer.Option(help="Adversarial loss (see `ganzoo list losses`).", rich_help_panel=OPTIM)] = None,
-    lr_schedule: Annotated[str, typer.Option(help="constant, or linear-decay (constant, then linearly to 0).", rich_help_panel=OPTIM)] = "constant",
+    lr_schedule: Annotated[Optional[str], typer.Option(help="constant, or linear-decay (constant, then linearly to 0); default: the model's.", rich_help_panel=OPTIM)] = None,
     decay_start: Annotated[Optional[int], typer.Option(help="Step linear-decay starts at (default: half the steps).", rich_help_panel=OPTIM)] = None,
     d_steps: Annotated[int, typer.Option(help="Discriminator steps per generator step.", rich_help_panel=OPTIM)] = 1,
     clip_grad: Annotated[Optional[float], typer.Option(help="Clip each phase's gradient norm to this.", rich_help_panel=OPTIM)] = None,
@@ -91,7 +91,13 @@ def train_command(
         )
         run = train(settings, console=err_console)
     console.print(f"samples: {run / 'samples'}", highlight=False)
-    console.print(f"generate more: ganzoo generate {run} --n 64 --grid {run / 'grid.png'}", highlight=False)
+    import json
+
+    inference = json.loads((run / "config.json").read_text()).get("inference", ["sample"])
+    if "translate" in inference:
+        console.print(f"translate images: ganzoo translate {run} --input IMAGES --out {run / 'translated'}", highlight=False)
+    else:
+        console.print(f"generate more: ganzoo generate {run} --n 64 --grid {run / 'grid.png'}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

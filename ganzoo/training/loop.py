@@ -21,6 +21,7 @@ from rich.console import Console
 import ganzoo
 from ganzoo.augment import LEAKING, augment_batch, parse_loader_augments
 from ganzoo.data import ShuffledIndices, to_model_range
+from ganzoo.data.convert import to_uint8
 from ganzoo.data.loading import open_dataset
 from ganzoo.errors import CheckpointError, DataError, GanzooError
 from ganzoo.plugins import PluginSystem, load_plugins
@@ -37,6 +38,7 @@ from ganzoo.training.samples import sample_images, save_grid
 from ganzoo.training.settings import TrainPlan, TrainSettings, plan_to_dict, plan_training, settings_for_resume
 
 SAMPLE_GRID_SIZE = 64
+PREVIEW_EXAMPLES = 8  # rows of a translation model's sample grid
 
 
 class LogAverager:
@@ -126,6 +128,7 @@ class Trainer:
         self.best: float | None = None  # the best evaluation so far (its checkpoint is best.safetensors)
         self.fixed_noise = (self.model.noise(SAMPLE_GRID_SIZE, torch.Generator().manual_seed(plan.seed))
                             if hasattr(self.model, "noise") else None)
+        self.fixed_batch = self._fixed_examples() if self.fixed_noise is None and hasattr(self.model, "preview") else None
 
         # --- counters -------------------------------------------------------------------------
         self.step = 0
@@ -245,13 +248,36 @@ class Trainer:
         self.run_dir.append_metrics({"step": self.step, "epoch": self.order.epoch,
                                      "images_per_second": round(speed, 1), **means, **rates})
 
+    def _fixed_examples(self, count: int = PREVIEW_EXAMPLES) -> dict[str, torch.Tensor]:
+        """The first examples of the held-out split (val, else test, else the training data),
+        shown by translation models' sample grids all through training."""
+        spec, plan = self.plan.dataset.spec, self.plan
+        held_out = next((s for s in ("val", "test") if s in spec.splits), None)
+        data = self.data
+        if held_out:
+            try:
+                data = open_dataset(spec, root=plan.data_root, resolution=plan.resolution, split=held_out,
+                                    fit=plan.fit, options=plan.data_options)
+            except GanzooError:  # a user folder without that split: show training examples
+                data = self.data
+        return data.batch(torch.arange(min(count, len(data))))
+
     def save_samples(self) -> Path | None:
-        if self.fixed_noise is None:
-            return None
         path = self.run_dir.sample_path(self.step)
-        with self.ema.swapped_in(self.model) as model:
-            save_grid(sample_images(model, self.fixed_noise, self.device), path)
-        return path
+        if self.fixed_noise is not None:
+            with self.ema.swapped_in(self.model) as model:
+                save_grid(sample_images(model, self.fixed_noise, self.device), path)
+            return path
+        if self.fixed_batch is not None:  # rows of input | output | target (model-defined columns)
+            with self.ema.swapped_in(self.model) as model, torch.no_grad():
+                model.eval()
+                try:
+                    rows = model.preview(to_model_range(self.fixed_batch, self.device))
+                finally:
+                    model.train()
+            save_grid(to_uint8(rows.flatten(0, 1)), path, nrow=rows.shape[1])
+            return path
+        return None
 
     def write_artifacts(self) -> None:
         samples = sorted(self.run_dir.samples.glob("step-*.png"))
@@ -405,6 +431,7 @@ class Trainer:
         return {
             **plan_to_dict(plan),
             "data": asdict(self.data.info),
+            "inference": list(plan.model.spec.inference),
             "device": str(self.device),
             "versions": {"ganzoo": ganzoo.__version__, "torch": torch.__version__,
                          **{p.name: p.version for p in self.plugins.plugins.values() if p.status == "loaded"}},

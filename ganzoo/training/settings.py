@@ -50,7 +50,7 @@ class TrainSettings:
     keep: int = 3
     ema_decay: float = 0.999
     ema_start: int | None = None
-    lr_schedule: str = "constant"
+    lr_schedule: str | None = None  # None: the model's default
     decay_start: int | None = None
     d_steps: int = 1
     clip_grad: float | None = None
@@ -142,8 +142,9 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     ema_start = horizon // 5 if settings.ema_start is None else settings.ema_start
     if ema_start < 0:
         raise UsageError(f"--ema-start must be >= 0, got {ema_start}")
-    if settings.lr_schedule not in LR_SCHEDULES:
-        raise UsageError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}; got '{settings.lr_schedule}'")
+    lr_schedule = settings.lr_schedule or spec.lr_schedule
+    if lr_schedule not in LR_SCHEDULES:
+        raise UsageError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}; got '{lr_schedule}'")
     if settings.decay_start is not None and settings.decay_start < 0:
         raise UsageError(f"--decay-start must be >= 0, got {settings.decay_start}")
     d_steps = _positive("--d-steps", settings.d_steps)
@@ -186,7 +187,7 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
                          f"or continue it with --resume {run_dir}")
     return TrainPlan(model, dataset, options, settings.data_root, resolution, batch_size, steps, epochs,
                      parse_duration(settings.time), settings.seed, settings.device, sample_every, log_every,
-                     checkpoint_every, keep, settings.ema_decay, ema_start, settings.lr_schedule,
+                     checkpoint_every, keep, settings.ema_decay, ema_start, lr_schedule,
                      settings.decay_start, d_steps, settings.clip_grad, run_dir, settings.fit, augment, data_options,
                      settings.eval_every, settings.eval_metric, settings.eval_n, settings.eval_extractor)
 

@@ -1,0 +1,56 @@
+"""`ganzoo translate RUN --input FILE|DIR --out DIR [--direction a2b|b2a] [--compare FILE]`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ganzoo.cli.output import console
+
+
+def translate_command(
+    run: Annotated[Path, typer.Argument(help="A run of a translation model (pix2pix, cyclegan).")],
+    input: Annotated[Path, typer.Option("--input", help="An image file, or a folder of them (searched recursively).")],
+    out: Annotated[Path, typer.Option(help="Folder for the outputs (same relative names as the inputs).")],
+    direction: Annotated[Optional[str], typer.Option(help="a2b or b2a (default: the model's own, or a2b).")] = None,
+    compare: Annotated[Optional[Path], typer.Option(help="Also write a strip: inputs on top, outputs below.")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file, or best; default: the newest.")] = None,
+    ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generators' moving average.")] = True,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+) -> None:
+    """Translate images with a trained translation model; any size, one output per input.
+
+    Each image is resized to the model's resolution, translated and resized back to its own
+    size; greyscale and transparent images are converted to RGB."""
+    from ganzoo.data.images import report_skipped
+    from ganzoo.errors import DataError, UsageError
+    from ganzoo.training.devices import resolve_device
+    from ganzoo.training.inference import load_run, require_inference
+    from ganzoo.translate import comparison_strip, input_files, translate_files
+
+    if not input.exists():
+        raise DataError(f"--input '{input}' does not exist")
+    if direction not in (None, "a2b", "b2a"):
+        raise UsageError(f"--direction must be a2b or b2a, not '{direction}'")
+    base, files = input_files(input)
+    if not files:
+        raise DataError(f"no image files under '{input}'")
+    if out.resolve() == base.resolve() and input.is_dir():
+        raise UsageError("--out must differ from the input folder: inputs are never overwritten")
+    loaded = load_run(run, resolve_device(device), checkpoint=checkpoint, ema=ema)
+    require_inference(loaded, "translate")
+    direction = direction or getattr(loaded.model, "direction", "a2b")
+    resolution = loaded.config["data"]["resolution"]
+    pairs, skipped = translate_files(loaded.model, files, base, out, resolution, direction, next(loaded.model.parameters()).device)
+    report_skipped(skipped, len(files))
+    if not pairs:
+        raise DataError(f"none of the {len(files)} input files could be read")
+    console.print(f"translated {len(pairs)} image(s) {direction} at {resolution}px into {out}", highlight=False)
+    if compare:
+        console.print(f"comparison: {comparison_strip(pairs, compare)}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("translate")(translate_command)

@@ -170,3 +170,13 @@ def test_bench_model_reports_seconds_per_iteration():
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["seconds_per_iteration"] > 0 and report["parameters_millions"] > 1
+
+
+def test_eval_reports_paired_scores_and_per_direction_metrics(runs):
+    result = run_cli("eval", runs / "pix2pix", "--metric", "", "--n", "20", "--json")
+    assert result.returncode == 0, result.stderr
+    scores = json.loads(result.stdout)["eval"]
+    assert set(scores) == {"l1", "psnr", "ssim"} and 0 < scores["l1"] < 1 and scores["psnr"] > 0
+    result = run_cli("eval", runs / "cyclegan", "--metric", "fid", "--feature-extractor", "digits", "--n", "20", "--json")
+    assert result.returncode == 0, result.stderr
+    assert set(json.loads(result.stdout)["eval"]) == {"fid_a2b", "fid_b2a"}

@@ -13,7 +13,6 @@ from PIL import Image
 from conftest import assert_no_traceback, run_cli
 from ganzoo import create_model
 from ganzoo.layers import PatchDiscriminator
-from ganzoo.protocols import DataInfo
 from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo_cyclegan.networks import ResNetGenerator
 from ganzoo_cyclegan.pool import ImagePool

@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,14 +236,3 @@ def _replace_folder(new: Path, target: Path) -> None:
 def _say(quiet: bool, message: str) -> None:
     if not quiet:
         print(f"ganzoo: {message}", file=sys.stderr)
-
-
-def describe_skipped(manifest: dict, shown: int = 3) -> str | None:
-    """One line naming the first few skipped files and why, or None when none were skipped."""
-    skipped: Sequence[dict] = manifest.get("skipped", [])
-    if not skipped:
-        return None
-    first = "; ".join(f"{Path(s['file']).name}: {s['reason']}" for s in skipped[:shown])
-    more = f" and {len(skipped) - shown} more" if len(skipped) > shown else ""
-    total = manifest["count"] + len(skipped)
-    return f"skipped {len(skipped)} of {total} files that are not usable images ({first}{more})"

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-from ganzoo.data.cache import CacheWriter, Prepared, describe_skipped, fingerprint_files, open_prepared
+from ganzoo.data.cache import CacheWriter, Prepared, fingerprint_files, open_prepared
 from ganzoo.data.decode import Decoder, decode_files
+from ganzoo.data.images import report_skipped
 from ganzoo.errors import DataError
 
 #: Bump when decoding changes the pixels, so every cache is rebuilt.
@@ -46,9 +46,9 @@ def prepare_files(dataset: str, root: Path, groups: dict[str, list[tuple[str, An
             extras(writer, kept)
 
     prepared = open_prepared(dataset, key, fingerprint, build, quiet=quiet)
-    message = describe_skipped(prepared.manifest)
-    if message and not quiet:
-        print(f"ganzoo: warning: {message}", file=sys.stderr)
+    if not quiet:
+        skipped = [(Path(entry["file"]), entry["reason"]) for entry in prepared.manifest["skipped"]]
+        report_skipped(skipped, prepared.count + len(skipped))
     empty = [name for name, array in prepared.arrays.items() if array.shape[0] == 0] or (
         [] if prepared.arrays else list(groups))
     if empty:
@@ -81,12 +81,6 @@ class _progress:
     def __exit__(self, *exc):
         if self.bar is not None:
             self.bar.stop()
-
-
-def labels_for(kept: list[str], table: dict[str, np.ndarray], width: int | None = None) -> np.ndarray:
-    """Rows of ``table`` (keyed by file name) for the kept files, in order."""
-    rows = [table[Path(name).name] for name in kept]
-    return np.stack(rows) if rows else np.zeros((0, width or 0), dtype=np.int64)
 
 
 def attach(data, prepared: Prepared):

@@ -20,9 +20,9 @@ import torch
 from ganzoo.data.cache import data_home
 from ganzoo.data.convert import to_uint8
 from ganzoo.data.loading import open_dataset
-from ganzoo.errors import GanzooError, UsageError
+from ganzoo.errors import UsageError
 from ganzoo.metrics.extractors import FeatureExtractor
-from ganzoo.plugins import PluginSystem, load_plugins
+from ganzoo.plugins import PluginSystem
 from ganzoo.specs import resolve
 
 METRIC_BATCH = 100

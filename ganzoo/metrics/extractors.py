@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.errors import GanzooError

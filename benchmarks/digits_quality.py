@@ -4,7 +4,9 @@ accuracy) labels N generated samples, shrunk back to 8x8.
 
     python benchmarks/digits_quality.py RUN [--n 1000] [--seed 123]
 
-Prints the share of samples labelled with probability >= 0.9 and the share of each class.
+Prints the share of samples labelled with probability >= 0.9 and the share of each class. For
+a class-conditional run (cdcgan) it also draws N images of each class k (``generate --class
+k``'s path) and prints the share of them the classifier labels k.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.svm import SVC
 
 from ganzoo.training.devices import resolve_device
-from ganzoo.training.inference import load_run
+from ganzoo.protocols import SamplesConditionally
+from ganzoo.training.inference import draw_codes, load_run
 from ganzoo.training.samples import sample_images
 
 
@@ -58,8 +61,18 @@ def main() -> None:
     args = parser.parse_args()
     classifier, accuracy = digits_classifier()
     loaded = load_run(args.run, resolve_device("cpu"))
-    noise = loaded.model.noise(args.n, torch.Generator().manual_seed(args.seed))
-    result = score_images(sample_images(loaded.model, noise, torch.device("cpu")), classifier)
+    model, cpu = loaded.model, torch.device("cpu")
+    noise, labels = draw_codes(model, args.n, torch.Generator().manual_seed(args.seed))
+    result = score_images(sample_images(model, noise, cpu, labels=labels), classifier)
+    if isinstance(model, SamplesConditionally):
+        per_class = []
+        for k in range(10):
+            noise, labels = draw_codes(model, args.n, torch.Generator().manual_seed(args.seed + k), [k])
+            small = F.interpolate(sample_images(model, noise, cpu, labels=labels).float() / 255.0, size=(8, 8),
+                                  mode="area")
+            per_class.append(float((classifier.predict((small * 16.0).flatten(1).numpy()) == k).mean()))
+        result["asked_class_labelled_as_asked"] = [round(share, 3) for share in per_class]
+        result["min_asked_class_share"] = round(min(per_class), 3)
     print(json.dumps({"run": args.run, "n": args.n, "classifier_held_out_accuracy": round(accuracy, 4),
                       **result}, indent=2))
 

@@ -10,13 +10,13 @@ from typing import Any
 from ganzoo.errors import DuplicateNameError, GanzooError, PluginError, UnknownNameError, UsageError
 from ganzoo.hookspecs import hookimpl
 from ganzoo.plugins import load_plugins
-from ganzoo.specs import DatasetSpec, LossSpec, MetricSpec, ModelSpec, resolve
+from ganzoo.specs import DatasetSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec, resolve
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DatasetSpec", "DuplicateNameError", "GanzooError", "LossSpec", "MetricSpec", "ModelSpec",
-    "PluginError", "UnknownNameError", "UsageError", "__version__", "create_loss", "create_model",
+    "PluginError", "TaskSpec", "UnknownNameError", "UsageError", "__version__", "create_loss", "create_model",
     "hookimpl", "list_datasets", "list_models", "load_dataset", "load_plugins",
 ]
 
@@ -31,15 +31,18 @@ def list_datasets(pattern: str | None = None) -> list[str]:
 
 
 def create_model(name: str, *, channels: int = 3, resolution: int = 64, data_kind: str | None = None,
-                 **options: Any):
+                 classes: tuple[str, ...] = (), attributes: tuple[str, ...] = (), **options: Any):
     """Build a model's recipe (an ``nn.Module``) with the given options, e.g.
-    ``create_model("dcgan", channels=1, resolution=32, ngf=32)``."""
+    ``create_model("dcgan", channels=1, resolution=32, ngf=32)``; conditional models need the
+    class (or attribute) names: ``create_model("cdcgan", classes=tuple("0123456789"))``."""
     from ganzoo.options import build_options
     from ganzoo.protocols import DataInfo
 
-    spec = load_plugins().models.get(name)
+    plugins = load_plugins()
+    spec = plugins.models.get(name)
     opts = build_options(resolve(spec.options), options, owner=f"model '{name}'")
-    data = DataInfo(kind=data_kind or spec.data_kind, channels=channels, resolution=resolution)
+    data = DataInfo(kind=data_kind or plugins.data_kind(spec), channels=channels, resolution=resolution,
+                    classes=classes, attributes=attributes)
     return resolve(spec.build)(opts, data)
 
 

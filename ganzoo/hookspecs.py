@@ -7,6 +7,11 @@ hookimpl = pluggy.HookimplMarker("ganzoo")
 
 
 @hookspec
+def register_tasks(register):
+    """Register tasks and the data kind each trains on: register(TaskSpec(...))."""
+
+
+@hookspec
 def register_models(register):
     """Register GAN architectures: register(ModelSpec(...))."""
 

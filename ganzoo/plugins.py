@@ -17,11 +17,12 @@ import pluggy
 from ganzoo import hookspecs
 from ganzoo.errors import GanzooError, PluginError
 from ganzoo.registry import Provider, Registry
-from ganzoo.specs import DatasetSpec, LossSpec, MetricSpec, ModelSpec
+from ganzoo.specs import DatasetSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec
 
 ENTRY_POINT_GROUP = "ganzoo"
 #: hook name -> (registry, what one entry is called, the spec class entries must be)
 REGISTERING_HOOKS = {
+    "register_tasks": ("tasks", "task", TaskSpec),
     "register_models": ("models", "model", ModelSpec),
     "register_datasets": ("datasets", "dataset", DatasetSpec),
     "register_losses": ("losses", "loss", LossSpec),
@@ -56,6 +57,17 @@ class PluginSystem:
         self.plugins: dict[str, PluginInfo] = {}
 
     # -- the registries -------------------------------------------------------------
+    @property
+    def tasks(self) -> Registry[TaskSpec]:
+        return self.registries["tasks"]
+
+    def data_kind(self, model: ModelSpec) -> str:
+        """The data kind a model trains on: its task's (a task no plugin registers is an error)."""
+        if model.task not in self.tasks:
+            raise PluginError(f"model '{model.name}' declares task '{model.task}', which no installed plugin "
+                              f"registers (known tasks: {', '.join(self.tasks.names())})")
+        return self.tasks.get(model.task).data_kind
+
     @property
     def models(self) -> Registry[ModelSpec]:
         return self.registries["models"]

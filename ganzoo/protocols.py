@@ -21,7 +21,8 @@ if TYPE_CHECKING:  # torch is imported lazily so that listing plugins stays fast
 #: A batch maps names to tensors. Datasets yield uint8 ``(N, C, H, W)``; the loop hands the
 #: model floats in [-1, 1] (keys ending in ``mask``: [0, 1]). Keys by data kind:
 #: ``images``: "image"; ``paired``: "A", "B"; ``unpaired``: "A", "B" (independent draws);
-#: ``inpainting``: "image", "mask", "exemplar".
+#: ``inpainting``: "image", "mask", "exemplar". Labelled datasets add ``label`` (int64 ``(N,)``)
+#: or ``attributes`` (float ``(N, K)``); the loop passes them through unchanged.
 Batch = Mapping[str, "Tensor"]
 
 
@@ -29,12 +30,28 @@ Batch = Mapping[str, "Tensor"]
 class DataInfo:
     """Facts about the training data that a model needs to build its networks."""
 
-    kind: str  # images | paired | unpaired | inpainting
+    kind: str  # a data kind: images | paired | unpaired | inpainting, or one a plugin's task declares
     channels: int  # channels of every image key (A and B may differ: see channels_b)
     resolution: int  # square side, after preparation
     size: int = 0  # number of training examples
     name: str = ""
     channels_b: int | None = None  # translation targets with a different channel count
+    #: Class names; batches then hold ``label`` (int64 indices into this tuple).
+    classes: tuple[str, ...] = ()
+    #: Attribute names; batches then hold ``attributes`` (float ``(N, len(attributes))``, 0 or 1).
+    attributes: tuple[str, ...] = ()
+
+    def __post_init__(self):  # config.json gives lists back
+        object.__setattr__(self, "classes", tuple(self.classes))
+        object.__setattr__(self, "attributes", tuple(self.attributes))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def num_attributes(self) -> int:
+        return len(self.attributes)
 
 
 @runtime_checkable
@@ -84,6 +101,43 @@ class PhaseLoss:
     logs: dict[str, "Tensor"] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Phase:
+    """One gradient step of a training step, declared as data (read by the loop, never probed).
+
+    At training step ``s`` (counted from 0) the loop runs the phase when ``s % every == 0``:
+    it zeroes the gradients of ``optimizer``'s parameters, back-propagates the phase's loss into
+    them only, and steps that optimizer. Phases run in their declared order; two phases may
+    step the same optimizer (StyleGAN2's lazy R1 is ``Phase("D_reg", optimizer="D", every=16)``).
+    """
+
+    name: str
+    optimizer: str  # a key of configure_optimizers()
+    every: int = 1  # runs at the steps divisible by this (lazy regularisation: 4, 16, ...)
+    fresh_batch: bool = False  # draws its own batch instead of the one the step's phases share
+    critic: bool = False  # repeated --d-steps times per step, each repeat on a fresh batch and scratch
+
+    def __post_init__(self):
+        if not self.name or not self.optimizer:
+            raise ValueError("a Phase needs a name and an optimizer")
+        if not isinstance(self.every, int) or self.every < 1:
+            raise ValueError(f"Phase {self.name!r}: every must be a positive integer, got {self.every!r}")
+
+    def runs_at(self, step: int) -> bool:
+        return step % self.every == 0
+
+
+@dataclass
+class StepContext:
+    """What ``phase_loss`` learns about the training step it is part of."""
+
+    step: int  # the index of this training step, from 0 (a phase with every=N runs when step % N == 0)
+    #: Shared by the phases of this step only (e.g. the fakes the D phase made, reused by G);
+    #: empty at the start of every step and of every --d-steps repeat.
+    scratch: dict[str, Any] = field(default_factory=dict)
+    repeat: int = 0  # which --d-steps repeat of a critic phase this is (0 for the others)
+
+
 @runtime_checkable
 class GANModel(Protocol):
     """A recipe: networks + optimizers + "the loss for this phase on this batch".
@@ -93,31 +147,58 @@ class GANModel(Protocol):
     submodules are the networks, so ``state_dict()`` is the checkpoint of the weights.
     """
 
-    #: The training phases in order, each stepping one optimizer: ("D", "G") for DCGAN.
-    phases: ClassVar[tuple[str, ...]]
+    #: The training phases in order: (Phase("D", "D", critic=True), Phase("G", "G")) for DCGAN.
+    phases: ClassVar[tuple[Phase, ...]]
     #: Submodule names used at inference (the generators); the loop keeps EMA copies of them.
     inference_networks: ClassVar[tuple[str, ...]]
 
     def configure_optimizers(self) -> dict[str, "torch.optim.Optimizer"]:
-        """One optimizer per phase, created after the model is on its device."""
+        """The optimizers the phases name, created after the model is on its device."""
 
-    def phase_loss(self, phase: str, batch: Batch, step: dict[str, Any]) -> PhaseLoss:
-        """The loss of ``phase`` on ``batch``.
+    def phase_loss(self, phase: Phase, batch: Batch, ctx: StepContext) -> PhaseLoss:
+        """The loss of ``phase`` on ``batch`` at step ``ctx.step``."""
 
-        ``step`` is a scratch dict shared by the phases of one training step (e.g. the fakes the
-        D phase generated, reused by the G phase); it is empty at the start of every step.
-        """
+
+# -- optional capabilities: the loop and the CLI check these with isinstance ---------------
 
 
 @runtime_checkable
 class SamplesFromNoise(Protocol):
-    """Inference of unconditional models (``inference=("sample",)``)."""
+    """Models that draw images from noise (``inference=("sample",)``). Sampling belongs to the
+    model: it decides what ``truncation`` means (a Gaussian-noise model redraws large
+    components; a W-space model interpolates towards its average W)."""
 
     def noise(self, n: int, generator: "torch.Generator") -> "Tensor":
         """Latent codes for ``n`` samples drawn from ``generator`` (on the CPU)."""
 
-    def sample(self, noise: "Tensor") -> "Tensor":
-        """Images in [-1, 1] for the given latent codes."""
+    def sample(self, noise: "Tensor", labels: "Tensor | None" = None, truncation: float | None = None) -> "Tensor":
+        """Images in [-1, 1] for the given latent codes (and conditions, for conditional models)."""
+
+
+@runtime_checkable
+class SamplesConditionally(Protocol):
+    """Conditional models (task ``class-conditional``): ``sample`` needs ``labels``. The choices
+    are the run's ``DataInfo.classes`` (int64 labels) or ``DataInfo.attributes`` (float rows)."""
+
+    def condition(self, n: int, generator: "torch.Generator", choice: int | None = None) -> "Tensor":
+        """Conditions for ``n`` samples: all of class (or with attribute) ``choice``, an index
+        into the choices, or drawn at random like the training data when None (on the CPU)."""
+
+
+@runtime_checkable
+class PreviewsExamples(Protocol):
+    """Models whose training sample grids show fixed held-out examples (translation models)."""
+
+    def preview(self, batch: Batch) -> "Tensor":
+        """``(N, columns, C, H, W)`` images in [-1, 1]: e.g. input | output | target per example."""
+
+
+@runtime_checkable
+class OrdersItsData(Protocol):
+    """Datasets whose batches are not one shuffled index list (unpaired domains): they give the
+    loop an order object with ``next()``, ``epoch``, ``batches_per_epoch`` and state dicts."""
+
+    def make_order(self, batch_size: int, seed: int) -> Any: ...
 
 
 @runtime_checkable
@@ -132,4 +213,3 @@ class Inpaints(Protocol):
     """Inference of inpainting models (``inference=("inpaint",)``)."""
 
     def inpaint(self, images: "Tensor", masks: "Tensor", exemplars: "Tensor") -> "Tensor": ...
-

@@ -7,22 +7,15 @@ so registering (and ``ganzoo list``) stays cheap: no torch, no networks, no down
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ganzoo.errors import PluginError
 
-TASKS = ("unconditional", "paired-translation", "unpaired-translation", "inpainting")
-DATA_KINDS = ("images", "paired", "unpaired", "inpainting")
 INFERENCE = ("sample", "translate", "inpaint")
-#: The data each task trains on.
-TASK_DATA = {
-    "unconditional": "images",
-    "paired-translation": "paired",
-    "unpaired-translation": "unpaired",
-    "inpainting": "inpainting",
-}
+NAME_PATTERN = r"[a-z0-9][a-z0-9._-]*"
 
 Ref = str | Callable[..., Any] | type
 
@@ -41,9 +34,28 @@ def resolve(ref: Ref) -> Any:
     return obj
 
 
+def _check_name(what: str, value: str) -> None:
+    if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):
+        raise ValueError(f"{what} '{value}' must be lower-case letters, digits, '.', '_' or '-'")
+
+
 def _check_choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ValueError(f"{what} must be one of {', '.join(allowed)}; got '{value}'")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a family of models learns, and the data kind it trains on. Built-in tasks:
+    unconditional, class-conditional (images), paired-translation (paired),
+    unpaired-translation (unpaired), inpainting (inpainting); a plugin may add its own."""
+
+    name: str
+    summary: str
+    data_kind: str  # the DatasetSpec.kind its datasets have (and DataInfo.kind)
+
+    def __post_init__(self):
+        _check_name("task data kind", self.data_kind)
 
 
 @dataclass(frozen=True)
@@ -52,7 +64,7 @@ class ModelSpec:
 
     name: str
     summary: str
-    task: str
+    task: str  # a registered task (`ganzoo list tasks`), which fixes the data kind it trains on
     build: Ref  # -> a class implementing ganzoo.protocols.GANModel
     options: Ref  # -> a dataclass of the model's options (see ganzoo.options)
     inference: tuple[str, ...] = ("sample",)
@@ -65,13 +77,9 @@ class ModelSpec:
     lr_schedule: str = "constant"  # the default of `train --lr-schedule`
 
     def __post_init__(self):
-        _check_choice("task", self.task, TASKS)
+        _check_name("task", self.task)
         for kind in self.inference:
             _check_choice("inference", kind, INFERENCE)
-
-    @property
-    def data_kind(self) -> str:
-        return TASK_DATA[self.task]
 
 
 @dataclass(frozen=True)
@@ -93,9 +101,12 @@ class DatasetSpec:
     download: Ref | None = None  # -> callable(root: Path | None, progress) fetching every file; None: nothing to fetch
     options: Ref | None = None  # -> a dataclass of the loader's options (``--data-set KEY=VALUE``)
     offline: str = ""  # how to get the files by hand, for `ganzoo info` and the docs
+    classes: tuple[str, ...] = ()  # class names where fixed (batches hold "label"; DataInfo.classes)
+    attributes: tuple[str, ...] = ()  # attribute names where fixed (batches hold "attributes")
+    labels: str = ""  # one line on its labels or attributes where the names depend on the files
 
     def __post_init__(self):
-        _check_choice("kind", self.kind, DATA_KINDS)
+        _check_name("dataset kind", self.kind)
 
 
 @dataclass(frozen=True)

@@ -42,12 +42,12 @@ def test_info_shows_options_and_paper():
 
 def test_info_unknown_name():
     result = run_cli("info", "dcgn")
-    assert result.returncode == 2 and "Did you mean 'dcgan'?" in result.stderr
+    assert result.returncode == 2 and "Did you mean 'dcgan'" in result.stderr
     assert_no_traceback(result)
 
 
 @pytest.mark.parametrize("args, message", [
-    (["train", "dcgn"], "Did you mean 'dcgan'?"),
+    (["train", "dcgn"], "Did you mean 'dcgan'"),
     (["train", "dcgan", "--dataset", "digitz"], "Did you mean 'digits'?"),
     (["train", "dcgan", "--set", "ngff=3"], "unknown option of model 'dcgan' 'ngff'. Did you mean 'ngf'?"),
     (["train", "dcgan", "--set", "ngf=wide"], "option 'ngf' of model 'dcgan' expects int, got 'wide'"),

@@ -145,9 +145,9 @@ def test_celeba_splits_crop_and_annotations(celeba_root):
     train = load_dataset("celeba", root=str(celeba_root), resolution=16)
     assert len(train) == 4 and train.images.shape == (4, 3, 16, 16)
     assert train.images[:, 0].float().mean() > 190  # the 108 crop keeps only the face colour, no black border
-    assert train.extras["attributes"].tolist() == [[-1, 1], [1, 1], [-1, 1], [1, 1]]
-    assert train.extras["attribute_names"].tolist() == ["Smiling", "Young"]
-    assert train.labels.tolist() == [100, 101, 102, 103]
+    assert train.info.attributes == ("Smiling", "Young")
+    assert train.batch([0, 1, 2, 3])["attributes"].tolist() == [[0, 1], [1, 1], [0, 1], [1, 1]]  # -1/1 as 0/1
+    assert train.identities.tolist() == [100, 101, 102, 103] and train.labels is None  # identities are no labels
     assert len(load_dataset("celeba", root=str(celeba_root), split="test", resolution=16)) == 1
     whole = load_dataset("celeba", root=str(celeba_root), resolution=16, crop=0)
     assert whole.images[:, 0].float().mean() < 190  # without the crop, the black border is in
@@ -173,8 +173,8 @@ def test_cartoonset_composites_background_and_reads_attributes(tmp_path):
     data = load_dataset("cartoonset", root=str(tmp_path), resolution=10, background="#00ff00")
     corner, centre = data.images[0, :, 0, 0].tolist(), data.images[0, :, 5, 5].tolist()
     assert corner == [0, 255, 0] and centre[2] > 150 and centre[1] < 60
-    assert data.extras["attributes"].tolist() == [[2, 7]] * 3
-    assert data.extras["attribute_names"].tolist() == ["eye_angle", "face_color"]
+    assert data.info.attributes == (*(f"eye_angle={v}" for v in range(3)), *(f"face_color={v}" for v in range(11)))
+    assert data.batch([0])["attributes"].nonzero()[:, 1].tolist() == [2, 3 + 7]  # one-hot
     with pytest.raises(UsageError, match="not a colour"):
         load_dataset("cartoonset", root=str(tmp_path), background="nocolour")
 
@@ -198,7 +198,7 @@ def test_anime_recognises_both_layouts(tmp_path):
             save(characters / character / f"face_{k}.png", solid(40, 30, (k * 50, 0, 0)))
     data = load_dataset("anime", root=str(tmp_path / "chars"), resolution=16)
     assert data.labels.tolist() == [0, 0, 1]
-    assert data.extras["label_names"].tolist() == ["000_hatsune_miku", "001_kinomoto_sakura"]
+    assert data.info.classes == ("000_hatsune_miku", "001_kinomoto_sakura")
     with pytest.raises(DataError, match="neither anime layout"):
         load_dataset("anime", root=str(tmp_path / "faces"), layout="animeface-character")
 

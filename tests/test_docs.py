@@ -12,7 +12,7 @@ HOOKS = [name for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) 
 
 
 def test_hookspecs_are_found():
-    assert set(HOOKS) == {"register_models", "register_datasets", "register_losses", "register_metrics",
+    assert set(HOOKS) == {"register_tasks", "register_models", "register_datasets", "register_losses", "register_metrics",
                           "register_commands"}
 
 

@@ -14,6 +14,7 @@ from conftest import assert_no_traceback, run_cli
 from ganzoo import create_model
 from ganzoo.layers import PatchDiscriminator
 from ganzoo.training.checkpoint import load_checkpoint
+from ganzoo.training.phases import PhaseRunner, checked_phases
 from ganzoo_cyclegan.networks import ResNetGenerator
 from ganzoo_cyclegan.pool import ImagePool
 from ganzoo_pix2pix.networks import UNetGenerator, unet_depth
@@ -61,12 +62,9 @@ def test_pix2pix_overfits_eight_pairs():
         return value
 
     before = l1()
-    for _ in range(300):
-        scratch = {}
-        for phase in model.phases:
-            optimizers[phase].zero_grad()
-            model.phase_loss(phase, batch, scratch).loss.backward()
-            optimizers[phase].step()
+    runner = PhaseRunner(model, optimizers, checked_phases(model, optimizers, "test"))
+    for step in range(300):
+        runner.step(step, lambda: batch, lambda logs: None)
     assert l1() <= before / 2, (before, l1())
 
 

@@ -61,7 +61,7 @@ def make_jpegs(folder: Path, count: int, seed: int = 0) -> list[Path]:
 
 
 def time_prepare(root: Path, files: list[Path], resolution: int) -> tuple[float, object]:
-    from ganzoo_datasets.common import image_dataset
+    from ganzoo.data.prepare import image_dataset
 
     started = time.perf_counter()
     data = image_dataset("bench", root, files, split="train", resolution=resolution, crop=108)

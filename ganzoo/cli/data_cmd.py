@@ -67,6 +67,9 @@ def prepare_command(
     seconds = time.perf_counter() - started
     manifest = getattr(data, "manifest", None)
     size = f"{len(data):,} examples at {data.info.resolution}px"
+    counts = {"classes": data.info.num_classes, "attributes": data.info.num_attributes}
+    labelled = [f"{n} {what}" for what, n in counts.items() if n]
+    size += f" ({', '.join(labelled)})" if labelled else ""
     if manifest is None:
         console.print(f"{name}: {size}, read straight from its files in {seconds:.1f}s "
                       "(they are pixel arrays already: no cache needed)", highlight=False)

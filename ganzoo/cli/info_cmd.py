@@ -46,9 +46,11 @@ def info_command(
         console.print(f"[bold]{entry.name}[/bold] ({plugins.registries[kind].kind})  {data.pop('summary')}")
         options = data.pop("options", None)
         files = data.pop("files", ())
+        labelling = {key: data.pop(key) for key in ("classes", "attributes", "labels") if key in data}
         for key, value in data.items():
             if value not in (None, "", (), []):
                 console.print(f"  {key.replace('_', ' ')}: {_text(value)}", highlight=False)
+        _print_labelling(**labelling)
         for file in files:
             checks = "  ".join(f"{k}: {v}" for k, v in file.items() if k not in ("name", "url"))
             console.print(f"  file: {file['name']}  {file.get('url', '')}  {checks}", highlight=False, soft_wrap=True)
@@ -61,6 +63,17 @@ def info_command(
                 help_text = row["help"] + (f" (one of {', '.join(map(str, row['choices']))})" if row["choices"] else "")
                 table.add_row(row["name"], row["type"], repr(row["default"]), help_text)
             console.print(table)
+
+
+def _print_labelling(classes=(), attributes=(), labels="") -> None:
+    """A dataset's class and attribute names, and the batch key each gives."""
+    if classes:
+        console.print(f"  classes ({len(classes)}, batch key 'label'): {_text(classes)}", highlight=False)
+    if attributes:
+        console.print(f"  attributes ({len(attributes)}, batch key 'attributes'): {_text(attributes)}",
+                      highlight=False)
+    if labels:
+        console.print(f"  labels: {labels}", highlight=False)
 
 
 def _text(value) -> str:

@@ -17,6 +17,9 @@ def interpolate_command(
     points: Annotated[int, typer.Option(min=2, help="Anchor codes each walk visits (it returns to the first).")] = 4,
     n: Annotated[int, typer.Option("--n", min=1, help="Walks shown side by side.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the anchor codes.")] = 0,
+    class_: Annotated[Optional[str], typer.Option(
+        "--class", metavar="NAME|INDEX", help="Conditional models: every walk shows this class (default: "
+        "each walk keeps one condition drawn like the training data's).")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file (default: the run's latest).")] = None,
@@ -28,18 +31,23 @@ def interpolate_command(
 
     from ganzoo.training.artifacts import tensor_to_pil, write_gif
     from ganzoo.training.devices import resolve_device
-    from ganzoo.training.inference import load_run, require_inference
+    from ganzoo.training.inference import class_choices, draw_codes, load_run, require_inference
     from ganzoo.training.latents import slerp
     from ganzoo.training.samples import sample_images, save_png
 
     loaded = load_run(run, resolve_device(device), checkpoint=checkpoint, ema=ema)
     require_inference(loaded, "sample")
     model, model_device = loaded.model, next(loaded.model.parameters()).device
-    anchors = model.noise(points * n, torch.Generator().manual_seed(seed)).unflatten(0, (points, n))
+    generator = torch.Generator().manual_seed(seed)
+    choices = class_choices(loaded, [class_] if class_ else None)
+    anchors, _ = draw_codes(model, points * n, generator)
+    anchors = anchors.unflatten(0, (points, n))
+    _, labels = draw_codes(model, n, generator, choices)  # one condition per walk, kept along it
     frames = []  # uint8 (n, C, H, W) per frame
     for leg in range(points):
         start, end = anchors[leg], anchors[(leg + 1) % points]
-        frames += [sample_images(model, slerp(start, end, step / steps), model_device) for step in range(steps)]
+        frames += [sample_images(model, slerp(start, end, step / steps), model_device, labels=labels)
+                   for step in range(steps)]
 
     out.parent.mkdir(parents=True, exist_ok=True)
     write_gif([tensor_to_pil(make_grid(f, nrow=n, padding=2, pad_value=255)) for f in frames], out,

@@ -6,10 +6,8 @@ import json
 from typing import Any
 
 import typer
-from rich.console import Console
 
-console = Console()  # results, tables, JSON
-err_console = Console(stderr=True)  # progress, warnings, errors
+from ganzoo.console import console, err_console  # noqa: F401 (the commands import them from here)
 
 
 def version_callback(value: bool) -> None:

@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,10 @@ import numpy as np
 from ganzoo.errors import DataError
 
 FORMAT = "ganzoo-prepared/1"
+#: Side arrays every reader understands (written by CacheWriter.save_labels/_attributes/_identities).
+LABEL, CLASSES = "label", "classes"
+ATTRIBUTES, ATTRIBUTE_NAMES = "attributes", "attribute_names"
+IDENTITIES = "identities"
 
 
 def data_home() -> Path:
@@ -123,9 +127,29 @@ class CacheWriter:
         self.shapes[name][0] += rows.shape[0]
 
     def save_extra(self, name: str, array: np.ndarray) -> None:
-        """A small side array (labels, attributes), stored as .npy."""
+        """A small side array, stored as .npy (labels: use the save_* methods below)."""
         np.save(self.folder / f"{name}.npy", np.asarray(array), allow_pickle=False)
         self.extras[name] = f"{name}.npy"
+
+    def save_labels(self, labels, classes: Sequence[str]) -> None:
+        """One class index per example, in row order, and the class names (index = label)."""
+        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+        if labels.size and (labels.min() < 0 or labels.max() >= len(classes)):
+            raise DataError(f"labels must index the {len(classes)} class names, got {labels.min()}..{labels.max()}")
+        self.save_extra(LABEL, labels)
+        self.save_extra(CLASSES, np.array(list(classes), dtype=str))
+
+    def save_attributes(self, values, names: Sequence[str]) -> None:
+        """0 or 1 per example (in row order) and attribute, ``(N, K)``, and the K names."""
+        values = np.asarray(values)
+        if values.ndim != 2 or values.shape[1] != len(names) or not np.isin(values, (0, 1)).all():
+            raise DataError(f"attributes must be 0/1 of shape (N, {len(names)}), got {values.shape}")
+        self.save_extra(ATTRIBUTES, values.astype(np.uint8))
+        self.save_extra(ATTRIBUTE_NAMES, np.array(list(names), dtype=str))
+
+    def save_identities(self, identities) -> None:
+        """Who each example (in row order) shows, for models that pair examples of one identity."""
+        self.save_extra(IDENTITIES, np.asarray(identities, dtype=np.int64).reshape(-1))
 
     def skip(self, item: str, reason: str) -> None:
         self.skipped.append((item, reason))

@@ -1,8 +1,9 @@
-"""uint8 batches from datasets to the float ranges models expect."""
+"""uint8 images: batches to the float ranges models expect, whole arrays to another size."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 
 def to_model_range(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -19,3 +20,12 @@ def to_model_range(batch: dict[str, torch.Tensor], device: torch.device) -> dict
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """float [-1, 1] -> uint8 [0, 255] on the CPU."""
     return images.detach().float().add(1.0).mul(127.5).round().clamp(0, 255).to(torch.uint8).cpu()
+
+
+def resize_square(images: torch.Tensor, resolution: int) -> torch.Tensor:
+    """uint8 (N, C, S, S) -> (N, C, R, R), antialiased when shrinking."""
+    if images.shape[-1] == resolution:
+        return images
+    resized = F.interpolate(images.float(), size=(resolution, resolution), mode="bilinear",
+                            align_corners=False, antialias=resolution < images.shape[-1])
+    return resized.round().clamp(0, 255).to(torch.uint8)

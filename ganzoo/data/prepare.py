@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-
-from ganzoo.data.cache import CacheWriter, Prepared, fingerprint_files, open_prepared
+from ganzoo.data.cache import (ATTRIBUTE_NAMES, ATTRIBUTES, CLASSES, IDENTITIES, LABEL, CacheWriter, Prepared,
+                               fingerprint_files, open_prepared)
 from ganzoo.data.decode import Decoder, decode_files
-from ganzoo.data.images import report_skipped
+from ganzoo.data.images import load_image, report_skipped
+from ganzoo.data.sources import TensorImages
 from ganzoo.errors import DataError
+from ganzoo.protocols import DataInfo
 
 #: Bump when decoding changes the pixels, so every cache is rebuilt.
 DECODE_VERSION = 1
+#: Bump when what ``extras`` store changes, so every cache that has extras is rebuilt. 2: labels,
+#: 0/1 attributes and identities under the names of CacheWriter.save_labels & co (1 stored
+#: CelebA's -1/1 and Cartoon Set's chosen variants, which ``attributes`` batches cannot use).
+EXTRAS_VERSION = 2
 
 
 def named(root: Path, files: list[Path]) -> list[tuple[str, Path]]:
@@ -31,6 +38,8 @@ def prepare_files(dataset: str, root: Path, groups: dict[str, list[tuple[str, An
     (the files read). ``extras(writer, kept)`` may then save side arrays for the kept names."""
     fingerprint = fingerprint_files(root, sources)
     key = {"root": str(root.resolve()), "decode_version": DECODE_VERSION, **settings}
+    if extras:
+        key["extras_version"] = EXTRAS_VERSION
 
     def build(writer: CacheWriter) -> None:
         kept: dict[str, list[str]] = {}
@@ -71,7 +80,7 @@ class _progress:
             return None
         from rich.progress import Progress
 
-        from ganzoo.cli.output import err_console
+        from ganzoo.console import err_console
 
         self.bar = Progress(console=err_console, transient=True)
         self.bar.start()
@@ -88,3 +97,25 @@ def attach(data, prepared: Prepared):
     data.manifest, data.cache_path, data.extras = prepared.manifest, prepared.path, prepared.extras
     data.cache_built = prepared.built
     return data
+
+
+def image_dataset(name: str, root: Path, files: list[Path], *, split: str, resolution: int, fit: str = "crop",
+                  crop: int | None = None, background: tuple[int, int, int] = (0, 0, 0), settings: dict | None = None,
+                  extras: Callable[[CacheWriter, dict[str, list[str]]], None] | None = None) -> TensorImages:
+    """A dataset of single images from ``files`` (under ``root``), through the prepared cache.
+    Labels, attributes and identities that ``extras`` saved (CacheWriter.save_labels & co)
+    come back in its batches and DataInfo (identities as ``data.identities`` only)."""
+    if not files:
+        raise DataError(f"no image files (png, jpg, bmp, gif, webp, tif) under '{root}' (dataset '{name}')")
+    decoder = partial(load_image, resolution=resolution, fit=fit, crop=crop, background=background)
+    key = {"split": split, "resolution": resolution, "fit": fit, "crop": crop, "background": background,
+           **(settings or {})}
+    prepared = prepare_files(name, root, {"image": named(root, files)}, {"image": decoder}, key,
+                             sources=files, extras=extras)
+    images, saved = prepared.arrays["image"], prepared.extras
+    names = lambda extra: tuple(str(n) for n in saved.get(extra, ()))
+    info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(images), name=name,
+                    classes=names(CLASSES), attributes=names(ATTRIBUTE_NAMES))
+    data = TensorImages(images, info, labels=saved.get(LABEL), attributes=saved.get(ATTRIBUTES),
+                        identities=saved.get(IDENTITIES))
+    return attach(data, prepared)

@@ -32,9 +32,16 @@ def _take(array: torch.Tensor | RowFile, indices) -> torch.Tensor:
 
 
 class ImageArrays:
-    """Examples made of one row of each array (``{"image": ...}`` or ``{"A": ..., "B": ...}``)."""
+    """Examples made of one row of each array (``{"image": ...}`` or ``{"A": ..., "B": ...}``).
 
-    def __init__(self, arrays: Mapping[str, ArrayLike], info: DataInfo, labels: ArrayLike | None = None):
+    With ``labels`` (one class index per example; ``info.classes`` names them) every batch
+    also holds ``label`` (int64 ``(N,)``); with ``attributes`` (0/1 ``(N, K)``; ``info.attributes``
+    names the columns) it holds ``attributes`` (float32 ``(N, K)``). ``identities`` (who each
+    example shows) stay out of batches: they are for dataset code pairing examples.
+    """
+
+    def __init__(self, arrays: Mapping[str, ArrayLike], info: DataInfo, labels: ArrayLike | None = None,
+                 attributes: ArrayLike | None = None, identities: ArrayLike | None = None):
         sizes = {int(a.shape[0]) for a in arrays.values()}
         if len(sizes) != 1:
             raise ValueError(f"arrays of one dataset must have one length, got {sorted(sizes)}")
@@ -42,21 +49,46 @@ class ImageArrays:
             if array.dtype not in (torch.uint8, np.uint8) or len(array.shape) != 4:
                 raise ValueError(f"expected uint8 (N, C, H, W) '{name}', got {array.dtype} {tuple(array.shape)}")
         self.arrays = {name: as_rows(array) for name, array in arrays.items()}
-        self.labels = labels
         self.info = info
+        count = sizes.pop()
+        if (labels is None) != (not info.classes) or (attributes is None) != (not info.attributes):
+            raise ValueError("a dataset has labels (attributes) exactly when its DataInfo names classes (attributes)")
+        self.labels = _per_example("labels", labels, (count,), torch.int64)
+        self.attributes = _per_example("attributes", attributes, (count, info.num_attributes))
+        self.identities = _per_example("identities", identities, (count,), torch.int64)
+        if self.labels is not None and count and (self.labels.min() < 0 or self.labels.max() >= info.num_classes):
+            raise ValueError(f"labels must index the {info.num_classes} classes of DataInfo")
 
     def __len__(self) -> int:
         return int(next(iter(self.arrays.values())).shape[0])
 
     def batch(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
-        return {name: _take(array, indices) for name, array in self.arrays.items()}
+        out = {name: _take(array, indices) for name, array in self.arrays.items()}
+        index = torch.as_tensor(indices)
+        if self.labels is not None:
+            out["label"] = self.labels[index]
+        if self.attributes is not None:
+            out["attributes"] = self.attributes[index].float()
+        return out
+
+
+def _per_example(what: str, values: ArrayLike | None, shape: tuple[int, ...],
+                 dtype: torch.dtype | None = None) -> torch.Tensor | None:
+    """Values given per example as a CPU tensor of ``shape``, or None."""
+    if values is None:
+        return None
+    tensor = torch.as_tensor(values, dtype=dtype)
+    if tuple(tensor.shape) != shape:
+        raise ValueError(f"expected {what} of shape {shape}, got {tuple(tensor.shape)}")
+    return tensor
 
 
 class TensorImages(ImageArrays):
     """A dataset of single images: ``{"image": (N, C, H, W) uint8}``."""
 
-    def __init__(self, images: ArrayLike, info: DataInfo, labels: ArrayLike | None = None):
-        super().__init__({"image": images}, info, labels)
+    def __init__(self, images: ArrayLike, info: DataInfo, labels: ArrayLike | None = None,
+                 attributes: ArrayLike | None = None, identities: ArrayLike | None = None):
+        super().__init__({"image": images}, info, labels=labels, attributes=attributes, identities=identities)
 
     @property
     def images(self) -> torch.Tensor:

@@ -94,13 +94,16 @@ def real_features(data, extractor: FeatureExtractor, device: torch.device, count
 
 
 def sample_batches(model, n: int, seed: int, batch: int = METRIC_BATCH):
-    """uint8 samples of an unconditional model, ``batch`` at a time, from a seeded generator."""
+    """uint8 samples of a model that samples from noise, ``batch`` at a time, from a seeded
+    generator; a conditional model's conditions are drawn like its training data's."""
+    from ganzoo.training.inference import draw_codes
+
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     for start in range(0, n, batch):
-        noise = model.noise(min(batch, n - start), generator).to(device)
+        noise, labels = draw_codes(model, min(batch, n - start), generator)
         with torch.no_grad():
-            yield to_uint8(model.sample(noise))
+            yield to_uint8(model.sample(noise.to(device), labels.to(device) if labels is not None else None))
 
 
 def compute_metrics(functions: dict[str, Callable], real: torch.Tensor, fake: torch.Tensor,

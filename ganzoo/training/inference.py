@@ -9,10 +9,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganzoo.errors import CheckpointError, UsageError
+from ganzoo.errors import CheckpointError, UnknownNameError, UsageError
 from ganzoo.options import build_options
 from ganzoo.plugins import PluginSystem, load_plugins
-from ganzoo.protocols import DataInfo
+from ganzoo.protocols import DataInfo, SamplesConditionally
 from ganzoo.registry import Entry
 from ganzoo.specs import ModelSpec, resolve
 from ganzoo.training.checkpoint import load_checkpoint
@@ -27,6 +27,7 @@ class LoadedRun:
     model: nn.Module
     checkpoint: Path
     step: int
+    data: DataInfo  # the training data's facts: size, classes, attributes
 
 
 def load_run(path: Path | str, device: torch.device, checkpoint: Path | None = None, ema: bool = True,
@@ -42,7 +43,8 @@ def load_run(path: Path | str, device: torch.device, checkpoint: Path | None = N
         raise CheckpointError(f"'{run_dir.config_path}' lacks '{exc.args[0]}': not a complete ganzoo run") from None
     entry = plugins.models.entry(model_name)  # a run of an uninstalled plugin: "unknown model"
     options = build_options(resolve(entry.spec.options), options, owner=f"model '{model_name}'")
-    model = resolve(entry.spec.build)(options, DataInfo(**data))
+    data = DataInfo(**data)
+    model = resolve(entry.spec.build)(options, data)
     if checkpoint is not None and str(checkpoint) == "best":  # kept by `train --eval-every`
         checkpoint = run_dir.checkpoints / "best.safetensors"
         if not checkpoint.is_file():
@@ -62,10 +64,49 @@ def load_run(path: Path | str, device: torch.device, checkpoint: Path | None = N
             # AveragedModel keeps the network as .module plus an n_averaged counter
             weights = {k.removeprefix("module."): v for k, v in averaged.items() if k.startswith("module.")}
             getattr(model, name).load_state_dict(weights)
-    return LoadedRun(run_dir, config, entry, model.to(device).eval(), checkpoint, int(info.get("step", 0)))
+    return LoadedRun(run_dir, config, entry, model.to(device).eval(), checkpoint, int(info.get("step", 0)), data)
 
 
 def require_inference(run: LoadedRun, kind: str) -> None:
     if kind not in run.model_entry.spec.inference:
         offered = ", ".join(run.model_entry.spec.inference)
         raise UsageError(f"model '{run.model_entry.name}' cannot {kind} (it offers: {offered})")
+
+
+def class_choices(run: LoadedRun, given: list[str] | None) -> list[int] | None:
+    """``--class`` values (names, indices, or ``all``) as indices into the run's classes (or
+    attributes); None when none were given."""
+    if not given:
+        return None
+    if not isinstance(run.model, SamplesConditionally):
+        raise UsageError(f"--class: model '{run.model_entry.name}' ({run.model_entry.spec.task}) is not "
+                         "conditioned on classes")
+    names = run.data.classes or run.data.attributes
+    what = "class" if run.data.classes else "attribute"
+    chosen: list[int] = []
+    for value in given:
+        if value == "all":
+            chosen += range(len(names))
+        elif value in names:
+            chosen.append(names.index(value))
+        elif value.isdigit() and int(value) < len(names):
+            chosen.append(int(value))
+        else:
+            folded = [n for n in names if n.lower() == value.lower()]
+            if not folded:
+                raise UnknownNameError(what, value, names)
+            chosen.append(names.index(folded[0]))
+    return chosen
+
+
+def draw_codes(model: nn.Module, n: int, generator: torch.Generator,
+               choices: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Noise, and conditions for conditional models: ``n`` per chosen class (row-major), or
+    ``n`` with conditions drawn like the training data's when no class is chosen."""
+    rows = len(choices) if choices else 1
+    noise = model.noise(n * rows, generator)  # drawn first and at once: batch size never changes images
+    if not isinstance(model, SamplesConditionally):
+        return noise, None
+    if not choices:
+        return noise, model.condition(n, generator)
+    return noise, torch.cat([model.condition(n, generator, choice=k) for k in choices])

@@ -1,21 +1,27 @@
-"""Latent-space helpers: truncation and spherical interpolation of Gaussian noise."""
+"""Latent-space helpers for Gaussian noise: truncation and spherical interpolation."""
 
 from __future__ import annotations
 
 import torch
 
 
-def truncate(noise: torch.Tensor, threshold: float, generator: torch.Generator) -> torch.Tensor:
-    """The truncation trick (Brock et al. 2019): redraw every component whose magnitude exceeds
-    ``threshold`` until none does. Trades variety for fidelity as the threshold falls."""
-    if threshold <= 0:
+def truncate(noise: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The truncation trick (Brock et al. 2019) for standard normal noise: every component is
+    drawn from the normal distribution truncated to [-threshold, threshold], which trades
+    variety for fidelity as the threshold falls.
+
+    Redrawing out-of-range components until none is left gives that distribution; mapping each
+    component through the truncated normal's inverse CDF gives the same distribution without
+    drawing anything, so an image depends only on its own noise (not on the batch around it).
+    """
+    if not threshold > 0:
         raise ValueError("truncation threshold must be positive")
-    noise = noise.clone()
-    outside = noise.abs() > threshold
-    while outside.any():
-        noise[outside] = torch.randn(int(outside.sum()), generator=generator, dtype=noise.dtype)
-        outside = noise.abs() > threshold
-    return noise
+    dtype = noise.dtype
+    z = noise.double()
+    low = torch.special.ndtr(torch.tensor(-float(threshold), dtype=torch.float64))
+    mass = 1.0 - 2.0 * low
+    u = low + torch.special.ndtr(z) * mass
+    return torch.special.ndtri(u).clamp(-threshold, threshold).to(dtype)
 
 
 def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:

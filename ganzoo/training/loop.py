@@ -25,19 +25,20 @@ from ganzoo.data.convert import to_uint8
 from ganzoo.data.loading import open_dataset
 from ganzoo.errors import CheckpointError, DataError, GanzooError
 from ganzoo.plugins import PluginSystem, load_plugins
+from ganzoo.protocols import OrdersItsData, PreviewsExamples, SamplesFromNoise
 from ganzoo.specs import resolve
 from ganzoo.training.artifacts import plot_losses, read_metrics, write_timelapse
 from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
 from ganzoo.training.devices import resolve_device, seed_everything
 from ganzoo.training.ema import GeneratorEMA
 from ganzoo.training.guard import Diverged, DivergenceGuard
+from ganzoo.training.phases import PhaseRunner, batches_per_step, check_critic_steps, checked_phases
 from ganzoo.training.progress import TrainingProgress
 from ganzoo.training.rng import capture_rng, restore_rng
 from ganzoo.training.run_dir import RunDir
-from ganzoo.training.samples import sample_images, save_grid
+from ganzoo.training.samples import SampleSheet, save_grid
 from ganzoo.training.settings import TrainPlan, TrainSettings, plan_to_dict, plan_training, settings_for_resume
 
-SAMPLE_GRID_SIZE = 64
 PREVIEW_EXAMPLES = 8  # rows of a translation model's sample grid
 
 
@@ -101,34 +102,37 @@ class Trainer:
         seed_everything(plan.seed)
         self.data = open_dataset(plan.dataset.spec, root=plan.data_root, resolution=plan.resolution,
                                  split="train", fit=plan.fit, options=plan.data_options)
-        make_order = getattr(self.data, "make_order", None) or (lambda b, s: ShuffledIndices(len(self.data), b, s))
+        if isinstance(self.data, OrdersItsData):  # e.g. unpaired domains, each with its own order
+            make_order = self.data.make_order
+        else:
+            make_order = lambda batch_size, seed: ShuffledIndices(len(self.data), batch_size, seed)  # noqa: E731
         try:
             self.order = make_order(plan.batch_size, plan.seed)
         except ValueError as exc:  # fewer examples than the batch size
             raise DataError(f"dataset '{plan.dataset.name}': {exc}; lower --batch-size") from None
         self.augment = parse_loader_augments(plan.augment)
-        batches_per_step = plan.d_steps  # the D phase draws a new batch for each of its repeats
-        self.total_steps = plan.steps or math.ceil(plan.epochs * self.order.batches_per_epoch / batches_per_step)
 
-        # --- model, optimizers, schedules, EMA ----------------------------------------------
+        # --- model, optimizers, phases, schedules, EMA --------------------------------------
         self.model = resolve(plan.model.spec.build)(plan.options, self.data.info).to(device)
         self.optimizers = self.model.configure_optimizers()
-        if set(self.optimizers) != set(self.model.phases):
-            raise GanzooError(f"model '{plan.model.name}' returned optimizers for {sorted(self.optimizers)} "
-                              f"but declares phases {list(self.model.phases)}")
-        # Each phase back-propagates only into its own parameters: no wasted weight gradients
-        # for the other networks, and their .grad stays untouched.
-        self.phase_params = {phase: [p for group in opt.param_groups for p in group["params"]]
-                             for phase, opt in self.optimizers.items()}
-        self.schedulers = {phase: torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
-                           for phase, opt in self.optimizers.items()}
+        self.phases = checked_phases(self.model, self.optimizers, plan.model.name)
+        check_critic_steps(self.phases, plan.d_steps, plan.model.name)
+        self.total_steps = plan.steps or math.ceil(
+            plan.epochs * self.order.batches_per_epoch / batches_per_step(self.phases, plan.d_steps))
+        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
+                           for name, opt in self.optimizers.items()}
         self.ema = GeneratorEMA(self.model, self.model.inference_networks, plan.ema_decay, plan.ema_start)
-        self.guard = DivergenceGuard(self.model.phases, device)
+        self.guard = DivergenceGuard(tuple(p.name for p in self.phases), device)
+        self.runner = PhaseRunner(self.model, self.optimizers, self.phases, plan.d_steps, plan.clip_grad,
+                                  observe=self.guard.observe)
         self.evaluator = self._evaluator() if plan.eval_every else None
         self.best: float | None = None  # the best evaluation so far (its checkpoint is best.safetensors)
-        self.fixed_noise = (self.model.noise(SAMPLE_GRID_SIZE, torch.Generator().manual_seed(plan.seed))
-                            if hasattr(self.model, "noise") else None)
-        self.fixed_batch = self._fixed_examples() if self.fixed_noise is None and hasattr(self.model, "preview") else None
+        # Sample grids: the same noise (and conditions) all through training, or fixed examples.
+        self.sheet = (SampleSheet.for_model(self.model, self.data.info, plan.seed)
+                      if isinstance(self.model, SamplesFromNoise) else None)
+        self.fixed_batch = (self._fixed_examples()
+                            if self.sheet is None and isinstance(self.model, PreviewsExamples) else None)
+        self.batches_drawn = 0
 
         # --- counters -------------------------------------------------------------------------
         self.step = 0
@@ -153,14 +157,14 @@ class Trainer:
         self.run_dir.write_status("running", self.step, self.total_steps)
         self._log(self._banner())
         leaking = [name for name in self.augment if name in LEAKING]
-        if leaking and plan.model.spec.task == "unconditional":
+        if leaking and isinstance(self.model, SamplesFromNoise):
             self._log(f"warning: --augment {','.join(leaking)} changes only the real images, so the samples "
                       f"will learn to look {'/'.join(leaking)}-augmented; augment inside the model instead "
-                      f"(for dcgan: --set augment={','.join(leaking)})")
+                      f"where it offers that (`ganzoo info {plan.model.name}` lists its options)")
         logs = LogAverager()
         budget_note = ""
         started = time.monotonic()
-        last_time, last_step = time.perf_counter(), self.step
+        last_time, last_batches = time.perf_counter(), self.batches_drawn
         self.model.train()
         previous_handlers = self._install_signal_handlers()
         try:
@@ -175,8 +179,9 @@ class Trainer:
                     at_end = self.step == self.total_steps
                     if self.step % plan.log_every == 0 or at_end:
                         now = time.perf_counter()
-                        speed = (self.step - last_step) * plan.batch_size * plan.d_steps / max(now - last_time, 1e-9)
-                        last_time, last_step = now, self.step
+                        drawn = self.batches_drawn - last_batches
+                        speed = drawn * plan.batch_size / max(now - last_time, 1e-9)
+                        last_time, last_batches = now, self.batches_drawn
                         self.guard.check(self.model)
                         self.log_record(progress, speed, logs.pop_means())
                     if self.step % plan.sample_every == 0 or at_end:
@@ -215,34 +220,21 @@ class Trainer:
         return self.run_dir.path
 
     def train_step(self, logs: LogAverager) -> None:
-        """One step: every phase in order, each stepping its own optimizer."""
-        batch = self.next_batch()
-        scratch: dict = {}  # shared by the phases of this step only
-        for phase in self.model.phases:
-            for repeat in range(self.plan.d_steps if phase == "D" else 1):
-                if repeat:  # extra critic steps see new real data and new fakes
-                    batch, scratch = self.next_batch(), {}
-                optimizer = self.optimizers[phase]
-                optimizer.zero_grad(set_to_none=True)
-                result = self.model.phase_loss(phase, batch, scratch)
-                self.guard.observe(phase, result.loss, self.step + 1)
-                result.loss.backward(inputs=self.phase_params[phase])
-                if self.plan.clip_grad is not None:
-                    torch.nn.utils.clip_grad_norm_(self.phase_params[phase], self.plan.clip_grad)
-                optimizer.step()
-                logs.add(result.logs)
+        """One step: every phase due at this step, in declared order (see PhaseRunner)."""
+        self.runner.step(self.step, self.next_batch, logs.add)
         for scheduler in self.schedulers.values():
             scheduler.step()
         self.step += 1
         self.ema.update(self.model, self.step)
 
     def next_batch(self) -> dict[str, torch.Tensor]:
+        self.batches_drawn += 1
         batch = to_model_range(self.data.batch(self.order.next()), self.device)
         return augment_batch(batch, self.augment) if self.augment else batch
 
     # -- records and artifacts ----------------------------------------------------------
     def log_record(self, progress: TrainingProgress, speed: float, means: dict[str, float]) -> None:
-        rates = {f"lr_{phase}": opt.param_groups[0]["lr"] for phase, opt in self.optimizers.items()}
+        rates = {f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
         line = progress.report(self.step, speed, means)
         self.run_dir.append_log(line)
         self.run_dir.append_metrics({"step": self.step, "epoch": self.order.epoch,
@@ -264,9 +256,9 @@ class Trainer:
 
     def save_samples(self) -> Path | None:
         path = self.run_dir.sample_path(self.step)
-        if self.fixed_noise is not None:
+        if self.sheet is not None:
             with self.ema.swapped_in(self.model) as model:
-                save_grid(sample_images(model, self.fixed_noise, self.device), path)
+                save_grid(self.sheet.images(model, self.device), path, nrow=self.sheet.columns)
             return path
         if self.fixed_batch is not None:  # rows of input | output | target (model-defined columns)
             with self.ema.swapped_in(self.model) as model, torch.no_grad():
@@ -317,8 +309,8 @@ class Trainer:
         return {
             "model": self.model.state_dict(),
             "ema": self.ema.state_dict(),
-            "optimizers": {phase: opt.state_dict() for phase, opt in self.optimizers.items()},
-            "schedulers": {phase: sch.state_dict() for phase, sch in self.schedulers.items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "schedulers": {name: sch.state_dict() for name, sch in self.schedulers.items()},
             "data_order": self.order.state_dict(),
             "rng": capture_rng(),
             "step": self.step,
@@ -364,10 +356,10 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         if state["ema"]:
             self.ema.load_state_dict(state["ema"])
-        for phase, opt in self.optimizers.items():
-            opt.load_state_dict(state["optimizers"][phase])
-        for phase, scheduler in self.schedulers.items():
-            scheduler.load_state_dict(state["schedulers"][phase])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        for name, scheduler in self.schedulers.items():
+            scheduler.load_state_dict(state["schedulers"][name])
         self.order.load_state_dict(state["data_order"])
         restore_rng(state["rng"])
         self.step = int(state["step"])

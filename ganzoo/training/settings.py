@@ -19,9 +19,22 @@ from ganzoo.registry import Entry
 from ganzoo.specs import DatasetSpec, ModelSpec, resolve
 
 LR_SCHEDULES = ("constant", "linear-decay")
-#: Settings a resumed run may change: budgets, output cadence and the device. Everything else
-#: defines the run and comes from its config.json.
-RESUMABLE_OVERRIDES = ("steps", "epochs", "time", "device", "sample_every", "log_every", "checkpoint_every", "keep")
+
+# Help panels of `ganzoo train --help`.
+DATA, BUDGET, OUTPUT, OPTIM, MODEL = "Data", "Budget", "Output and checkpoints", "Optimisation", "Model"
+
+
+def setting(default: Any, help: str, panel: str, *, flag: str | None = None, metavar: str | None = None,
+            resumable: bool = False, recorded: bool = True, cli: bool = True) -> Any:
+    """One training setting, declared once: its ``ganzoo train`` flag (``--name-with-dashes``
+    unless ``flag`` says otherwise), whether ``--resume`` may change it, and whether it is kept
+    under ``training`` in config.json (and so restored on resume). The train command, the
+    resume rules and the config keys are all derived from these declarations."""
+    meta = {"help": help, "panel": panel, "flag": flag, "metavar": metavar, "resumable": resumable,
+            "recorded": recorded, "cli": cli}
+    if isinstance(default, list):
+        return field(default_factory=list, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -29,53 +42,80 @@ class TrainSettings:
     """The knobs of ``ganzoo train``; None means "the model's or dataset's default"."""
 
     model: str
-    dataset: str | None = None
-    data_root: str | None = None
-    fit: str = "crop"  # non-square images: centre crop, or "pad" (letterbox)
-    augment: str = ""  # loader augmentations of real batches, e.g. "flip"
-    data_sets: list[str] = field(default_factory=list)  # dataset options as KEY=VALUE
-    data_options: dict[str, Any] = field(default_factory=dict)  # dataset options, already typed
-    resolution: int | None = None
-    batch_size: int | None = None
-    steps: int | None = None
-    epochs: int | None = None
-    time: str | None = None  # wall-clock budget of this invocation, e.g. "10m", "2h", "1h30m"
-    seed: int = 0
-    device: str = "auto"
-    out: str = "runs"
-    name: str | None = None
-    sample_every: int | None = None
-    log_every: int | None = None
-    checkpoint_every: int | None = None
-    keep: int = 3
-    ema_decay: float = 0.999
-    ema_start: int | None = None
-    lr_schedule: str | None = None  # None: the model's default
-    decay_start: int | None = None
-    d_steps: int = 1
-    clip_grad: float | None = None
-    loss: str | None = None
-    eval_every: int | None = None  # evaluate (and keep the best checkpoint) every N steps
-    eval_metric: str = "fid"
-    eval_n: int = 2000
-    eval_extractor: str = "inception"
-    sets: list[str] = field(default_factory=list)  # model options as KEY=VALUE
-    option_values: dict[str, Any] = field(default_factory=dict)  # model options, already typed
+    dataset: str | None = setting(None, "Dataset name (default: the model's).", DATA, recorded=False)
+    data_root: str | None = setting(None, "Folder holding the dataset's files.", DATA, recorded=False)
+    resolution: int | None = setting(None, "Square training size in pixels.", DATA)
+    fit: str = setting("crop", "Non-square images: crop (centre) or pad (letterbox).", DATA)
+    augment: str = setting("", "Augment real batches on the device: flip, translation, cutout, color "
+                               "(comma-separated).", DATA)
+    data_sets: list[str] = setting([], "Set a dataset option (repeatable); `ganzoo info DATASET` lists them.", DATA,
+                                   flag="--data-set", metavar="KEY=VALUE", recorded=False)
+    batch_size: int | None = setting(None, "Images per step (default: the model's).", DATA)
+    steps: int | None = setting(None, "Training steps (default: the model's).", BUDGET, resumable=True)
+    epochs: int | None = setting(None, "Passes over the data, instead of --steps.", BUDGET, resumable=True)
+    time: str | None = setting(None, "Wall-clock budget of this invocation: 90s, 10m, 2h, 1h30m.", BUDGET,
+                               resumable=True, recorded=False)
+    seed: int = setting(0, "Seed of every random stream.", BUDGET)
+    device: str = setting("auto", "auto, cpu, cuda or cuda:N.", BUDGET, resumable=True)
+    loss: str | None = setting(None, "Adversarial loss (see `ganzoo list losses`).", OPTIM, recorded=False)
+    lr_schedule: str | None = setting(None, "constant, or linear-decay (constant, then linearly to 0); "
+                                            "default: the model's.", OPTIM)
+    decay_start: int | None = setting(None, "Step linear-decay starts at (default: half the steps).", OPTIM)
+    d_steps: int = setting(1, "Repeats of the model's critic phases per step, each on a new batch.", OPTIM)
+    clip_grad: float | None = setting(None, "Clip each phase's gradient norm to this.", OPTIM)
+    ema_decay: float = setting(0.999, "Decay of the generator's moving average.", OPTIM)
+    ema_start: int | None = setting(None, "Step the moving average starts at (default: steps/5).", OPTIM)
+    out: str = setting("runs", "Folder that holds the runs.", OUTPUT, recorded=False)
+    name: str | None = setting(None, "Run folder name (default: model-dataset-time).", OUTPUT, recorded=False)
+    sample_every: int | None = setting(None, "Steps between sample grids.", OUTPUT, resumable=True)
+    log_every: int | None = setting(None, "Steps between logged losses.", OUTPUT, resumable=True)
+    checkpoint_every: int | None = setting(None, "Steps between checkpoints (default: min(1000, steps)).", OUTPUT,
+                                           resumable=True)
+    keep: int = setting(3, "How many step checkpoints to keep.", OUTPUT, resumable=True)
+    eval_every: int | None = setting(None, "Evaluate the EMA generator every N steps and keep "
+                                           "checkpoints/best.safetensors.", OUTPUT)
+    eval_metric: str = setting("fid", "Metric of --eval-every: fid, kid, is or pr.", OUTPUT)
+    eval_n: int = setting(2000, "Samples per evaluation.", OUTPUT)
+    eval_extractor: str = setting("inception", "Feature extractor of --eval-every: inception or digits.", OUTPUT)
+    sets: list[str] = setting([], "Set a model option (repeatable); `ganzoo info MODEL` lists them.", MODEL,
+                              flag="--set", metavar="KEY=VALUE", recorded=False)
+    # Typed values restored from a run's config.json on resume (no flags of their own):
+    data_options: dict[str, Any] = field(default_factory=dict, metadata={"recorded": True, "cli": False})
+    option_values: dict[str, Any] = field(default_factory=dict, metadata={"recorded": False, "cli": False})
 
 
-@dataclass
+def declared_settings() -> list[dataclasses.Field]:
+    """The settings that are ``ganzoo train`` flags, in declaration order."""
+    return [f for f in dataclasses.fields(TrainSettings) if f.metadata.get("cli")]
+
+
+def flag_of(name: str) -> str:
+    declared = {f.name: f for f in dataclasses.fields(TrainSettings)}
+    return declared[name].metadata.get("flag") or "--" + name.replace("_", "-")
+
+
+#: Settings a resumed run may change: budgets, output cadence and the device. Everything else
+#: defines the run and comes from its config.json.
+RESUMABLE = tuple(f.name for f in dataclasses.fields(TrainSettings) if f.metadata.get("resumable"))
+#: Settings kept under "training" in config.json (resolved), and restored on resume.
+RECORDED = tuple(f.name for f in dataclasses.fields(TrainSettings) if f.metadata.get("recorded"))
+
+
+@dataclass(kw_only=True)
 class TrainPlan:
-    """Everything a run needs, resolved: stored in config.json, enough to rebuild the run."""
+    """Everything a run needs, resolved: stored in config.json, enough to rebuild the run. Its
+    fields named in RECORDED are the resolved values of those settings."""
 
     model: Entry[ModelSpec]
     dataset: Entry[DatasetSpec]
     options: Any  # the model's options dataclass instance
     data_root: str | None
+    run_dir: Path
+    time_limit: float | None  # seconds
     resolution: int
     batch_size: int
     steps: int | None  # None when the budget is --epochs (converted once the dataset size is known)
     epochs: int | None
-    time_limit: float | None  # seconds
     seed: int
     device: str
     sample_every: int
@@ -88,7 +128,6 @@ class TrainPlan:
     decay_start: int | None
     d_steps: int
     clip_grad: float | None
-    run_dir: Path
     fit: str = "crop"
     augment: str = ""
     data_options: dict[str, Any] = field(default_factory=dict)
@@ -97,13 +136,8 @@ class TrainPlan:
     eval_n: int = 2000
     eval_extractor: str = "inception"
 
-    TRAINING_KEYS = ("resolution", "batch_size", "steps", "epochs", "seed", "device", "sample_every", "log_every",
-                     "checkpoint_every", "keep", "ema_decay", "ema_start", "lr_schedule", "decay_start", "d_steps",
-                     "clip_grad", "fit", "augment", "data_options", "eval_every", "eval_metric", "eval_n",
-                     "eval_extractor")
-
     def training_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.TRAINING_KEYS}
+        return {k: getattr(self, k) for k in RECORDED}
 
 
 def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool = False) -> TrainPlan:
@@ -113,11 +147,12 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     if not dataset_name:
         raise UsageError(f"model '{spec.name}' has no default dataset: pass --dataset NAME")
     dataset = plugins.datasets.entry(dataset_name)
-    if dataset.spec.kind != spec.data_kind:
-        suitable = [e.name for e in plugins.datasets if e.spec.kind == spec.data_kind]
+    data_kind = plugins.data_kind(spec)
+    if dataset.spec.kind != data_kind:
+        suitable = [e.name for e in plugins.datasets if e.spec.kind == data_kind]
         raise UsageError(
             f"--dataset {dataset_name} holds {dataset.spec.kind} data, but {spec.name} "
-            f"({spec.task}) trains on {spec.data_kind} data; try one of: {', '.join(suitable) or 'none installed'}"
+            f"({spec.task}) trains on {data_kind} data; try one of: {', '.join(suitable) or 'none installed'}"
         )
     if settings.data_root and dataset.spec.embedded:
         raise UsageError(f"--data-root: dataset '{dataset_name}' is embedded and reads no files")
@@ -175,8 +210,6 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
                                  ("--eval-extractor", settings.eval_extractor, "feature-extractor")):
             if plugins.metrics.get(name).kind != kind:
                 raise UsageError(f"{flag} {name}: that is not a {kind} (see `ganzoo list metrics`)")
-    if d_steps > 1 and "D" not in _phases_hint(spec):
-        raise UsageError(f"--d-steps: model '{spec.name}' has no phase named 'D'")
 
     name = settings.name or f"{spec.name}-{dataset_name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not re.fullmatch(r"[\w.-]+", name):
@@ -185,26 +218,28 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     if not resuming and (run_dir / "config.json").exists():
         raise UsageError(f"run folder '{run_dir}' already holds a run: choose another --name, "
                          f"or continue it with --resume {run_dir}")
-    return TrainPlan(model, dataset, options, settings.data_root, resolution, batch_size, steps, epochs,
-                     parse_duration(settings.time), settings.seed, settings.device, sample_every, log_every,
-                     checkpoint_every, keep, settings.ema_decay, ema_start, lr_schedule,
-                     settings.decay_start, d_steps, settings.clip_grad, run_dir, settings.fit, augment, data_options,
-                     settings.eval_every, settings.eval_metric, settings.eval_n, settings.eval_extractor)
+    return TrainPlan(
+        model=model, dataset=dataset, options=options, data_root=settings.data_root, run_dir=run_dir,
+        time_limit=parse_duration(settings.time), resolution=resolution, batch_size=batch_size, steps=steps,
+        epochs=epochs, seed=settings.seed, device=settings.device, sample_every=sample_every, log_every=log_every,
+        checkpoint_every=checkpoint_every, keep=keep, ema_decay=settings.ema_decay, ema_start=ema_start,
+        lr_schedule=lr_schedule, decay_start=settings.decay_start, d_steps=d_steps, clip_grad=settings.clip_grad,
+        fit=settings.fit, augment=augment, data_options=data_options, eval_every=settings.eval_every,
+        eval_metric=settings.eval_metric, eval_n=settings.eval_n, eval_extractor=settings.eval_extractor,
+    )
 
 
 def settings_for_resume(config: dict[str, Any], run_dir: Path, overrides: dict[str, Any]) -> TrainSettings:
     """The settings a run was started with (from its config.json), with allowed overrides."""
-    training = dict(config["training"])
+    training = {k: v for k, v in config["training"].items() if k in RECORDED}
     if overrides.get("steps") is not None or overrides.get("epochs") is not None:
         training["steps"], training["epochs"] = overrides.get("steps"), overrides.get("epochs")
-    for key in RESUMABLE_OVERRIDES:
+    for key in RESUMABLE:
         if key not in ("steps", "epochs") and overrides.get(key) is not None:
             training[key] = overrides[key]
     return TrainSettings(
         model=config["model"], dataset=config["dataset"], data_root=config.get("data_root"),
-        out=str(run_dir.parent), name=run_dir.name, time=overrides.get("time"),
-        option_values=dict(config["options"]),
-        **{k: v for k, v in training.items() if k in TrainPlan.TRAINING_KEYS},
+        out=str(run_dir.parent), name=run_dir.name, option_values=dict(config["options"]), **training,
     )
 
 
@@ -219,10 +254,6 @@ def parse_duration(text: str | None) -> float | None:
     if seconds <= 0:
         raise UsageError(f"--time must be positive, got '{text}'")
     return seconds
-
-
-def _phases_hint(spec: ModelSpec) -> tuple[str, ...]:
-    return tuple(getattr(resolve(spec.build), "phases", ()))
 
 
 def _default_resolution(dataset: DatasetSpec, model: ModelSpec) -> int:

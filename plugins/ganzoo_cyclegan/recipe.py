@@ -14,7 +14,7 @@ from torch import nn
 from ganzoo import create_loss
 from ganzoo.errors import UsageError
 from ganzoo.layers import PatchDiscriminator, init_normal, random_jitter
-from ganzoo.protocols import DataInfo, PhaseLoss
+from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
 
 from .networks import ResNetGenerator, default_blocks
 from .options import CycleGANOptions
@@ -22,7 +22,7 @@ from .pool import ImagePool
 
 
 class CycleGAN(nn.Module):
-    phases = ("G", "D")
+    phases = (Phase("G", optimizer="G"), Phase("D", optimizer="D", critic=True))
     inference_networks = ("G_AB", "G_BA")
 
     def __init__(self, options: CycleGANOptions, data: DataInfo):
@@ -61,8 +61,9 @@ class CycleGAN(nn.Module):
         fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
         return torch.stack([real_a, fake_b, self.G_BA(fake_b), real_b, fake_a, self.G_AB(fake_a)], dim=1)
 
-    def phase_loss(self, phase: str, batch, step: dict) -> PhaseLoss:
-        if phase == "G":
+    def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
+        step = ctx.scratch
+        if phase.name == "G":
             real_a, real_b = batch["A"], batch["B"]
             if self.options.jitter:
                 real_a, = random_jitter([real_a])

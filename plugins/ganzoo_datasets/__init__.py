@@ -30,7 +30,7 @@ def _specs():
     yield DatasetSpec(
         name="digits", kind="images", channels=1, resolution=8, default_resolution=16, embedded=True,
         summary="scikit-learn's 8x8 handwritten digits (1,797 images), embedded: no download",
-        load="ganzoo_datasets.digits:load",
+        load="ganzoo_datasets.digits:load", classes=official.DIGITS,
         license="CC BY 4.0 (UCI Optical Recognition of Handwritten Digits), shipped by scikit-learn",
         homepage="https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits",
     )
@@ -49,6 +49,7 @@ def _specs():
             summary=title, load=f"ganzoo_datasets.mnist:load_{module}", download=f"ganzoo_datasets.mnist:download_{module}",
             license=licence, homepage=homepage, files=files,
             offline="put the four .gz (or decompressed) IDX files in one folder and pass it as --data-root",
+            classes=table["classes"],
         )
     yield DatasetSpec(
         name="cifar10", kind="images", channels=3, resolution=32, default_resolution=32, splits=("train", "test"),
@@ -57,6 +58,7 @@ def _specs():
         license="no licence stated; free for research, cite Krizhevsky 2009", homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
         files=({"name": "cifar-10-binary.tar.gz", "url": official.CIFAR10_URL, "md5": official.CIFAR10_MD5},),
         offline="extract cifar-10-binary.tar.gz and pass the folder holding cifar-10-batches-bin/ as --data-root",
+        classes=official.CIFAR10_CLASSES,
     )
     yield DatasetSpec(
         name="celeba", kind="images", channels=3, resolution=178, default_resolution=64,
@@ -69,6 +71,8 @@ def _specs():
         files=tuple({"name": name, "url": f"https://drive.google.com/uc?id={drive}", "md5": md5}
                     for drive, md5, name in official.CELEBA_FILES),
         offline="unzip img_align_celeba.zip; pass the folder holding img_align_celeba/ and the .txt files as --data-root",
+        attributes=official.CELEBA_ATTRIBUTES,
+        labels="the 40 attributes of list_attr_celeba.txt; identities (identity_CelebA.txt) are kept, not used as labels",
     )
     for name, count, folder in (("cartoonset", "10,000", "cartoonset10k"), ("cartoonset100k", "100,000", "cartoonset100k")):
         yield DatasetSpec(
@@ -80,6 +84,7 @@ def _specs():
             files=({"name": f"{folder}.tgz", "url": f"https://storage.googleapis.com/cartoonset_public_files/{folder}.tgz",
                     "md5": "not published (ganzoo checks the archive holds the PNGs)"},),
             offline=f"extract {folder}.tgz and pass the folder holding {folder}/ as --data-root",
+            labels="18 categorical attributes, one-hot: one attribute per variant, named like 'hair=42'",
         )
     yield DatasetSpec(
         name="anime", kind="images", channels=3, resolution=96, default_resolution=64,
@@ -93,11 +98,13 @@ def _specs():
                 "md5": "not published"},),
         offline="Anime-Face-Dataset: download it from its GitHub page (Google Drive) or Kaggle "
                 "('animefacedataset'), unzip, pass the folder holding images/ as --data-root",
+        labels="one class per character folder (animeface-character layout); the Anime-Face-Dataset has none",
     )
     yield DatasetSpec(
         name="folder", kind="images", channels=3, resolution=0, default_resolution=64, license="yours",
         summary="any folder of your images (recursive; PNG, JPEG, BMP, GIF, WebP, TIFF), centre-cropped",
-        load="ganzoo_datasets.folder:load",
+        load="ganzoo_datasets.folder:load", options="ganzoo_datasets.folder:FolderOptions",
+        labels="one class per first-level subfolder with --data-set classes=true; none otherwise",
     )
     for name, (title, natural, splits) in PIX2PIX.items():
         yield DatasetSpec(

@@ -2,7 +2,7 @@
 
 - the Anime-Face-Dataset (~63,600 JPEG faces of 90x90 to 120x120 px, one folder ``images/``);
 - nagadomi's animeface-character-dataset (``thumb/<id>_<character>/*.png``), whose character
-  folders become labels.
+  folders become classes (batches hold ``label``; the Anime-Face-Dataset has none).
 
 ``--data-set layout=auto`` (the default) recognises which one ``--data-root`` holds.
 """
@@ -12,13 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from ganzoo.data.cache import data_home
 from ganzoo.data.images import find_images
+from ganzoo.data.prepare import image_dataset
 from ganzoo.errors import DataError
 from ganzoo.options import option
-from ganzoo_datasets.common import fetch_and_extract, given_root, image_dataset
+from ganzoo_datasets.common import class_per_subfolder, fetch_and_extract, given_root
 
 CHARACTER_URL = "http://www.nurs.or.jp/~nagadomi/animeface-character-dataset/data/animeface-character-dataset.zip"
 FACES_PAGE = "https://github.com/bchao1/Anime-Face-Dataset"
@@ -62,13 +61,6 @@ def load(root=None, resolution: int = 64, split: str = "train", fit: str = "crop
         folder = cached
     found, images_folder = _detect(folder, layout)
     files = find_images(images_folder)
-
-    def extras(writer, kept):
-        if found == "animeface-character":
-            characters = sorted({Path(name).parts[0] for name in kept["image"]})
-            index = {c: i for i, c in enumerate(characters)}
-            writer.save_extra("labels", np.array([index[Path(n).parts[0]] for n in kept["image"]], dtype=np.int64))
-            writer.save_extra("label_names", np.array(characters))
-
+    extras = class_per_subfolder("anime", images_folder, files) if found == "animeface-character" and files else None
     return image_dataset("anime", images_folder, files, split=split, resolution=resolution, fit=fit,
-                         extras=extras, labels_key="labels", settings={"layout": found})
+                         extras=extras, settings={"layout": found})

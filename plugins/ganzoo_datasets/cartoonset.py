@@ -1,5 +1,7 @@
 """Google's Cartoon Set: 500x500 PNG avatars with transparent backgrounds, each with a CSV of
 its 18 attribute choices (lines ``"eye_angle", 2, 3``: name, chosen variant, variant count).
+Batches hold ``attributes``: every categorical attribute one-hot (``eye_angle=0`` ...
+``eye_angle=2``, ...), so K is the sum of the variant counts.
 
 ``cartoonset`` is the 10k set (one folder), ``cartoonset100k`` the 100k set (ten folders of
 10k). The transparent background is composited onto ``--data-set background=COLOUR`` (a CSS
@@ -16,9 +18,10 @@ import numpy as np
 from PIL import ImageColor
 
 from ganzoo.data.cache import data_home
-from ganzoo.errors import UsageError
+from ganzoo.data.prepare import image_dataset
+from ganzoo.errors import DataError, UsageError
 from ganzoo.options import option
-from ganzoo_datasets.common import fetch_and_extract, find_layout, given_root, image_dataset, missing
+from ganzoo_datasets.common import fetch_and_extract, find_layout, given_root, missing
 
 BASE = "https://storage.googleapis.com/cartoonset_public_files/"
 VARIANTS = {"cartoonset": "cartoonset10k", "cartoonset100k": "cartoonset100k"}
@@ -30,14 +33,38 @@ class CartoonOptions:
     crop: int = option(0, "side of the centre box cut before resizing (0: the whole 500x500 image)", min=0, max=500)
 
 
-def read_attributes(csv_path: Path) -> tuple[list[str], np.ndarray]:
-    names, values = [], []
-    with open(csv_path, newline="") as handle:
-        for row in csv.reader(handle, skipinitialspace=True):
-            if len(row) >= 2:
-                names.append(row[0])
-                values.append(int(row[1]))
-    return names, np.array(values, dtype=np.int16)
+def read_attributes(csv_path: Path) -> tuple[list[tuple[str, int]], np.ndarray]:
+    """([(attribute, variant count), ...], chosen variant of each) from one avatar's CSV."""
+    attributes, chosen = [], []
+    try:
+        with open(csv_path, newline="") as handle:
+            for row in csv.reader(handle, skipinitialspace=True):
+                if len(row) >= 3:
+                    attributes.append((row[0], int(row[2])))
+                    chosen.append(int(row[1]))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read the attributes of '{csv_path}' (lines \"name\", variant, count): {exc}") from None
+    return attributes, np.array(chosen, dtype=np.int64)
+
+
+def one_hot(folder: Path, names: list[str]) -> tuple[np.ndarray, list[str]]:
+    """The avatars' (``names``, at least one) categorical attributes one-hot: 0/1 ``(N, sum of
+    variant counts)`` and the column names (``hair=42``). Every CSV must list the same attributes
+    and counts."""
+    layout, rows = None, []
+    for relative in names:
+        csv_path = (folder / relative).with_suffix(".csv")
+        attributes, chosen = read_attributes(csv_path)
+        if layout is None:
+            layout, counts = attributes, np.array([count for _, count in attributes], dtype=np.int64)
+        if attributes != layout or not ((chosen >= 0) & (chosen < counts)).all():
+            raise DataError(f"'{csv_path}' does not list the attributes and variant counts of the other CSVs "
+                            "(or chooses a variant outside its count)")
+        rows.append(chosen)
+    offsets = np.cumsum(counts) - counts
+    values = np.zeros((len(rows), int(counts.sum())), dtype=np.uint8)
+    values[np.arange(len(rows))[:, None], offsets + np.stack(rows)] = 1
+    return values, [f"{name}={variant}" for name, count in layout for variant in range(count)]
 
 
 def _downloader(name: str):
@@ -74,15 +101,8 @@ def _loader(name: str):
         files = sorted(folder.rglob("*.png"))
 
         def extras(writer, kept):
-            rows, names = [], []
-            for relative in kept["image"]:
-                csv_path = (folder / relative).with_suffix(".csv")
-                attribute_names, values = read_attributes(csv_path) if csv_path.is_file() else ([], np.zeros(0))
-                names = names or attribute_names
-                rows.append(values)
-            if names and all(len(r) == len(names) for r in rows):
-                writer.save_extra("attributes", np.stack(rows))
-                writer.save_extra("attribute_names", np.array(names))
+            if kept["image"] and any(path.with_suffix(".csv").is_file() for path in files):  # else: no attributes
+                writer.save_attributes(*one_hot(folder, kept["image"]))
 
         return image_dataset(name, folder, files, split=split, resolution=resolution, crop=crop or None,
                              background=colour, extras=extras)

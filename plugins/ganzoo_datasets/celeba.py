@@ -2,9 +2,9 @@
 
 The default face crop is the centre 108x108 box, as CelebA GAN tutorials use; ``--data-set
 crop=0`` keeps the whole image (centre-cropped to a square). Splits follow the official
-``list_eval_partition.txt``; the attribute and identity files, when present, are kept in the
-prepared cache (``attributes``, ``attribute_names``, ``identity``) for conditional and exemplar
-models.
+``list_eval_partition.txt``. With ``list_attr_celeba.txt`` batches hold ``attributes`` (its 40
+columns, -1 -> 0 and 1 -> 1); ``identity_CelebA.txt`` gives ``data.identities`` (one per image,
+for models pairing images of one person), which are deliberately not class labels.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import numpy as np
 from ganzoo.data.archives import extract
 from ganzoo.data.cache import data_home
 from ganzoo.data.download import download as fetch
+from ganzoo.data.prepare import image_dataset
 from ganzoo.errors import DataError
 from ganzoo.options import option
 from ganzoo_datasets.official import CELEBA_DRIVE as DRIVE, CELEBA_FILES as FILES
-from ganzoo_datasets.common import find_layout, given_root, image_dataset, missing
+from ganzoo_datasets.common import find_layout, given_root, missing
 
 SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 HOW = ("download img_align_celeba.zip and list_eval_partition.txt (and, for attributes, list_attr_celeba.txt "
@@ -66,6 +67,15 @@ def _table(path: Path, skip_header: int) -> dict[str, np.ndarray]:
     return rows
 
 
+def _rows(table: dict[str, np.ndarray], names: list[str], path: Path) -> list[np.ndarray]:
+    """The table's row of each image, in order; an image the file lacks is an error naming it."""
+    lacking = [name for name in names if name not in table]
+    if lacking:
+        raise DataError(f"'{path}' has no line for {len(lacking)} image(s) ({', '.join(lacking[:3])}): "
+                        "is it the file of this img_align_celeba/?")
+    return [table[name] for name in names]
+
+
 def load(root=None, resolution: int = 64, split: str = "train", crop: int = 108):
     folder, annotations = _images_folder(given_root(root, "celeba"))
     partition_file = annotations / "list_eval_partition.txt"
@@ -80,16 +90,15 @@ def load(root=None, resolution: int = 64, split: str = "train", crop: int = 108)
         files = [f for f in files if f.name in partition and int(partition[f.name][0]) == SPLIT_CODES[split]]
 
     def extras(writer, kept):
-        names = kept["image"]
+        names = [Path(n).name for n in kept["image"]]
         attributes_file, identity_file = annotations / "list_attr_celeba.txt", annotations / "identity_CelebA.txt"
         if attributes_file.is_file():
-            table = _table(attributes_file, 2)
-            writer.save_extra("attributes", np.stack([table[Path(n).name] for n in names]).astype(np.int8))
-            writer.save_extra("attribute_names", np.array(attributes_file.read_text().splitlines()[1].split()))
+            columns = attributes_file.read_text().splitlines()[1].split()
+            rows = _rows(_table(attributes_file, 2), names, attributes_file)
+            writer.save_attributes(np.stack(rows) > 0, columns)  # the file's -1/1 as 0/1
         if identity_file.is_file():
-            table = _table(identity_file, 0)
-            writer.save_extra("identity", np.array([table[Path(n).name][0] for n in names], dtype=np.int64))
+            writer.save_identities([row[0] for row in _rows(_table(identity_file, 0), names, identity_file)])
 
     return image_dataset("celeba", folder, files, split=split, resolution=resolution, crop=crop or None,
-                         extras=extras, labels_key="identity",
+                         extras=extras,
                          settings={"annotations": [p.stat().st_mtime_ns for p in annotations.glob("*.txt")]})

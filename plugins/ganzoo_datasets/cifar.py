@@ -14,10 +14,11 @@ import torch
 
 from ganzoo.data import TensorImages
 from ganzoo.data.cache import data_home
+from ganzoo.data.convert import resize_square
 from ganzoo.errors import DataError
 from ganzoo.protocols import DataInfo
-from ganzoo_datasets.official import CIFAR10_MD5 as MD5, CIFAR10_URL as URL
-from ganzoo_datasets.common import fetch_and_extract, find_layout, given_root, missing, resize_square
+from ganzoo_datasets.official import CIFAR10_CLASSES as CLASSES, CIFAR10_MD5 as MD5, CIFAR10_URL as URL
+from ganzoo_datasets.common import fetch_and_extract, find_layout, given_root, missing
 
 FOLDER = "cifar-10-batches-bin"
 SPLITS = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
@@ -57,8 +58,8 @@ def load(root=None, resolution: int = 32, split: str = "train") -> TensorImages:
     parts = [parse_batch(folder / name) for name in SPLITS[split]]
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     labels = torch.from_numpy(np.concatenate([p[1] for p in parts]))
-    if int(labels.max()) > 9:
+    if int(labels.max()) >= len(CLASSES):
         raise DataError(f"'{folder}' holds labels above 9: not CIFAR-10")
     images = resize_square(images, resolution)
-    info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(images), name="cifar10")
+    info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(images), name="cifar10", classes=CLASSES)
     return TensorImages(images, info, labels=labels)

@@ -1,15 +1,14 @@
-"""What the dataset loaders share: where a dataset's files are, fetching and extracting them."""
+"""What the dataset loaders share: where a dataset's files are, fetching and extracting them,
+classes from subfolders. (Generic image helpers, such as ``image_dataset`` and
+``resize_square``, are the core's: ``ganzoo.data.prepare``, ``ganzoo.data.convert``.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
-
 from ganzoo.data.archives import extract
-from ganzoo.data.cache import data_home
+from ganzoo.data.cache import CacheWriter, data_home
 from ganzoo.data.download import download
 from ganzoo.errors import DataError
 
@@ -51,35 +50,18 @@ def missing(name: str, what: str, where: Path | None, how: str) -> DataError:
     return DataError(f"{place}: {how}")
 
 
-def resize_square(images: torch.Tensor, resolution: int) -> torch.Tensor:
-    """uint8 (N, C, S, S) -> (N, C, R, R), antialiased when shrinking."""
-    if images.shape[-1] == resolution:
-        return images
-    resized = F.interpolate(images.float(), size=(resolution, resolution), mode="bilinear",
-                            align_corners=False, antialias=resolution < images.shape[-1])
-    return resized.round().clamp(0, 255).to(torch.uint8)
+def class_per_subfolder(name: str, root: Path, files: list[Path]) -> Callable[[CacheWriter, dict], None]:
+    """Extras for ``image_dataset`` labelling each image by its first-level subfolder of ``root``
+    (classes sorted by folder name); an image lying directly in ``root`` has no class: an error."""
+    loose = [path for path in files if len(path.relative_to(root).parts) < 2]
+    if loose:
+        shown = ", ".join(path.name for path in loose[:3]) + (f" and {len(loose) - 3} more" if len(loose) > 3 else "")
+        raise DataError(f"dataset '{name}' takes one class per subfolder of '{root}', but {len(loose)} image(s) "
+                        f"lie directly in it ({shown}): move them into class folders")
+    classes = sorted({path.relative_to(root).parts[0] for path in files})
+    index = {folder: label for label, folder in enumerate(classes)}
 
+    def extras(writer: CacheWriter, kept: dict[str, list[str]]) -> None:
+        writer.save_labels([index[Path(relative).parts[0]] for relative in kept["image"]], classes)
 
-def image_dataset(name: str, root: Path, files: list[Path], *, split: str, resolution: int, fit: str = "crop",
-                  crop: int | None = None, background: tuple[int, int, int] = (0, 0, 0), settings: dict | None = None,
-                  extras=None, labels_key: str | None = None):
-    """A dataset of single images from ``files`` (under ``root``), through the prepared cache."""
-    from functools import partial
-
-    from ganzoo.data import TensorImages
-    from ganzoo.data.images import load_image
-    from ganzoo.data.prepare import attach, named, prepare_files
-    from ganzoo.protocols import DataInfo
-
-    if not files:
-        raise DataError(f"no image files (png, jpg, bmp, gif, webp, tif) under '{root}' (dataset '{name}')")
-    decoder = partial(load_image, resolution=resolution, fit=fit, crop=crop, background=background)
-    key = {"split": split, "resolution": resolution, "fit": fit, "crop": crop, "background": background,
-           **(settings or {})}
-    prepared = prepare_files(name, root, {"image": named(root, files)}, {"image": decoder}, key,
-                             sources=files, extras=extras)
-    images = prepared.arrays["image"]
-    labels = prepared.extras.get(labels_key) if labels_key else None
-    info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(images), name=name)
-    data = TensorImages(images, info, labels=torch.from_numpy(labels) if labels is not None else None)
-    return attach(data, prepared)
+    return extras

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from ganzoo.data import TensorImages
 from ganzoo.protocols import DataInfo
+from ganzoo_datasets.official import DIGITS
 
 
 def load(root=None, resolution: int = 16, split: str = "train") -> TensorImages:
@@ -18,5 +19,5 @@ def load(root=None, resolution: int = 16, split: str = "train") -> TensorImages:
         images = F.interpolate(images, size=(resolution, resolution), mode="bilinear",
                                align_corners=False, antialias=resolution < images.shape[-1])
     images = images.clamp(0, 1).mul(255).round().to(torch.uint8)
-    info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(images), name="digits")
+    info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(images), name="digits", classes=DIGITS)
     return TensorImages(images, info, labels=torch.from_numpy(digits.target))

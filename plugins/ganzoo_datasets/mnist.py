@@ -18,11 +18,12 @@ import torch.nn.functional as F
 
 from ganzoo.data import TensorImages
 from ganzoo.data.cache import data_home
+from ganzoo.data.convert import resize_square
 from ganzoo.data.download import download, file_digest
 from ganzoo.data.idx import content_md5, parse_idx, read_bytes
 from ganzoo.errors import DataError
 from ganzoo.protocols import DataInfo
-from ganzoo_datasets.common import given_root, resize_square
+from ganzoo_datasets.common import given_root
 from ganzoo_datasets.official import FASHION_MNIST, MNIST  # noqa: F401 (tests patch mnist.MNIST)
 
 def _official(path: Path, content: str | None, gz: str | None) -> bool:
@@ -76,7 +77,8 @@ def _loader(name: str, table: dict):
         if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (images.shape[0],):
             raise DataError(f"{images_path}: expected N 28x28 images with N labels")
         tensor = fit_28(torch.from_numpy(images.copy()).unsqueeze(1), resolution)
-        info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(tensor), name=name)
+        info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(tensor), name=name,
+                        classes=table["classes"])
         return TensorImages(tensor, info, labels=torch.from_numpy(labels.astype("int64")))
 
     return load

@@ -1,8 +1,13 @@
 """The official files of the built-in datasets: URLs and checksums as their publishers give them.
 Torch-free, so the plugin's registration can read it cheaply."""
 
+DIGITS = tuple(str(digit) for digit in range(10))
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+
 # (file stem, MD5 of the decompressed content or None, MD5 of the official .gz or None)
 MNIST = {
+    "classes": DIGITS,
     "mirrors": ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
     "files": {
         "train": (("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb", None),
@@ -13,6 +18,7 @@ MNIST = {
 }
 # Zalando publishes the MD5s of the gzipped files; raw files are checked by their structure.
 FASHION_MNIST = {
+    "classes": FASHION_CLASSES,
     "mirrors": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
     "files": {
         "train": (("train-images-idx3-ubyte", None, "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
@@ -25,6 +31,7 @@ FASHION_MNIST = {
 
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
 CIFAR10_MD5 = "c32a1d4ab5d03f1284b67883e8d87530"
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
 CELEBA_DRIVE = "https://drive.usercontent.google.com/download?export=download&confirm=t&id="
 # (Google Drive id, MD5, file) as published by the CelebA authors
@@ -33,4 +40,13 @@ CELEBA_FILES = (
     ("0B7EVK8r0v71pblRyaVFSWGxPY0U", "75e246fa4810816ffd6ee81facbd244c", "list_attr_celeba.txt"),
     ("1_ee_0u7vcNLOfNLegJRHmolfH5ICW-XS", "32bd1bd63d3c78cd57e08160ec5ed1e2", "identity_CelebA.txt"),
     ("0B7EVK8r0v71pY0NSMzRuSXJEVkk", "d32c9cbf5e040fd4025c592c306e6668", "list_eval_partition.txt"),
+)
+#: The 40 columns of list_attr_celeba.txt, in its order.
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",
+    "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses",
+    "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
+    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks",
+    "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
+    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
 )

@@ -1,6 +1,10 @@
-"""Built-in plugin: DCGAN (Radford, Metz & Chintala, 2016)."""
+"""Built-in plugin: DCGAN (Radford, Metz & Chintala, 2016) and its class-conditional variant."""
 
 from ganzoo import ModelSpec, hookimpl
+
+#: What dcgan and cdcgan share: the networks' sizes, the digits demo budget, Gaussian noise.
+SHARED = dict(inference=("sample",), default_dataset="digits", resolutions=(16, 32, 64, 128), default_steps=3000,
+              default_batch_size=64, truncation=True)
 
 
 @hookimpl
@@ -11,11 +15,15 @@ def register_models(register):
         task="unconditional",
         build="ganzoo_dcgan.recipe:DCGAN",
         options="ganzoo_dcgan.options:DCGANOptions",
-        inference=("sample",),
         paper="https://arxiv.org/abs/1511.06434",
-        default_dataset="digits",
-        resolutions=(16, 32, 64, 128),
-        default_steps=3000,
-        default_batch_size=64,
-        truncation=True,
+        **SHARED,
+    ))
+    register(ModelSpec(
+        name="cdcgan",
+        summary="Class-conditional DCGAN: conditional BatchNorm generator, projection discriminator",
+        task="class-conditional",
+        build="ganzoo_dcgan.recipe:CDCGAN",
+        options="ganzoo_dcgan.options:CDCGANOptions",
+        paper="https://arxiv.org/abs/1802.05637",
+        **SHARED,
     ))

@@ -53,16 +53,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, ndf: int, channels: int, resolution: int):
         super().__init__()
-        blocks = _blocks(resolution)
-        layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
-        width = ndf
-        for _ in range(blocks - 1):
-            layers += [
-                nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width * 2),
-                nn.LeakyReLU(0.2, True),
-            ]
-            width *= 2
+        layers, width = discriminator_body(ndf, channels, resolution)
         layers.append(nn.Conv2d(width, 1, 4, 1, 0, bias=False))
         self.main = nn.Sequential(*layers)
 
@@ -70,10 +61,25 @@ class Discriminator(nn.Module):
         return self.main(images).flatten()
 
 
+def discriminator_body(ndf: int, channels: int, resolution: int) -> tuple[list[nn.Module], int]:
+    """The layers from the image down to the 4x4 feature map, and that map's channel count."""
+    blocks = _blocks(resolution)
+    layers: list[nn.Module] = [nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+    width = ndf
+    for _ in range(blocks - 1):
+        layers += [
+            nn.Conv2d(width, width * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(width * 2),
+            nn.LeakyReLU(0.2, True),
+        ]
+        width *= 2
+    return layers, width
+
+
 def init_weights(module: nn.Module) -> None:
     """The paper's initialisation: conv weights ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02)."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
-    elif isinstance(module, nn.BatchNorm2d):
+    elif isinstance(module, nn.BatchNorm2d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)

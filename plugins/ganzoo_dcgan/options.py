@@ -26,3 +26,8 @@ class DCGANOptions:
     label_noise: float = option(
         0.0, "probability of flipping each discriminator label (noisy labels)", min=0.0, max=0.5
     )
+
+
+@dataclass
+class CDCGANOptions(DCGANOptions):
+    embed_dim: int = option(64, "length of the generator's class/attribute embedding", min=1)

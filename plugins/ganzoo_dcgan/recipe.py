@@ -1,4 +1,7 @@
-"""DCGAN as a ganzoo recipe: phases D then G, the D phase's fakes reused by the G phase."""
+"""DCGAN as a ganzoo recipe: phases D then G, the D phase's fakes reused by the G phase.
+
+:class:`CDCGAN` is the same recipe conditioned on classes or attributes: the generator and the
+critic receive the batch's conditions, and sampling needs them."""
 
 from __future__ import annotations
 
@@ -8,31 +11,38 @@ from torch import nn
 from ganzoo import create_loss
 from ganzoo.augment import diff_augment, parse_policy
 from ganzoo.errors import UsageError
-from ganzoo.protocols import DataInfo, PhaseLoss
+from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
+from ganzoo.training.latents import truncate
 
+from .conditional import ConditionalGenerator, ProjectionDiscriminator
 from .networks import Discriminator, Generator, init_weights
-from .options import DCGANOptions
+from .options import CDCGANOptions, DCGANOptions
 
 
 class DCGAN(nn.Module):
-    phases = ("D", "G")
+    phases = (Phase("D", optimizer="D", critic=True), Phase("G", optimizer="G"))
     inference_networks = ("G",)
 
     def __init__(self, options: DCGANOptions, data: DataInfo):
         super().__init__()
         self.options = options
-        self.G = Generator(options.nz, options.ngf, data.channels, data.resolution)
-        self.D = Discriminator(options.ndf, data.channels, data.resolution)
+        self.G, self.D = self.build_networks(options, data)
         self.G.apply(init_weights)
         self.D.apply(init_weights)
         try:
             self.augment = parse_policy(options.augment)
         except ValueError as exc:
-            raise UsageError(f"option 'augment' of model 'dcgan': {exc}") from None
+            raise UsageError(f"option 'augment' of model '{self.name}': {exc}") from None
         self.adversarial = create_loss(
             options.loss, label_smoothing=options.label_smoothing, label_noise=options.label_noise,
             r1_gamma=options.r1_gamma,
         )
+
+    name = "dcgan"
+
+    def build_networks(self, options: DCGANOptions, data: DataInfo) -> tuple[nn.Module, nn.Module]:
+        return (Generator(options.nz, options.ngf, data.channels, data.resolution),
+                Discriminator(options.ndf, data.channels, data.resolution))
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.options.beta1, self.options.beta2)
@@ -44,24 +54,36 @@ class DCGAN(nn.Module):
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.options.nz, generator=generator)
 
-    def sample(self, noise: torch.Tensor) -> torch.Tensor:
-        return self.G(noise)
+    def sample(self, noise: torch.Tensor, labels: torch.Tensor | None = None,
+               truncation: float | None = None) -> torch.Tensor:
+        """Truncation draws each noise component from the normal truncated to ±truncation."""
+        if labels is not None:
+            raise UsageError(f"model '{self.name}' is unconditional: it takes no labels")
+        return self.G(truncate(noise, truncation) if truncation is not None else noise)
 
-    def critic(self, images: torch.Tensor) -> torch.Tensor:
+    def conditions(self, batch) -> torch.Tensor | None:
+        """What the networks are conditioned on in this batch (nothing, for DCGAN)."""
+        return None
+
+    def generate(self, z: torch.Tensor, conditions: torch.Tensor | None) -> torch.Tensor:
+        return self.G(z)
+
+    def critic(self, images: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
         """D's logits, on augmented images when a DiffAugment policy is set."""
         return self.D(diff_augment(images, self.augment) if self.augment else images)
 
-    def phase_loss(self, phase: str, batch, step: dict) -> PhaseLoss:
-        real = batch["image"]
-        if "fake" not in step:  # generated once per step: D trains on it detached, G through it
+    def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
+        real, conditions, scratch = batch["image"], self.conditions(batch), ctx.scratch
+        if "fake" not in scratch:  # generated once per step: D trains on it detached, G through it
             z = torch.randn(real.shape[0], self.options.nz, device=real.device)
-            step["fake"] = self.G(z)
-        fake = step["fake"]
-        if phase == "D":
-            real_logits, fake_logits = self.critic(real), self.critic(fake.detach())
+            scratch["fake"] = self.generate(z, conditions)
+        fake = scratch["fake"]
+        critic = lambda images: self.critic(images, conditions)  # noqa: E731
+        if phase.name == "D":
+            real_logits, fake_logits = critic(real), critic(fake.detach())
             loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
             logs = {"loss_D": loss.detach()}
-            penalty = self.adversarial.penalty(self.critic, real, fake.detach())
+            penalty = self.adversarial.penalty(critic, real, fake.detach())
             if penalty is not None:
                 loss = loss + penalty
                 logs["penalty_D"] = penalty.detach()
@@ -70,5 +92,63 @@ class DCGAN(nn.Module):
                 "D(x)": torch.sigmoid(real_logits.detach()).mean(),
                 "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
             })
-        loss = self.adversarial.generator_loss(self.critic(fake))
+        loss = self.adversarial.generator_loss(critic(fake))
         return PhaseLoss(loss, {"loss_G": loss.detach()})
+
+
+class CDCGAN(DCGAN):
+    """Class-conditional DCGAN: conditional BatchNorm generator (class embedding also joined to z),
+    projection discriminator (Miyato & Koyama 2018). Conditioned on ``label`` when the data has
+    classes, else on the ``attributes`` rows (multi-label)."""
+
+    name = "cdcgan"
+
+    def __init__(self, options: CDCGANOptions, data: DataInfo):
+        if not data.classes and not data.attributes:
+            raise UsageError(f"cdcgan needs a dataset with classes or attributes, and '{data.name or 'this dataset'}' "
+                             "has neither (e.g. digits, mnist, cifar10, celeba; a folder with "
+                             "--data-set classes=true)")
+        self.key = "label" if data.classes else "attributes"
+        super().__init__(options, data)
+        # How often each attribute is on in the training data, counted as batches go by, so
+        # random conditions at sampling time look like the data's.
+        self.register_buffer("attribute_sums", torch.zeros(data.num_attributes))
+        self.register_buffer("attribute_count", torch.zeros(()))
+
+    def build_networks(self, options: CDCGANOptions, data: DataInfo) -> tuple[nn.Module, nn.Module]:
+        return (ConditionalGenerator(options.nz, options.ngf, data, options.embed_dim),
+                ProjectionDiscriminator(options.ndf, data))
+
+    def conditions(self, batch) -> torch.Tensor:
+        if self.key not in batch:
+            raise UsageError(f"cdcgan: the batches hold no '{self.key}'")
+        conditions = batch[self.key]
+        if self.training and self.key == "attributes":
+            self.attribute_sums += conditions.detach().sum(0)
+            self.attribute_count += conditions.shape[0]
+        return conditions
+
+    def generate(self, z: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
+        return self.G(z, conditions)
+
+    def critic(self, images: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
+        return self.D(diff_augment(images, self.augment) if self.augment else images, conditions)
+
+    def sample(self, noise: torch.Tensor, labels: torch.Tensor | None = None,
+               truncation: float | None = None) -> torch.Tensor:
+        if labels is None:
+            raise UsageError("cdcgan draws images of given classes or attributes: pass labels "
+                             "(`ganzoo generate RUN --class NAME`)")
+        return self.G(truncate(noise, truncation) if truncation is not None else noise, labels)
+
+    def condition(self, n: int, generator: torch.Generator, choice: int | None = None) -> torch.Tensor:
+        if self.key == "label":
+            if choice is None:
+                return torch.randint(self.G.embed.count, (n,), generator=generator)
+            return torch.full((n,), int(choice), dtype=torch.int64)
+        rates = (self.attribute_sums / self.attribute_count).cpu() if self.attribute_count > 0 \
+            else torch.full(self.attribute_sums.shape, 0.5)
+        rows = (torch.rand(n, rates.numel(), generator=generator) < rates).float()
+        if choice is not None:
+            rows[:, int(choice)] = 1.0
+        return rows

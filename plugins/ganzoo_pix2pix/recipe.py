@@ -13,14 +13,14 @@ from torch import nn
 from ganzoo import create_loss
 from ganzoo.errors import UsageError
 from ganzoo.layers import PatchDiscriminator, init_normal, random_jitter
-from ganzoo.protocols import DataInfo, PhaseLoss
+from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
 
 from .networks import UNetGenerator
 from .options import Pix2PixOptions
 
 
 class Pix2Pix(nn.Module):
-    phases = ("D", "G")
+    phases = (Phase("D", optimizer="D", critic=True), Phase("G", optimizer="G"))
     inference_networks = ("G",)
 
     def __init__(self, options: Pix2PixOptions, data: DataInfo):
@@ -55,14 +55,15 @@ class Pix2Pix(nn.Module):
         output = self.G(source)
         return torch.stack([_as(source, output), output, _as(target, output)], dim=1)
 
-    def phase_loss(self, phase: str, batch, step: dict) -> PhaseLoss:
+    def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
+        step = ctx.scratch
         if "fake" not in step:  # once per step: the D phase's pair and output are reused by G
             source, target = batch[self.source_key], batch[self.target_key]
             if self.options.jitter:
                 source, target = random_jitter([source, target])
             step["source"], step["target"], step["fake"] = source, target, self.G(source)
         source, target, fake = step["source"], step["target"], step["fake"]
-        if phase == "D":
+        if phase.name == "D":
             real_logits = self.D(torch.cat([source, target], 1))
             fake_logits = self.D(torch.cat([source, fake.detach()], 1))
             loss = 0.5 * self.adversarial.discriminator_loss(real_logits, fake_logits)

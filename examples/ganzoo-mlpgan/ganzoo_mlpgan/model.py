@@ -7,7 +7,7 @@ from torch import nn
 
 from ganzoo import create_loss
 from ganzoo.options import option
-from ganzoo.protocols import DataInfo, PhaseLoss
+from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
 
 
 @dataclass
@@ -19,7 +19,7 @@ class MLPGANOptions:
 
 
 class MLPGAN(nn.Module):
-    phases = ("D", "G")
+    phases = (Phase("D", optimizer="D", critic=True), Phase("G", optimizer="G"))
     inference_networks = ("G",)
 
     def __init__(self, options: MLPGANOptions, data: DataInfo):
@@ -48,15 +48,15 @@ class MLPGAN(nn.Module):
     def noise(self, n, generator=None):
         return torch.randn(n, self.options.nz, generator=generator)
 
-    def sample(self, noise):
+    def sample(self, noise, labels=None, truncation=None):
         return self.G(noise).view(-1, *self.shape)
 
-    def phase_loss(self, phase, batch, step):
-        real = batch["image"]
-        if "fake" not in step:
-            step["fake"] = self.sample(torch.randn(len(real), self.options.nz, device=real.device))
-        fake = step["fake"]
-        if phase == "D":
+    def phase_loss(self, phase: Phase, batch, ctx: StepContext):
+        real, scratch = batch["image"], ctx.scratch
+        if "fake" not in scratch:  # made once per step: D trains on it detached, G through it
+            scratch["fake"] = self.sample(torch.randn(len(real), self.options.nz, device=real.device))
+        fake = scratch["fake"]
+        if phase.name == "D":
             loss = self.adversarial.discriminator_loss(self.D(real.flatten(1)), self.D(fake.detach().flatten(1)))
             return PhaseLoss(loss, {"loss_D": loss.detach()})
         loss = self.adversarial.generator_loss(self.D(fake.flatten(1)))

@@ -1,0 +1,26 @@
+"""Lazy regularisation (Karras et al. 2020, "Analyzing and Improving the Image Quality of
+StyleGAN", appendix B): a penalty computed every ``every`` steps, in its own phase, instead of
+at every step.
+
+Declare it as its own phase on the network's optimizer, e.g.
+``Phase("D_reg", optimizer="D", every=16)``, weight the penalty by ``every`` in that phase (so it
+keeps its per-step strength), and build the shared optimizer with :func:`lazy_adam_settings`:
+that optimizer now takes ``every + 1`` steps where it took ``every``, so its learning rate and
+its Adam betas are scaled to keep the same effective dynamics.
+"""
+
+from __future__ import annotations
+
+
+def lazy_ratio(every: int) -> float:
+    """``c = every / (every + 1)``: the share of an optimizer's steps that are not the penalty's."""
+    if every < 1:
+        raise ValueError(f"a lazy regularisation interval must be >= 1, got {every}")
+    return every / (every + 1)
+
+
+def lazy_adam_settings(lr: float, betas: tuple[float, float], every: int) -> tuple[float, tuple[float, float]]:
+    """Learning rate and Adam betas for an optimizer shared with a penalty phase run every
+    ``every`` steps: ``lr * c`` and ``(beta1 ** c, beta2 ** c)``."""
+    c = lazy_ratio(every)
+    return lr * c, (betas[0] ** c, betas[1] ** c)

@@ -77,3 +77,15 @@ def test_generate_on_a_missing_or_foreign_folder(tmp_path):
     assert foreign.returncode == 2 and "not a ganzoo run" in foreign.stderr
     for result in (missing, foreign):
         assert_no_traceback(result)
+
+
+def test_building_the_cli_does_not_import_torch():
+    """`ganzoo list`, `info` and `--help` stay fast: the commands (train's flags included, which
+    are derived from the settings declarations) are built without importing torch."""
+    import subprocess
+    import sys
+
+    code = "import sys; from ganzoo.cli import build_app; build_app(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"

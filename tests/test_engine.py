@@ -266,7 +266,8 @@ def test_truncate_and_slerp():
     # the normal distribution truncated to [-0.7, 0.7] has standard deviation 0.3909
     assert abs(truncated.std().item() - 0.3909) < 0.01
     assert torch.equal(truncate(z[:5], 0.7), truncated[:5]), "each code depends on its own noise only"
-    assert torch.equal(truncated.argsort(dim=0), z.argsort(dim=0)), "order of the components is kept"
+    ordered = truncated.gather(0, z.argsort(dim=0))
+    assert (ordered.diff(dim=0) >= 0).all(), "larger noise stays larger (a monotone map)"
     a, b = torch.randn(4, 16), torch.randn(4, 16)
     assert torch.allclose(slerp(a, b, 0.0), a, atol=1e-5) and torch.allclose(slerp(a, b, 1.0), b, atol=1e-5)
     unit_a, unit_b = a / a.norm(dim=1, keepdim=True), b / b.norm(dim=1, keepdim=True)

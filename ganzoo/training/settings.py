@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganzoo.augment import parse_loader_augments
-from ganzoo.data.loading import FITS, dataset_options
 from ganzoo.errors import UsageError
 from ganzoo.options import build_options, parse_assignments
 from ganzoo.plugins import PluginSystem
@@ -141,6 +139,11 @@ class TrainPlan:
 
 
 def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool = False) -> TrainPlan:
+    # imported here: the train command reads this module's declarations to build its flags,
+    # and `ganzoo list` (which builds every command) must not import torch
+    from ganzoo.augment import parse_loader_augments
+    from ganzoo.data.loading import FITS, dataset_options
+
     model = plugins.models.entry(settings.model)
     spec = model.spec
     dataset_name = settings.dataset or spec.default_dataset

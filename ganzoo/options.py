@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import typing
 from typing import Any
 
@@ -78,13 +79,43 @@ def _convert(text: str, tp: Any, key: str, owner: str) -> Any:
             if lowered in ("0", "false", "no", "off"):
                 return False
             raise ValueError
-        if tp in (int, float, str):
-            return tp(text)
+        if tp is float:
+            return _finite(float(text), key, owner, text)
+        if tp is int:
+            return _in_int64(int(text), f"option '{key}' of {owner}")
+        if tp is str:
+            return text
     except ValueError:
         pass
     else:
         raise UsageError(f"option '{key}' of {owner} has unsupported type {_type_name(tp)}")
     raise UsageError(f"option '{key}' of {owner} expects {_type_name(tp)}, got '{text}'")
+
+
+INT64_MAX = 2**63 - 1
+
+
+def _finite(value: float, key: str, owner: str, text: str) -> float:
+    if not math.isfinite(value):
+        raise UsageError(f"option '{key}' of {owner} must be a finite number, got '{text}'")
+    return value
+
+
+def _in_int64(value: int, what: str) -> int:
+    """Integers beyond 64 bits overflow every tensor and RNG they reach: refuse them up front."""
+    if abs(value) > INT64_MAX:
+        raise UsageError(f"{what} must be an integer of at most 63 bits, got {value}")
+    return value
+
+
+def check_number(what: str, value: Any) -> None:
+    """A numeric setting from the command line: finite, and within 64-bit integers."""
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{what} must be a finite number, got {value}")
+    if isinstance(value, int):
+        _in_int64(value, what)
 
 
 def _check_bounds(f: dataclasses.Field, value: Any, owner: str) -> None:

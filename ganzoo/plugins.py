@@ -20,6 +20,9 @@ from ganzoo.registry import Provider, Registry
 from ganzoo.specs import DatasetSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec
 
 ENTRY_POINT_GROUP = "ganzoo"
+#: What a plugin's own code may raise and still be isolated: a plugin calling sys.exit() or
+#: raising KeyboardInterrupt while importing must not end ganzoo.
+ISOLATED = (Exception, SystemExit, KeyboardInterrupt)
 #: hook name -> (registry, what one entry is called, the spec class entries must be)
 REGISTERING_HOOKS = {
     "register_tasks": ("tasks", "task", TaskSpec),
@@ -90,15 +93,20 @@ class PluginSystem:
         for ep in _sorted_entry_points():
             dist = getattr(ep, "dist", None)
             info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None, ep.value)
-            if ep.name in self.plugins:  # the same plugin seen twice on sys.path: keep the first
-                continue
+            if ep.name in self.plugins:
+                first = self.plugins[ep.name]
+                if (first.distribution, first.module) != (info.distribution, info.module):
+                    print(f"ganzoo: warning: plugin '{ep.name}' from {_origin(info)} is not loaded: the plugin name "
+                          f"'{ep.name}' is already taken by {_origin(first)}; rename its entry point",
+                          file=sys.stderr)
+                continue  # (the same plugin seen twice on sys.path is simply loaded once)
             if ep.name in disabled:
                 info.status = "disabled"
                 self.plugins[ep.name] = info
                 continue
             try:
                 module = ep.load()
-            except Exception as exc:  # noqa: BLE001 - any failure of foreign code is isolated
+            except ISOLATED as exc:  # any failure of foreign code is isolated
                 self._fail(info, "failed to import", exc)
                 continue
             self.add(module, info)
@@ -111,7 +119,7 @@ class PluginSystem:
         try:
             self.pm.register(module, name=info.name)
             self.pm.check_pending()  # a misspelt hook name fails here, naming the hook
-        except Exception as exc:  # noqa: BLE001
+        except ISOLATED as exc:
             if self.pm.is_registered(module):
                 self.pm.unregister(module)
             self._fail(info, "is invalid", exc)
@@ -119,7 +127,7 @@ class PluginSystem:
         info.hooks = sorted(impl_hook for impl_hook in _hook_names(self.pm, info.name))
         try:
             self._register_entries(info)
-        except Exception as exc:  # noqa: BLE001
+        except ISOLATED as exc:
             self.remove(info.name, keep_info=True)
             self._fail(info, "failed to register", exc)
         return info
@@ -134,14 +142,17 @@ class PluginSystem:
         if not keep_info:
             self.plugins.pop(name, None)
 
-    def call_for_each(self, hook_name: str, **kwargs: Any) -> None:
-        """Call ``hook_name`` plugin by plugin so one failing plugin cannot stop the others."""
+    def call_for_each(self, hook_name: str, after_each=None, **kwargs: Any) -> None:
+        """Call ``hook_name`` plugin by plugin so one failing plugin cannot stop the others;
+        ``after_each(plugin_info)`` runs after each plugin's call (to check what it did)."""
         for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
             info = self.plugins.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
             try:
                 impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-            except Exception as exc:  # noqa: BLE001
+            except ISOLATED as exc:
                 self._fail(info, f"failed in {hook_name}", exc)
+            if after_each is not None:
+                after_each(info)
 
     def _register_entries(self, info: PluginInfo) -> None:
         """Stage everything the plugin registers; commit only if all of it is valid."""
@@ -173,6 +184,12 @@ class PluginSystem:
         print(f"ganzoo: warning: {message}", file=sys.stderr)
         if os.environ.get("GANZOO_DEBUG"):
             traceback.print_exception(exc)
+
+
+def _origin(info: PluginInfo) -> str:
+    """'ganzoo-extra 1.2 (module extra_plugin)' for messages naming where a plugin comes from."""
+    where = f"{info.distribution} {info.version}" if info.distribution else "an unknown distribution"
+    return f"{where} (module {info.module})" if info.module else where
 
 
 def _sorted_entry_points() -> list[metadata.EntryPoint]:

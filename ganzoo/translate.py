@@ -15,13 +15,26 @@ from PIL import Image
 
 from ganzoo.data.convert import to_uint8
 from ganzoo.data.images import SkippedImage, find_images, open_rgb
+from ganzoo.outputs import Outputs
 
 
-def input_files(source: Path) -> tuple[Path, list[Path]]:
-    """(the folder names are relative to, the image files)."""
-    if source.is_dir():
-        return source, find_images(source)
-    return source.parent, [source]
+def input_files(source: Path, out: Path | None = None) -> tuple[Path, list[Path]]:
+    """(the folder names are relative to, the image files). When ``out`` lies inside the source
+    folder, the files under it are left out: they are earlier outputs, not inputs."""
+    if not source.is_dir():
+        return source.parent, [source]
+    files = find_images(source)
+    inner = out.resolve() if out is not None else None
+    if inner is not None and inner != source.resolve() and inner.is_relative_to(source.resolve()):
+        files = [path for path in files if not (source.resolve() / path.relative_to(source)).is_relative_to(inner)]
+    return source, files
+
+
+def plan_outputs(outputs: Outputs, files: list[Path], base: Path, out: Path) -> list[tuple[Path, Path]]:
+    """(input, output) per file: the same relative name under ``out``, checked by ``outputs``."""
+    outputs.read(*files)
+    outputs.folder(out, "--out")
+    return [(path, outputs.file(out / path.relative_to(base))) for path in files]
 
 
 @torch.no_grad()
@@ -33,20 +46,18 @@ def translate_image(model, image: Image.Image, resolution: int, direction: str, 
     return output.resize(image.size, Image.Resampling.BICUBIC) if image.size != output.size else output
 
 
-def translate_files(model, files: list[Path], base: Path, out: Path, resolution: int, direction: str,
+def translate_files(model, jobs: list[tuple[Path, Path]], resolution: int, direction: str,
                     device: torch.device) -> tuple[list[tuple[Image.Image, Image.Image]], list[tuple[Path, str]]]:
-    """Write one output per input under ``out`` with the same relative name; returns the
-    (input, output) pairs at model resolution for a comparison strip, and the skipped files."""
+    """Write each (input, output) job planned by :func:`plan_outputs` (folders made already);
+    returns the image pairs at model resolution for a comparison strip, and the skipped files."""
     pairs, skipped = [], []
-    for path in files:
+    for path, target in jobs:
         try:
             image = open_rgb(path)
         except SkippedImage as exc:
-            skipped.append((path.relative_to(base), str(exc)))
+            skipped.append((path, str(exc)))
             continue
         result = translate_image(model, image, resolution, direction, device)
-        target = out / path.relative_to(base)
-        target.parent.mkdir(parents=True, exist_ok=True)
         result.save(target)
         size = (resolution, resolution)
         pairs.append((image.resize(size, Image.Resampling.LANCZOS), result.resize(size, Image.Resampling.LANCZOS)))

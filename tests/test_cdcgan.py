@@ -3,6 +3,9 @@ are wired to them: names, indices, 'all', unknown names, unconditional runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import torch
 from PIL import Image
 
@@ -13,13 +16,11 @@ from ganzoo.training.devices import resolve_device
 from ganzoo.training.inference import draw_codes, load_run
 from ganzoo.training.samples import sample_images
 
-import pytest
-
 STEPS = 900
 
 
 @pytest.fixture(scope="module")
-def conditional_run(tmp_path_factory) -> "Path":
+def conditional_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("cdcgan")
     result = run_cli("train", "cdcgan", "--steps", STEPS, "--log-every", 100, "--out", out, "--name", "c")
     assert result.returncode == 0, result.stderr
@@ -109,3 +110,11 @@ def test_cdcgan_on_unlabelled_data_is_a_usage_error(tmp_path):
                      "--batch-size", 2, "--steps", 1, "--out", tmp_path / "runs")
     assert result.returncode == 2 and "needs a dataset with classes or attributes" in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_grid_rows_cover_many_classes_evenly():
+    from ganzoo.training.samples import row_choices
+
+    assert row_choices(10) == list(range(10))
+    rows = row_choices(176)
+    assert len(rows) == 16 and rows[0] == 0 and rows[-1] == 175 and rows == sorted(set(rows))

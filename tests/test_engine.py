@@ -249,7 +249,7 @@ def test_interpolate_writes_gif_and_strip(reference, tmp_path):
     assert result.returncode == 0, result.stderr
     gif = Image.open(tmp_path / "walk.gif")
     assert gif.n_frames == 15 and gif.size == (4 * 18 + 2, 18 + 2)
-    assert Image.open(tmp_path / "walk.png").size == (5 * 18 + 2, 4 * 18 + 2)
+    assert Image.open(tmp_path / "walk-strip.png").size == (5 * 18 + 2, 4 * 18 + 2)
 
 
 def test_generate_truncation(reference, tmp_path):

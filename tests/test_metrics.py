@@ -159,8 +159,9 @@ def test_eval_every_keeps_a_best_checkpoint_that_generate_uses(tmp_path):
 def test_evaluation_during_training_keeps_resume_exact(tmp_path):
     from ganzoo.training.checkpoint import load_checkpoint
 
-    common = ("--eval-every", "20", "--eval-extractor", "digits", "--eval-n", "100", "--checkpoint-every", "20",
-              "--batch-size", "16", "--ema-start", "10", "--out", tmp_path)  # ema start would follow --steps
+    training = ("--checkpoint-every", "20", "--batch-size", "16", "--ema-start", "10",  # ema start would follow --steps
+                "--out", tmp_path)
+    common = ("--eval-every", "20", "--eval-extractor", "digits", "--eval-n", "100", *training)
     assert run_cli("train", "dcgan", "--steps", "60", "--name", "whole", *common).returncode == 0
     assert run_cli("train", "dcgan", "--steps", "40", "--name", "parts", *common).returncode == 0
     result = run_cli("train", "--resume", tmp_path / "parts", "--steps", "60")
@@ -169,3 +170,8 @@ def test_evaluation_during_training_keeps_resume_exact(tmp_path):
     parts, _ = load_checkpoint(tmp_path / "parts" / "checkpoints" / "step-00000060.safetensors")
     assert all(torch.equal(whole["model"][k], parts["model"][k]) for k in whole["model"])
     assert whole["best_eval"] == parts["best_eval"]
+    # evaluation is invisible to training: without --eval-every, the same weights, bitwise
+    assert run_cli("train", "dcgan", "--steps", "60", "--name", "plain", *training).returncode == 0
+    alone, _ = load_checkpoint(tmp_path / "plain" / "checkpoints" / "step-00000060.safetensors")
+    assert all(torch.equal(whole["model"][k], alone["model"][k]) for k in whole["model"])
+    assert torch.equal(whole["rng"]["torch"], alone["rng"]["torch"])

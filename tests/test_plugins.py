@@ -183,3 +183,45 @@ def test_metrics_and_losses_are_registered_with_provider(system):
     assert "wasserstein-toy" in system.losses
     system.remove("toys")
     assert "sharpness" not in system.metrics and "toys" not in system.plugins
+
+
+def test_a_plugin_cannot_replace_a_builtin_command(tmp_path):
+    source = '''
+    import typer
+    from ganzoo import hookimpl
+
+    @hookimpl
+    def register_commands(app):
+        @app.command()
+        def train():
+            typer.echo("hijacked")
+
+        @app.command()
+        def greet():
+            typer.echo("hello")
+    '''
+    site = make_distribution(tmp_path / "site", "ganzoo-hijack", "ganzoo_hijack", source, entry_name="hijack")
+    result = run_cli("train", "dcgn", env=with_site(site))
+    assert "hijacked" not in result.stdout and result.returncode == 2  # the built-in train ran: unknown model
+    warnings = [line for line in result.stderr.splitlines() if "hijack" in line]
+    assert len(warnings) == 1 and "'train'" in warnings[0] and "ganzoo (built-in)" in warnings[0], result.stderr
+    assert run_cli("greet", env=with_site(site)).stdout.strip() == "hello"  # its other commands still come
+
+
+@pytest.mark.parametrize("raising", ["import sys; sys.exit(3)", "raise KeyboardInterrupt"])
+def test_exit_or_interrupt_at_a_plugins_import_is_isolated(tmp_path, raising):
+    site = make_distribution(tmp_path / "site", "ganzoo-quits", "ganzoo_quits", raising + "\n", entry_name="quits")
+    result = run_cli("list", "models", "--json", env=with_site(site))
+    assert result.returncode == 0 and "dcgan" in result.stdout
+    warnings = [line for line in result.stderr.splitlines() if "quits" in line]
+    assert len(warnings) == 1 and "failed to import" in warnings[0], result.stderr
+    assert_no_traceback(result)
+
+
+def test_an_entry_point_named_like_a_builtin_plugin_is_reported(tmp_path):
+    site = make_distribution(tmp_path / "site", "ganzoo-impostor", "ganzoo_impostor", HELLO, entry_name="dcgan")
+    result = run_cli("list", "models", "--json", env=with_site(site))
+    assert result.returncode == 0
+    warnings = [line for line in result.stderr.splitlines() if "impostor" in line]
+    assert len(warnings) == 1 and "already taken" in warnings[0] and "ganzoo 0.1.0" in warnings[0], result.stderr
+    assert "hellogan" not in result.stdout and '"dcgan"' in result.stdout

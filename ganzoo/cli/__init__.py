@@ -3,6 +3,7 @@ plus whatever commands plugins add through ``register_commands``."""
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -40,23 +41,76 @@ def build_app() -> typer.Typer:
 
 
 def _add_plugin_commands(app: typer.Typer) -> None:
+    """Plugins add commands; one that would replace a command another provider already gave
+    (a built-in such as `train`, or another plugin's) is dropped with a one-line warning."""
     from ganzoo.plugins import load_plugins
 
+    providers = {_command_name(command): "ganzoo (built-in)" for command in app.registered_commands}
+    plugins = load_plugins()
+
+    def keep_new_names(info) -> None:
+        kept = app.registered_commands[:len(providers)]
+        for command in app.registered_commands[len(providers):]:
+            name = _command_name(command)
+            if name in providers:
+                err_console.print(f"ganzoo: warning: plugin '{info.name}' tried to register the command '{name}', "
+                                  f"which {providers[name]} provides; the plugin's is ignored",
+                                  highlight=False, soft_wrap=True)
+                continue
+            providers[name] = f"plugin '{info.name}'"
+            kept.append(command)
+        app.registered_commands[:] = kept
+
     try:
-        load_plugins().call_for_each("register_commands", app=app)
+        plugins.call_for_each("register_commands", after_each=keep_new_names, app=app)
     except GanzooError as exc:  # strict plugins: report, and let built-in commands still run
         err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None
+
+
+def _command_name(command) -> str:
+    """The name typer gives a registered command: its explicit name, or its function's."""
+    return command.name or command.callback.__name__.lower().replace("_", "-")
 
 
 def main() -> None:
     try:
         build_app()()
     except GanzooError as exc:
-        err_console.print(f"[bold red]Error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        if os.environ.get("GANZOO_DEBUG"):
-            raise
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted", highlight=False)
         sys.exit(130)
+    except OSError as exc:  # the disk, the file system, permissions: say which path and what to do
+        _fail(describe_os_error(exc), 1)
+    except (MemoryError, RuntimeError) as exc:  # e.g. options so large that tensors cannot be allocated
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        _fail(f"{type(exc).__name__}: {first} (GANZOO_DEBUG=1 shows where)", 1)
+
+
+def _fail(message: str, code: int) -> None:
+    err_console.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
+    if os.environ.get("GANZOO_DEBUG"):
+        raise
+    sys.exit(code)
+
+
+#: What to do about the OS errors a user can cause or fix.
+OS_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space (finished checkpoints are kept) and run again",
+    errno.EDQUOT: "the disk quota is exceeded: free some space and run again",
+    errno.EACCES: "permission denied: choose a folder you can write to",
+    errno.EPERM: "operation not permitted: choose a folder you can write to",
+    errno.EROFS: "the file system is read-only: choose another folder",
+    errno.ENOTDIR: "a part of this path is a file, not a folder",
+    errno.EISDIR: "this path is a folder where a file was expected",
+    errno.ENAMETOOLONG: "the file name is too long: choose a shorter --name or --out",
+    errno.ENOENT: "no such file or folder",
+}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line: the path, what went wrong and what to do."""
+    path = exc.filename if exc.filename is not None else ""
+    advice = OS_ADVICE.get(exc.errno, exc.strerror or str(exc))
+    return f"cannot use '{path}': {advice}" if path else f"{advice} ({exc})"

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ganzoo.cli.output import console, err_console
+from ganzoo.cli.overwrite import Overwrite
 
 data_app = typer.Typer(help="Fetch and manage datasets.", no_args_is_help=True)
 
@@ -31,7 +32,7 @@ def download_command(
         console.print(f"'{name}' has no official files to download: point --data-root at your files", highlight=False)
         return
     with Progress("[bold]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=err_console, transient=True) as progress:
+                  console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
         task = progress.add_task(name, total=None)
 
         def report(done: int, total: int | None) -> None:
@@ -39,7 +40,7 @@ def download_command(
 
         paths = resolve(spec.download)(root, progress=report)
     for path in paths:
-        console.print(f"ok  {path}", highlight=False)
+        console.print(f"ok  {path}", highlight=False, markup=False)
 
 
 @data_app.command("prepare")
@@ -78,7 +79,7 @@ def prepare_command(
     rate = f", {manifest['count'] / manifest['seconds']:,.0f} images/s" if built == "prepared" and manifest["seconds"] else ""
     console.print(f"{name}: {size}, {built} ({manifest['seconds']:.1f}s{rate}); "
                   f"{manifest['skipped_count']} file(s) skipped", highlight=False)
-    console.print(f"cache: {data.cache_path}", highlight=False)
+    console.print(f"cache: {data.cache_path}", highlight=False, markup=False)
 
 
 @data_app.command("make-edges")
@@ -88,13 +89,16 @@ def make_edges_command(
     resolution: Annotated[int, typer.Option(help="Square size of each half.")] = 256,
     val_fraction: Annotated[float, typer.Option(help="Share of images put in val/.")] = 0.1,
     density: Annotated[float, typer.Option(help="Share of pixels at most marked as edges.")] = 0.12,
+    overwrite: Overwrite = False,
 ) -> None:
     """Build an edges-to-image paired dataset (edges | photo, like edges2shoes) from any folder.
 
-    Train Pix2Pix on it with `ganzoo train pix2pix --dataset paired --data-root DESTINATION`."""
+    Train Pix2Pix on it with `ganzoo train pix2pix --dataset paired --data-root DESTINATION`.
+    Files already in DESTINATION are never replaced without --overwrite."""
     from ganzoo.data.edges import make_edges
     from ganzoo.data.images import report_skipped
     from ganzoo.errors import DataError, UsageError
+    from ganzoo.outputs import Outputs
 
     if not source.is_dir():
         raise DataError(f"'{source}' is not a folder")
@@ -102,11 +106,11 @@ def make_edges_command(
         raise UsageError("DESTINATION must lie outside SOURCE (the source folder is never written to)")
     if not 0 <= val_fraction < 1 or not 0 < density < 1:
         raise UsageError("--val-fraction must be in [0, 1) and --density in (0, 1)")
-    train, val, skipped = make_edges(source, destination, resolution, val_fraction, density)
+    train, val, skipped = make_edges(source, destination, resolution, val_fraction, density, Outputs(overwrite))
     report_skipped(skipped, train + val + len(skipped))
     if train + val == 0:
         raise DataError(f"no usable image under '{source}'")
-    console.print(f"wrote {train} train and {val} val pairs (edges | image) to {destination}", highlight=False)
+    console.print(f"wrote {train} train and {val} val pairs (edges | image) to {destination}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,4 @@
-"""`ganzoo generate RUN [--n N] [--class NAME ...] [--out DIR] [--grid FILE] [--seed N]`."""
+"""`ganzoo generate RUN [--n N] [--class NAME ...] [--out DIR] [--grid FILE] [--seed N] [--overwrite]`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from typing import Annotated, Optional
 import typer
 
 from ganzoo.cli.output import console
+from ganzoo.cli.overwrite import Overwrite
 from ganzoo.errors import UsageError
+
+MAX_GRID = 10_000  # images in one grid PNG (all of them are held in memory to draw it)
 
 
 def generate_command(
@@ -26,12 +29,15 @@ def generate_command(
     truncation: Annotated[Optional[float], typer.Option(help="Trade variety for fidelity; what it means is the model's (Gaussian noise: draw each component within ±T).")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average (if the run has one).")] = True,
     checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file, or best (kept by --eval-every); default: the newest.")] = None,
+    overwrite: Overwrite = False,
 ) -> None:
-    """Generate images from a trained run. With neither --out nor --grid, writes RUN/generated/seed-S.png."""
+    """Generate images from a trained run. With neither --out nor --grid, writes
+    RUN/generated/seed-S.png (seed-S-2.png, ... when that exists, unless --overwrite)."""
     import torch
 
+    from ganzoo.outputs import Outputs
     from ganzoo.training.devices import resolve_device
-    from ganzoo.training.inference import class_choices, draw_codes, load_run, require_inference
+    from ganzoo.training.inference import class_choices, iter_codes, load_run, require_inference
     from ganzoo.training.samples import iter_samples, save_grid, save_png
 
     if truncation is not None and not truncation > 0:
@@ -41,33 +47,62 @@ def generate_command(
     if truncation is not None and not loaded.model_entry.spec.truncation:
         raise UsageError(f"--truncation: model '{loaded.model_entry.name}' does not support truncation")
     choices = class_choices(loaded, class_)
-    noise, labels = draw_codes(loaded.model, n, torch.Generator().manual_seed(seed), choices)
     names = loaded.data.classes or loaded.data.attributes
-    if out is None and grid is None:
-        grid = run / "generated" / f"seed-{seed}.png"
-    kept, written = [], 0
+    prefixes = _prefixes([names[k] for k in choices]) if choices else [""]  # one per grid row
     width = len(str(n - 1))
-    model_device = next(loaded.model.parameters()).device
-    for images in iter_samples(loaded.model, noise, model_device, batch_size, labels, truncation):
-        if out is not None:  # written batch by batch: memory stays flat for any --n
-            for image in images:
-                prefix = f"{_file_safe(names[choices[written // n]])}-" if choices else ""
-                save_png(image, out / f"{prefix}{written % n if choices else written:0{width}d}.png")
-                written += 1
-        if grid is not None:
-            kept.append(images)
-    total = noise.shape[0]
+    total = n * len(prefixes)
+    if (grid is not None or out is None) and total > MAX_GRID:
+        raise UsageError(f"a grid holds at most {MAX_GRID:,} images, and {total:,} were asked for: "
+                         "write them one per file with --out DIR (streamed to disk)")
+    outputs = Outputs(overwrite, inputs=[loaded.run_dir.config_path, loaded.checkpoint])
     if out is not None:
-        console.print(f"{total} images in {out}", highlight=False)
+        outputs.series(out, _numbered(prefixes, n, width), "--out")
+    if grid is not None:
+        grid = outputs.file(grid, "--grid")
+    elif out is None:  # a name the user did not choose: a new one rather than a refusal
+        grid = outputs.file(run / "generated" / f"seed-{seed}.png", fresh=not overwrite)
+    outputs.create_folders()  # every target is checked: nothing was written before this
+    kept, written = [], 0
+    model_device = next(loaded.model.parameters()).device
+    for noise, labels in iter_codes(loaded.model, n, torch.Generator().manual_seed(seed), choices):
+        for images in iter_samples(loaded.model, noise, model_device, batch_size, labels, truncation):
+            if out is not None:  # written batch by batch: memory stays flat for any --n
+                for image in images:
+                    save_png(image, out / f"{prefixes[written // n]}{written % n:0{width}d}.png")
+                    written += 1
+            if grid is not None:
+                kept.append(images)
+    if out is not None:
+        console.print(f"{total} images in {out}", highlight=False, markup=False)
     if grid is not None:
         save_grid(torch.cat(kept), grid, nrow=n if choices else None)
         rows = f", one row per class ({', '.join(names[k] for k in choices)})" if choices else ""
-        console.print(f"grid of {total} images{rows}: {grid}", highlight=False)
+        console.print(f"grid of {total} images{rows}: {grid}", highlight=False, markup=False)
 
 
 def _file_safe(name: str) -> str:
     """A class name as part of a file name ('T-shirt/top' -> 'T-shirt_top')."""
     return re.sub(r"[^\w.-]+", "_", name).strip("._") or "class"
+
+
+def _prefixes(labels: list[str]) -> list[str]:
+    """File name prefixes of the chosen classes, distinct even when two names look alike
+    ('a/b' and 'a_b') or a class is chosen twice: 'a_b-', 'a_b-2-'."""
+    prefixes: list[str] = []
+    for label in labels:
+        base = prefix = _file_safe(label)
+        number = 1
+        while f"{prefix}-" in prefixes:
+            number += 1
+            prefix = f"{base}-{number}"
+        prefixes.append(f"{prefix}-")
+    return prefixes
+
+
+def _numbered(prefixes: list[str], n: int, width: int):
+    """Whether a file name is one of PREFIX + NUMBER.png that ``--out`` gets."""
+    pattern = re.compile("(?:" + "|".join(map(re.escape, prefixes)) + rf")(\d{{{width}}})\.png")
+    return lambda name: (match := pattern.fullmatch(name)) is not None and int(match[1]) < n
 
 
 def register(app: typer.Typer) -> None:

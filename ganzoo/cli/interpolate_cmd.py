@@ -1,4 +1,4 @@
-"""`ganzoo interpolate RUN --out walk.gif [--steps N] [--seed N]`."""
+"""`ganzoo interpolate RUN --out walk.gif [--steps N] [--seed N] [--overwrite]`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Annotated, Optional
 import typer
 
 from ganzoo.cli.output import console
+from ganzoo.cli.overwrite import Overwrite
 
 
 def interpolate_command(
     run: Annotated[Path, typer.Argument(help="A run folder of a model that samples from noise.")],
-    out: Annotated[Path, typer.Option(help="The animated GIF to write; a PNG strip goes beside it.")] = Path("walk.gif"),
+    out: Annotated[Path, typer.Option(help="The animated GIF to write; a PNG strip goes beside it (NAME-strip.png).")] = Path("walk.gif"),
     steps: Annotated[int, typer.Option(min=2, help="Frames between two consecutive anchor codes.")] = 16,
     points: Annotated[int, typer.Option(min=2, help="Anchor codes each walk visits (it returns to the first).")] = 4,
     n: Annotated[int, typer.Option("--n", min=1, help="Walks shown side by side.")] = 8,
@@ -23,12 +24,14 @@ def interpolate_command(
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file (default: the run's latest).")] = None,
+    overwrite: Overwrite = False,
 ) -> None:
     """Walk the latent space along great circles (slerp): a looping GIF, and a PNG strip with one
-    row per walk showing its first leg."""
+    row per walk showing its first leg (walk.gif -> walk-strip.png)."""
     import torch
     from torchvision.utils import make_grid
 
+    from ganzoo.outputs import Outputs
     from ganzoo.training.artifacts import tensor_to_pil, write_gif
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import class_choices, draw_codes, load_run, require_inference
@@ -40,6 +43,10 @@ def interpolate_command(
     model, model_device = loaded.model, next(loaded.model.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     choices = class_choices(loaded, [class_] if class_ else None)
+    outputs = Outputs(overwrite, inputs=[loaded.run_dir.config_path, loaded.checkpoint])
+    gif = outputs.file(out, "--out")
+    strip_path = outputs.file(out.with_name(f"{out.stem}-strip.png"))
+    outputs.create_folders()  # both targets are checked: nothing was written before this
     anchors, _ = draw_codes(model, points * n, generator)
     anchors = anchors.unflatten(0, (points, n))
     _, labels = draw_codes(model, n, generator, choices)  # one condition per walk, kept along it
@@ -49,13 +56,11 @@ def interpolate_command(
         frames += [sample_images(model, slerp(start, end, step / steps), model_device, labels=labels)
                    for step in range(steps)]
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_gif([tensor_to_pil(make_grid(f, nrow=n, padding=2, pad_value=255)) for f in frames], out,
+    write_gif([tensor_to_pil(make_grid(f, nrow=n, padding=2, pad_value=255)) for f in frames], gif,
               [80] * len(frames))
     first_leg = torch.stack(frames[:steps], dim=1).flatten(0, 1)  # walk-major: row w = walk w
-    strip_path = out.with_suffix(".png")
     save_png(make_grid(first_leg, nrow=steps, padding=2, pad_value=255), strip_path)
-    console.print(f"{len(frames)} frames: {out}; strip: {strip_path}", highlight=False)
+    console.print(f"{len(frames)} frames: {gif}; strip: {strip_path}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

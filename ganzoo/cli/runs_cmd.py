@@ -13,29 +13,57 @@ from ganzoo.cli.output import console, print_json
 from ganzoo.errors import UsageError
 from ganzoo.training.run_dir import RunDir
 
-STATE_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red"}
+STATE_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red", "damaged": "red"}
+
+
+#: What config.json must hold for a folder to be a readable run: key -> type.
+CONFIG_SHAPE = {"model": str, "dataset": str, "options": dict, "training": dict}
+
+
+def config_problem(run_dir: RunDir) -> tuple[dict, str | None]:
+    """(config, None) for a readable run; ({}, why not) for a damaged one."""
+    try:
+        config = json.loads(run_dir.config_path.read_text())
+    except OSError as exc:
+        return {}, f"config.json cannot be read: {exc.strerror}"
+    except ValueError:
+        return {}, "config.json is not valid JSON"
+    if not isinstance(config, dict):
+        return {}, f"config.json holds a {type(config).__name__}, not a run configuration"
+    for key, kind in CONFIG_SHAPE.items():
+        if not isinstance(config.get(key), kind):
+            return {}, f"config.json lacks a valid '{key}'"
+    return config, None
 
 
 def describe_run(run_dir: RunDir) -> dict:
+    """One row of the listing; a malformed run becomes a 'damaged (reason)' row, never an error."""
+    row = {"run": str(run_dir.path), "name": run_dir.path.name, "model": "?", "dataset": "?", "step": 0,
+           "total_steps": None, "last_checkpoint": None, "best_checkpoint": None, "state": "damaged", "pid": None,
+           "message": ""}
+    config, problem = config_problem(run_dir)
     try:
-        config = json.loads(run_dir.config_path.read_text())
-    except (OSError, ValueError):
-        config = {}
-    status = run_dir.read_status()
-    checkpoints = run_dir.checkpoint_files()
+        status = run_dir.read_status()
+        checkpoints = run_dir.checkpoint_files()
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        return {**row, "message": f"its folder cannot be read ({type(exc).__name__}: {exc})"}
     best = run_dir.checkpoints / "best.safetensors"
-    return {
-        "run": str(run_dir.path),
-        "name": run_dir.path.name,
-        "model": config.get("model", "?"),
-        "dataset": config.get("dataset", "?"),
-        "step": checkpoints[-1][0] if checkpoints else 0,
-        "total_steps": status.get("total_steps") or config.get("training", {}).get("steps"),
-        "last_checkpoint": str(checkpoints[-1][1]) if checkpoints else None,
-        "best_checkpoint": str(best) if best.is_file() else None,
-        "state": status.get("state", "unknown"),
-        "message": status.get("message", ""),
-    }
+    row.update(
+        step=checkpoints[-1][0] if checkpoints else 0,
+        last_checkpoint=str(checkpoints[-1][1]) if checkpoints else None,
+        best_checkpoint=str(best) if best.is_file() else None,
+    )
+    if problem:
+        return {**row, "message": problem}
+    total = status.get("total_steps") if isinstance(status, dict) else None
+    row.update(
+        model=config["model"], dataset=config["dataset"],
+        total_steps=total or config["training"].get("steps"),
+        state=status.get("state", "unknown"),
+        pid=status.get("pid") if status.get("state") == "running" else None,  # the lock's holder
+        message=status.get("message", ""),
+    )
+    return row
 
 
 def runs_command(
@@ -57,10 +85,13 @@ def runs_command(
         table.add_column(column, overflow="fold")
     for row in rows:
         style = STATE_STYLE.get(row["state"], "")
+        state = f"{row['state']} (pid {row['pid']})" if row["pid"] else row["state"]
+        if row["state"] == "damaged":
+            state = f"damaged ({row['message']})"
         steps = f"{row['step']}/{row['total_steps'] or '?'}"
         last = Path(row["last_checkpoint"]).name if row["last_checkpoint"] else "-"
         best = Path(row["best_checkpoint"]).name if row["best_checkpoint"] else "-"
-        table.add_row(row["name"], row["model"], row["dataset"], steps, f"[{style}]{row['state']}[/]" if style else row["state"],
+        table.add_row(row["name"], row["model"], row["dataset"], steps, f"[{style}]{state}[/]" if style else state,
                       last, best)
     console.print(table)
 

@@ -45,14 +45,18 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
         values = {key: (list(value) if isinstance(value, (list, tuple)) else value) for key, value in given.items()}
         run = train(TrainSettings(model=model, **{k: v for k, v in values.items() if v is not None or
                                                  k not in ("data_sets", "sets")}), console=err_console)
-    console.print(f"samples: {run / 'samples'}", highlight=False)
+    console.print(f"samples: {run / 'samples'}", highlight=False, soft_wrap=True, markup=False)
     import json
 
+    from ganzoo.outputs import shell_command
+
     inference = json.loads((run / "config.json").read_text()).get("inference", ["sample"])
-    if "translate" in inference:
-        console.print(f"translate images: ganzoo translate {run} --input IMAGES --out {run / 'translated'}", highlight=False)
+    if "translate" in inference:  # commands to paste: quoted, and never wrapped by the terminal width
+        follow_up = "translate images: " + shell_command("ganzoo", "translate", run, "--input", "IMAGES", "--out",
+                                                         run / "translated")
     else:
-        console.print(f"generate more: ganzoo generate {run} --n 64 --grid {run / 'grid.png'}", highlight=False)
+        follow_up = "generate more: " + shell_command("ganzoo", "generate", run, "--n", 64, "--grid", run / "grid.png")
+    console.print(follow_up, highlight=False, soft_wrap=True, markup=False)
 
 
 def _signature() -> inspect.Signature:

@@ -34,6 +34,8 @@ def extract(archive: Path, target: Path) -> Path:
                 handle.extractall(temporary, filter="data")  # refuses members outside the folder
         else:
             raise DataError(f"'{archive}' is not a zip or tar archive (delete it and download again)")
+        if not any(temporary.iterdir()):  # e.g. a file of zeros, which tarfile reads as an empty tar
+            raise DataError(f"'{archive}' holds no files: it is not a valid archive (delete it and download again)")
         os.replace(temporary, target)
     except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"cannot extract '{archive}': {exc} (delete it and download again)") from None

@@ -6,14 +6,18 @@ per array (``(N, C, H, W)``, C-contiguous, so a batch is one fancy-index of a me
 ``manifest.json`` with the shapes, the source fingerprint (paths, sizes and modification
 times of the source files), the skipped files and why. Settings that differ give another
 folder; a source that changed since gives a rebuild of the same folder. A cache is built in a
-temporary folder and renamed into place, so a half-built cache is never read.
+temporary folder and renamed into place, so a half-built cache is never read. The builder holds
+a lock on that folder's ``.lock`` file, so what a killed build left can be told from a build in
+progress, and is removed by the next one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -30,6 +34,8 @@ FORMAT = "ganzoo-prepared/1"
 LABEL, CLASSES = "label", "classes"
 ATTRIBUTES, ATTRIBUTE_NAMES = "attributes", "attribute_names"
 IDENTITIES = "identities"
+#: A cache folder being built (.tmp-PID) or being replaced (.old-PID): see _build and _replace_folder.
+_LEFTOVER = re.compile(r".+-\d+px-[0-9a-f]{12}\.(tmp|old)-(\d+)")
 
 
 def data_home() -> Path:
@@ -167,6 +173,7 @@ def open_prepared(dataset: str, settings: dict, fingerprint: str, build: Callabl
     """The prepared arrays for (dataset, settings) from a source with this fingerprint,
     reusing the cache when it matches and (re)building it with ``build`` when it does not."""
     folder = cache_folder(dataset, settings)
+    remove_leftovers(folder.parent)
     manifest = read_manifest(folder)
     if manifest is not None and manifest.get("fingerprint") == fingerprint:
         prepared = _open(folder, manifest)
@@ -212,6 +219,8 @@ def _build(folder: Path, dataset: str, settings: dict, fingerprint: str, build, 
     temporary = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(temporary, ignore_errors=True)
     temporary.mkdir()
+    lock = os.open(temporary / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)  # held until the cache is in place (see remove_leftovers)
     writer = CacheWriter(temporary)
     started = time.perf_counter()
     try:
@@ -234,14 +243,60 @@ def _build(folder: Path, dataset: str, settings: dict, fingerprint: str, build, 
         }
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=1))
         _replace_folder(temporary, folder)
+        (folder / ".lock").unlink(missing_ok=True)
     finally:
         writer.close()
         shutil.rmtree(temporary, ignore_errors=True)
+        os.close(lock)
     prepared = _open(folder, read_manifest(folder) or manifest)
     if prepared is None:
         raise DataError(f"the prepared cache at '{folder}' could not be read back")
     prepared.built = True
     return prepared
+
+
+def remove_leftovers(prepared: Path) -> list[Path]:
+    """Delete the half-built caches of killed builds (and old caches a killed build was
+    replacing): folders named like ours whose builder is gone, judged by its lock (by its pid
+    for a folder without one). A build in progress, here or on another machine, is left alone."""
+    try:
+        candidates = [(p, m.groups()) for p in prepared.iterdir() if (m := _LEFTOVER.fullmatch(p.name)) and p.is_dir()]
+    except OSError:
+        return []
+    removed = []
+    for path, (kind, pid) in candidates:
+        if kind == "tmp" and not _builder_gone(path, int(pid)):
+            continue
+        # an .old folder is garbage whoever made it: another remover at the same time is harmless
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _builder_gone(temporary: Path, pid: int) -> bool:
+    try:
+        fd = os.open(temporary / ".lock", os.O_RDONLY)
+    except FileNotFoundError:  # killed before it took its lock, or an older ganzoo: ask the pid
+        return not _process_alive(pid)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid > 0
 
 
 def _replace_folder(new: Path, target: Path) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from ganzoo.data.images import SkippedImage, find_images, load_square
+from ganzoo.outputs import Outputs
 
 
 def edge_map(rgb: np.ndarray, density: float = 0.12) -> np.ndarray:
@@ -51,22 +52,29 @@ def side_by_side(a: np.ndarray, b: np.ndarray) -> Image.Image:
 
 
 def make_edges(source: Path, destination: Path, resolution: int = 256, val_fraction: float = 0.1,
-               density: float = 0.12) -> tuple[int, int, list[tuple[Path, str]]]:
+               density: float = 0.12, outputs: Outputs | None = None) -> tuple[int, int, list[tuple[Path, str]]]:
     """Write ``destination/{train,val}/NAME.png`` = edges | photo for every image under source.
-    Every ``round(1/val_fraction)``-th image (in sorted order) goes to val. Returns (train, val, skipped)."""
+    Every ``round(1/val_fraction)``-th image (in sorted order) goes to val. Every target is
+    checked by ``outputs`` before the first is written; images whose names differ only in their
+    suffix (a.jpg, a.png) get distinct ones (a.png, a-2.png). Returns (train, val, skipped)."""
     files = find_images(source)
+    outputs = outputs or Outputs()
+    outputs.read(*files)
+    outputs.folder(destination, "DESTINATION")
     every = round(1 / val_fraction) if val_fraction > 0 else 0
-    counts, skipped = {"train": 0, "val": 0}, []
+    jobs = []
     for index, path in enumerate(files):
+        split = "val" if every and index % every == every - 1 else "train"
+        jobs.append((path, split, outputs.file(destination / split / path.relative_to(source).with_suffix(".png"))))
+    outputs.create_folders()
+    counts, skipped = {"train": 0, "val": 0}, []
+    for path, split, target in jobs:
         try:
             photo = load_square(path, resolution)
         except SkippedImage as exc:
             skipped.append((path.relative_to(source), str(exc)))
             continue
         edges = np.repeat(edge_map(photo, density)[..., None], 3, axis=2)
-        split = "val" if every and index % every == every - 1 else "train"
-        target = destination / split / path.relative_to(source).with_suffix(".png")
-        target.parent.mkdir(parents=True, exist_ok=True)
         side_by_side(edges, photo).save(target)
         counts[split] += 1
     return counts["train"], counts["val"], skipped

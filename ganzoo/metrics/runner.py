@@ -13,13 +13,21 @@ from ganzoo.metrics.evaluate import (METRIC_BATCH, EvalSettings, build_extractor
                                      default_split, encode, metric_functions, needs_logits, real_features,
                                      sample_batches)
 from ganzoo.plugins import PluginSystem, load_plugins
+from ganzoo.training.rng import rng_untouched
 
 
 class Evaluator:
-    """Evaluates one model of a run; the extractor and the real features are prepared once."""
+    """Evaluates one model of a run; the extractor and the real features are prepared once.
+    Neither building it nor calling it changes any global random stream (its samples come from
+    their own seeded generator), so a run evaluated during training trains bitwise as without."""
 
     def __init__(self, config: dict, settings: EvalSettings, device: torch.device, inference: tuple[str, ...],
                  plugins: PluginSystem | None = None):
+        with rng_untouched():
+            self._prepare(config, settings, device, inference, plugins)
+
+    def _prepare(self, config: dict, settings: EvalSettings, device: torch.device, inference: tuple[str, ...],
+                 plugins: PluginSystem | None) -> None:
         self.settings, self.device, self.plugins = settings, device, plugins or load_plugins()
         self.split = settings.split or default_split(config, self.plugins)
         self.kind = "sample" if "sample" in inference else "translate" if "translate" in inference else None
@@ -43,9 +51,10 @@ class Evaluator:
         was_training = model.training
         model.eval()
         try:
-            if self.kind == "sample":
-                return self._unconditional(model)
-            return self._translation(model)
+            with rng_untouched():
+                if self.kind == "sample":
+                    return self._unconditional(model)
+                return self._translation(model)
         finally:
             model.train(was_training)
 

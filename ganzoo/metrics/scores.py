@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ganzoo.errors import UsageError
+
 
 class _Given(nn.Module):
     """Hands torchmetrics the features (or logits) it is given."""
@@ -68,6 +70,11 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, neighbourhood: int 
     real manifold, and of reals inside the fake one (k-NN balls, k = ``neighbourhood``)."""
     from torch_fidelity.metric_prc import calculate_precision_recall_part
 
+    smallest = min(len(real), len(fake))
+    if smallest <= neighbourhood:
+        raise UsageError(f"precision/recall compares each image with its {neighbourhood} nearest neighbours, so it "
+                         f"needs more than {neighbourhood} real and generated images (got {len(real)} real, "
+                         f"{len(fake)} generated): raise --n / --real")
     return calculate_precision_recall_part(fake.float(), real.float(), neighbourhood, batch_size=4096)
 
 

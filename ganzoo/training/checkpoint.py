@@ -2,11 +2,13 @@
 
 Nothing here unpickles, so loading a checkpoint never runs code. Files are written to a
 temporary name, flushed to disk and renamed, so a crash at any moment leaves the previous
-checkpoint whole.
+checkpoint whole. The metadata holds a sha256 digest of the tensor data and one of the JSON
+values, checked on every load, so a flipped byte anywhere is reported as damage.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -18,7 +20,9 @@ from safetensors.torch import load_file, save_file
 
 from ganzoo.errors import CheckpointError
 
-FORMAT = "ganzoo-checkpoint/1"
+FORMAT = "ganzoo-checkpoint/2"  # /2 added the digests
+#: Checkpoints written before digests existed: loaded as they are, without a check.
+UNDIGESTED = "ganzoo-checkpoint/1"
 _TENSOR = "__tensor__"
 _PAIRS = "__pairs__"  # a dict whose keys are not all strings (optimizer state uses ints)
 
@@ -56,6 +60,7 @@ def save_checkpoint(path: Path, state: dict[str, Any], info: dict[str, Any] | No
     tensors: dict[str, torch.Tensor] = {}
     skeleton = flatten(state, tensors)
     metadata = {"format": FORMAT, "state": json.dumps(skeleton), "info": json.dumps(info or {})}
+    metadata.update(tensor_digest=tensor_digest(tensors), value_digest=value_digest(metadata))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
@@ -63,6 +68,10 @@ def save_checkpoint(path: Path, state: dict[str, Any], info: dict[str, Any] | No
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+    except SafetensorError as exc:  # safetensors reports OS failures (a full disk) as its own error
+        reason = "the disk is full: free some space" if "StorageFull" in str(exc) or "No space" in str(exc) else exc
+        raise CheckpointError(f"cannot write checkpoint '{path}' ({reason}); the previous checkpoints are kept, "
+                              "and the run resumes from the newest of them") from None
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
@@ -82,14 +91,34 @@ def load_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     except (SafetensorError, OSError, ValueError) as exc:
         _refuse_pickle(path)  # the likeliest foreign format gets its own explanation
         raise CheckpointError(f"checkpoint '{path}' is corrupt or truncated ({exc})") from None
-    if metadata.get("format") != FORMAT:
+    if metadata.get("format") not in (FORMAT, UNDIGESTED):
         raise CheckpointError(f"'{path}' is a safetensors file but not a ganzoo checkpoint")
+    if metadata["format"] == FORMAT:
+        if metadata.get("tensor_digest") != tensor_digest(tensors):
+            raise CheckpointError(f"checkpoint '{path}' is damaged (tensor data does not match its digest)")
+        if metadata.get("value_digest") != value_digest(metadata):
+            raise CheckpointError(f"checkpoint '{path}' is damaged (its metadata does not match its digest)")
     try:
         state = unflatten(json.loads(metadata["state"]), tensors)
         info = json.loads(metadata.get("info", "{}"))
     except (KeyError, ValueError) as exc:
         raise CheckpointError(f"checkpoint '{path}' has damaged metadata ({exc})") from None
     return state, info
+
+
+def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
+    """sha256 of every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        tensor = tensors[name]
+        digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\n".encode())
+        digest.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
+    return digest.hexdigest()
+
+
+def value_digest(metadata: dict[str, str]) -> str:
+    """sha256 of the JSON values (state skeleton and info) a checkpoint's metadata holds."""
+    return hashlib.sha256(json.dumps([metadata.get("state"), metadata.get("info")]).encode()).hexdigest()
 
 
 def _refuse_pickle(path: Path) -> None:

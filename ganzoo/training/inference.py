@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,18 +54,38 @@ def load_run(path: Path | str, device: torch.device, checkpoint: Path | None = N
     state, info = load_checkpoint(checkpoint)
     if "model" not in state:
         raise CheckpointError(f"checkpoint '{checkpoint}' holds no model weights")
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()
-        raise CheckpointError(f"checkpoint '{checkpoint}' does not fit model '{model_name}': "
-                              f"{first[1].strip() if len(first) > 1 else first[0]}") from None
+    misfit = f"checkpoint '{checkpoint}' does not fit model '{model_name}' as configured in '{run_dir.config_path}'"
+    _load_fitting(model, state["model"], misfit)
     if ema and state.get("ema"):
         for name, averaged in state["ema"].items():
             # AveragedModel keeps the network as .module plus an n_averaged counter
             weights = {k.removeprefix("module."): v for k, v in averaged.items() if k.startswith("module.")}
-            getattr(model, name).load_state_dict(weights)
+            _load_fitting(getattr(model, name), weights, f"{misfit} (moving average of {name})")
     return LoadedRun(run_dir, config, entry, model.to(device).eval(), checkpoint, int(info.get("step", 0)), data)
+
+
+def _load_fitting(module: nn.Module, weights: dict[str, torch.Tensor], misfit: str) -> None:
+    """``module.load_state_dict(weights)``, or one line saying how they differ (not torch's
+    dump of every mismatch): a config.json edited after training is the usual cause."""
+    expected = module.state_dict()
+    shapes = [key for key in expected if key in weights and weights[key].shape != expected[key].shape]
+    missing = [key for key in expected if key not in weights]
+    unexpected = [key for key in weights if key not in expected]
+    problems = []
+    if shapes:
+        first = shapes[0]
+        problems.append(f"{len(shapes)} tensor(s) have other shapes (first: {first} is "
+                        f"{list(weights[first].shape)} in the checkpoint, {list(expected[first].shape)} in the model)")
+    if missing:
+        problems.append(f"{len(missing)} tensor(s) missing (first: {missing[0]})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected tensor(s) (first: {unexpected[0]})")
+    if problems:
+        raise CheckpointError(f"{misfit}: {'; '.join(problems)}")
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as exc:  # anything the comparison above did not foresee, still one line
+        raise CheckpointError(f"{misfit}: {str(exc).strip().splitlines()[-1].strip()}") from None
 
 
 def require_inference(run: LoadedRun, kind: str) -> None:
@@ -99,14 +120,27 @@ def class_choices(run: LoadedRun, given: list[str] | None) -> list[int] | None:
     return chosen
 
 
+#: Codes drawn per call. Fixed, so an image depends on --seed and its position only (never on
+#: --batch-size), while memory stays flat however many images are asked for.
+CODE_CHUNK = 4096
+
+
+def iter_codes(model: nn.Module, n: int, generator: torch.Generator,
+               choices: list[int] | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Noise, and conditions for conditional models, in chunks: ``n`` per chosen class
+    (class by class), or ``n`` with conditions drawn like the training data's when no class is
+    chosen. Each chunk's noise is drawn before its conditions."""
+    conditional = isinstance(model, SamplesConditionally)
+    for choice in (choices or [None]):
+        for start in range(0, n, CODE_CHUNK):
+            count = min(CODE_CHUNK, n - start)
+            noise = model.noise(count, generator)
+            yield noise, (model.condition(count, generator, choice=choice) if conditional else None)
+
+
 def draw_codes(model: nn.Module, n: int, generator: torch.Generator,
                choices: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Noise, and conditions for conditional models: ``n`` per chosen class (row-major), or
-    ``n`` with conditions drawn like the training data's when no class is chosen."""
-    rows = len(choices) if choices else 1
-    noise = model.noise(n * rows, generator)  # drawn first and at once: batch size never changes images
-    if not isinstance(model, SamplesConditionally):
-        return noise, None
-    if not choices:
-        return noise, model.condition(n, generator)
-    return noise, torch.cat([model.condition(n, generator, choice=k) for k in choices])
+    """All of :func:`iter_codes` at once."""
+    chunks = list(iter_codes(model, n, generator, choices))
+    noise = torch.cat([c[0] for c in chunks])
+    return noise, (torch.cat([c[1] for c in chunks]) if chunks[0][1] is not None else None)

@@ -7,10 +7,14 @@ budgets, divergence, signals, logging, samples and checkpoints.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
 import signal
 import sys
 import time
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,8 @@ from ganzoo.augment import LEAKING, augment_batch, parse_loader_augments
 from ganzoo.data import ShuffledIndices, to_model_range
 from ganzoo.data.convert import to_uint8
 from ganzoo.data.loading import open_dataset
-from ganzoo.errors import CheckpointError, DataError, GanzooError
+from ganzoo.errors import CheckpointError, DataError, GanzooError, UsageError
+from ganzoo.outputs import shell_command
 from ganzoo.plugins import PluginSystem, load_plugins
 from ganzoo.protocols import OrdersItsData, PreviewsExamples, SamplesFromNoise
 from ganzoo.specs import resolve
@@ -37,7 +42,8 @@ from ganzoo.training.progress import TrainingProgress
 from ganzoo.training.rng import capture_rng, restore_rng
 from ganzoo.training.run_dir import RunDir
 from ganzoo.training.samples import SampleSheet, save_grid
-from ganzoo.training.settings import TrainPlan, TrainSettings, plan_to_dict, plan_training, settings_for_resume
+from ganzoo.training.settings import (RESUMABLE, TrainPlan, TrainSettings, plan_to_dict, plan_training,
+                                     settings_for_resume)
 
 PREVIEW_EXAMPLES = 8  # rows of a translation model's sample grid
 
@@ -68,20 +74,32 @@ def train(settings: TrainSettings, console: Console | None = None, plugins: Plug
     console = console or Console(stderr=True)
     plugins = plugins or load_plugins()
     plan = plan_training(settings, plugins)
-    return Trainer(plan, resolve_device(plan.device), console, plugins).run()
+    trainer = Trainer(plan, resolve_device(plan.device), console, plugins)
+    with trainer.run_dir.create_locked():  # one run, one writer: a second process gets an error
+        return trainer.run()
 
 
 def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
            plugins: PluginSystem | None = None) -> Path:
-    """Continue a run from its newest complete checkpoint, exactly where it stopped."""
+    """Continue a run from its newest usable checkpoint of its own, exactly where it stopped.
+    Nothing in the run folder changes before the run's lock is held and every check passed."""
     console = console or Console(stderr=True)
     plugins = plugins or load_plugins()
-    run_dir = RunDir(run)
-    settings = settings_for_resume(run_dir.read_config(), run_dir.path, overrides)
+    run = Path(run)
+    run_dir = RunDir(run.resolve() if run.name in ("", ".", "..") else run)  # `--resume .`: its real name
+    config = run_dir.read_config()
+    settings = settings_for_resume(config, run_dir.path, overrides)
     plan = plan_training(settings, plugins, resuming=True)
-    trainer = Trainer(plan, resolve_device(plan.device), console, plugins)
-    trainer.restore_newest_checkpoint()
-    return trainer.run()
+    with run_dir.lock():
+        trainer = Trainer(plan, resolve_device(plan.device), console, plugins, run_id=config.get("run_id"))
+        trainer.check_dataset(config.get("dataset_fingerprint"))
+        refused = trainer.restore_newest_checkpoint()
+        trainer.check_budget(overrides)
+        run_dir.remove_leftovers()  # holding the lock proves their writer is gone
+        for path in refused:  # out of the way, kept: later resumes and `generate` use the good ones
+            os.replace(path, path.with_name(path.name + ".refused"))
+        run_dir.truncate_metrics(trainer.step)
+        return trainer.run()
 
 
 def primary_value(results: dict[str, float], metric: str) -> float:
@@ -94,9 +112,12 @@ def primary_value(results: dict[str, float], metric: str) -> float:
 
 
 class Trainer:
-    def __init__(self, plan: TrainPlan, device: torch.device, console: Console, plugins: PluginSystem):
+    def __init__(self, plan: TrainPlan, device: torch.device, console: Console, plugins: PluginSystem,
+                 run_id: str | None = None):
         self.plan, self.device, self.console, self.plugins = plan, device, console, plugins
         self.run_dir = RunDir(plan.run_dir)
+        # names this run in its checkpoints, so that one copied in from another run is refused
+        self.run_id = run_id or uuid.uuid4().hex[:16]
 
         # --- data and its order ---------------------------------------------------------
         seed_everything(plan.seed)
@@ -197,7 +218,8 @@ class Trainer:
             self.run_dir.write_status("interrupted", self.last_checkpoint_step or 0, self.total_steps,
                                       "stopped at once by a second Ctrl-C")
             self.console.print(f"stopped at once; resume from the last checkpoint with: "
-                               f"ganzoo train --resume {self.run_dir.path}", highlight=False)
+                               f"{shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}",
+                               highlight=False, markup=False, soft_wrap=True)
             raise
         finally:
             self._restore_signal_handlers(previous_handlers)
@@ -212,7 +234,7 @@ class Trainer:
             name = signal.Signals(self.stop_signal).name
             self.run_dir.write_status("interrupted", self.step, self.total_steps, f"stopped by {name}")
             self._log(f"stopped by {name} at step {self.step}; checkpoint saved. "
-                      f"Resume with: ganzoo train --resume {self.run_dir.path}")
+                      f"Resume with: {shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}")
         else:
             self.run_dir.write_status("finished", self.step, self.total_steps, budget_note)
             self._log(f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
@@ -323,8 +345,10 @@ class Trainer:
         self.guard.check(self.model)  # never write a checkpoint of a diverged model
         step_file = path is None
         path = path or self.run_dir.checkpoint_path(self.step)
+        identity = self.identity()
         info = {"step": self.step, "epoch": self.order.epoch, "model": self.plan.model.name,
-                "config_hash": self._config_hash(), "ganzoo": ganzoo.__version__}
+                "config_hash": identity_hash(identity), "identity": identity,
+                "dataset": self.dataset_fingerprint(), "run_id": self.run_id, "ganzoo": ganzoo.__version__}
         save_checkpoint(path, self.state_dict(elapsed), info)
         if not step_file:
             return path
@@ -333,24 +357,76 @@ class Trainer:
         self.run_dir.write_status("running", self.step, self.total_steps)
         return path
 
-    def restore_newest_checkpoint(self) -> None:
-        """Load the newest checkpoint that reads back whole; a damaged one is reported and skipped.
+    def restore_newest_checkpoint(self) -> list[Path]:
+        """Load the newest checkpoint that reads back whole (its digests match) and is this run's
+        own; each damaged or foreign newer one is reported in one line and skipped (returned).
         A run stopped before its first checkpoint starts again from step 0."""
         files = self.run_dir.checkpoint_files()
         if not files:
             self.console.print(f"{self.run_dir.path} has no checkpoint yet: starting it from step 0", highlight=False)
-            self.run_dir.truncate_metrics(0)
-            return
+            return []
+        refused = []
         for step, path in reversed(files):
             try:
-                state, _ = load_checkpoint(path)
+                state, info = load_checkpoint(path)
+                self.check_identity(path, info)
                 self.load_state_dict(state)
             except (CheckpointError, KeyError, ValueError, RuntimeError) as exc:
-                self.console.print(f"warning: skipping checkpoint {path.name}: {exc}", highlight=False)
+                self.console.print(f"warning: skipping checkpoint {path.name}: {exc}", highlight=False, soft_wrap=True)
+                refused.append(path)
                 continue
-            self.run_dir.truncate_metrics(self.step)
+            self.last_checkpoint_step = self.step
+            return refused
+        raise CheckpointError(f"run '{self.run_dir.path}' has no usable checkpoint to resume from: each of its "
+                              f"{len(files)} was refused (see the warnings above)")
+
+    def check_identity(self, path: Path, info: dict[str, Any]) -> None:
+        """Refuse a checkpoint written by another run: another model, configuration or dataset.
+        (Checkpoints from before identities were stored are checked by model only.)"""
+        def foreign(reason: str) -> CheckpointError:
+            return CheckpointError(f"checkpoint '{path}' belongs to another run ({reason})")
+
+        model = self.plan.model.name
+        if info.get("model", model) != model:
+            raise foreign(f"it holds model '{info.get('model')}', this run trains '{model}'")
+        theirs, ours = info.get("identity"), self.identity()
+        if theirs is not None and info.get("config_hash") != identity_hash(ours):
+            reason = differences(theirs, ours)
+            if reason:  # (settings only one side knows, added or removed by an upgrade, are not compared)
+                raise foreign(reason)
+        examples = (info.get("dataset") or {}).get("examples")
+        if examples is not None and examples != len(self.data):
+            raise foreign(f"it trained on {examples} examples, this run on {len(self.data)}")
+        if info.get("run_id", self.run_id) != self.run_id:
+            raise foreign(f"it was written by run {info['run_id']}, this is run {self.run_id}")
+
+    def check_dataset(self, recorded: dict[str, Any] | None) -> None:
+        """A resumed run trains on the data it started with: a dataset that changed size under
+        it is refused; other changes to its files (same size) are reported."""
+        if not isinstance(recorded, dict):  # a run from before datasets were fingerprinted
             return
-        raise CheckpointError(f"run '{self.run_dir.path}' has no usable checkpoint to resume from")
+        now, name = self.dataset_fingerprint(), self.plan.dataset.name
+        if recorded.get("examples") != now["examples"]:
+            raise DataError(f"dataset '{name}' changed under this run: it holds {now['examples']} examples now, "
+                            f"{recorded.get('examples')} when the run started; restore those files to resume it, "
+                            "or start a new run")
+        if recorded.get("source") and now["source"] and recorded["source"] != now["source"]:
+            self.console.print(f"warning: the files of dataset '{name}' changed since this run started (the same "
+                               "number of examples); resuming on them", highlight=False, soft_wrap=True)
+
+    def check_budget(self, overrides: dict[str, Any]) -> None:
+        """A resumed run must have steps left: a budget at or below its step is a usage error."""
+        given = overrides.get("steps") is not None or overrides.get("epochs") is not None
+        if self.step < self.total_steps or (self.step == self.total_steps and not given):
+            return
+        if overrides.get("steps") is not None:
+            budget = f"--steps {overrides['steps']}"
+        elif overrides.get("epochs") is not None:
+            budget = f"--epochs {overrides['epochs']} ({self.total_steps} steps)"
+        else:
+            budget = f"its budget of {self.total_steps} steps"
+        raise UsageError(f"the run is at step {self.step}; {budget} is not beyond it: give a larger --steps "
+                         "to continue it")
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
@@ -404,11 +480,17 @@ class Trainer:
         return (f"{verb} on {self.device}: {plan.model.name} on {plan.dataset.name} ({len(self.data)} images at "
                 f"{plan.resolution}px), {self.total_steps} steps of {plan.batch_size}")
 
-    def _config_hash(self) -> str:
-        import hashlib
-        import json
+    def identity(self) -> dict[str, Any]:
+        """What defines this run: its model, dataset and every setting --resume may not change
+        (not budgets, cadence or device), as JSON values."""
+        described = plan_to_dict(self.plan)
+        described["training"] = {k: v for k, v in described["training"].items() if k not in RESUMABLE}
+        return json.loads(json.dumps(described, sort_keys=True, default=str))
 
-        return hashlib.sha256(json.dumps(plan_to_dict(self.plan), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    def dataset_fingerprint(self) -> dict[str, Any]:
+        """The training data's size, and its prepared cache's source fingerprint where it has one."""
+        manifest = getattr(self.data, "manifest", None)
+        return {"examples": len(self.data), "source": manifest.get("fingerprint") if isinstance(manifest, dict) else None}
 
     def config(self) -> dict:
         """config.json: a new run's full description; a resumed run keeps it, updating the
@@ -417,10 +499,12 @@ class Trainer:
         if self.run_dir.config_path.is_file():  # resuming
             config = self.run_dir.read_config()
             config["training"] = plan.training_dict()
+            config.setdefault("run_id", self.run_id)  # a run from before run ids gets one
             config.setdefault("resumes", []).append({"step": self.step, "command": sys.argv,
                                                      "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
             return config
         return {
+            "run_id": self.run_id,
             **plan_to_dict(plan),
             "data": asdict(self.data.info),
             "inference": list(plan.model.spec.inference),
@@ -428,10 +512,25 @@ class Trainer:
             "versions": {"ganzoo": ganzoo.__version__, "torch": torch.__version__,
                          **{p.name: p.version for p in self.plugins.plugins.values() if p.status == "loaded"}},
             "providers": {"model": str(plan.model.provider), "dataset": str(plan.dataset.provider)},
+            "dataset_fingerprint": self.dataset_fingerprint(),
             "command": sys.argv,
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 
     def _log(self, message: str) -> None:
-        self.console.print(message, highlight=False, soft_wrap=True)
+        self.console.print(message, highlight=False, soft_wrap=True, markup=False)
         self.run_dir.append_log(message)
+
+
+def identity_hash(identity: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def differences(theirs: Any, ours: Any, path: str = "") -> str:
+    """The first few settings that differ between two identities, as 'KEY is A there, B here';
+    keys only one side has are not compared."""
+    if isinstance(theirs, dict) and isinstance(ours, dict):
+        found = [differences(theirs[k], ours[k], f"{path}.{k}" if path else k)
+                 for k in sorted(set(theirs) & set(ours))]
+        return "; ".join([d for d in found if d][:3])
+    return "" if theirs == ours else f"{path} is {theirs!r} there, {ours!r} in this run"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -32,3 +34,14 @@ def restore_rng(state: dict[str, Any]) -> None:
                          numpy["has_gauss"], numpy["cached"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(list(state["cuda"]))
+
+
+@contextmanager
+def rng_untouched() -> Iterator[None]:
+    """Whatever the block draws (building an evaluator's networks, sampling for a metric), every
+    global random stream is left as it was: work outside training never changes training."""
+    state = capture_rng()
+    try:
+        yield
+    finally:
+        restore_rng(state)

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganzoo.errors import UsageError
-from ganzoo.options import build_options, parse_assignments
+from ganzoo.errors import CheckpointError, UsageError
+from ganzoo.options import build_options, check_number, parse_assignments
 from ganzoo.plugins import PluginSystem
 from ganzoo.registry import Entry
 from ganzoo.specs import DatasetSpec, ModelSpec, resolve
+from ganzoo.training.run_dir import RunDir
 
 LR_SCHEDULES = ("constant", "linear-decay")
 
@@ -144,6 +145,8 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     from ganzoo.augment import parse_loader_augments
     from ganzoo.data.loading import FITS, dataset_options
 
+    for declared in declared_settings():  # NaN, infinities and >64-bit integers fail here, by flag
+        check_number(flag_of(declared.name), getattr(settings, declared.name))
     model = plugins.models.entry(settings.model)
     spec = model.spec
     dataset_name = settings.dataset or spec.default_dataset
@@ -215,12 +218,15 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
                 raise UsageError(f"{flag} {name}: that is not a {kind} (see `ganzoo list metrics`)")
 
     name = settings.name or f"{spec.name}-{dataset_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if not re.fullmatch(r"[\w.-]+", name):
-        raise UsageError(f"--name '{name}' may only hold letters, digits, '.', '_' and '-'")
+    if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
+        raise UsageError(f"--name '{name}' must be one folder name of letters, digits, '.', '_' and '-' "
+                         "(not '.' or '..')")
     run_dir = Path(settings.out) / name
-    if not resuming and (run_dir / "config.json").exists():
-        raise UsageError(f"run folder '{run_dir}' already holds a run: choose another --name, "
-                         f"or continue it with --resume {run_dir}")
+    if not resuming:  # a new run: a new or empty folder inside --out (it is checked again, locked, at creation)
+        if not run_dir.resolve().is_relative_to(Path(settings.out).resolve()):
+            raise UsageError(f"--name '{name}': '{run_dir}' leads outside --out '{settings.out}' "
+                             f"(to '{run_dir.resolve()}'); choose another --name")
+        RunDir(run_dir).check_fresh()
     return TrainPlan(
         model=model, dataset=dataset, options=options, data_root=settings.data_root, run_dir=run_dir,
         time_limit=parse_duration(settings.time), resolution=resolution, batch_size=batch_size, steps=steps,
@@ -234,15 +240,20 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
 
 def settings_for_resume(config: dict[str, Any], run_dir: Path, overrides: dict[str, Any]) -> TrainSettings:
     """The settings a run was started with (from its config.json), with allowed overrides."""
-    training = {k: v for k, v in config["training"].items() if k in RECORDED}
+    try:
+        training = {k: v for k, v in config["training"].items() if k in RECORDED}
+        model, dataset, options = config["model"], config["dataset"], dict(config["options"])
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise CheckpointError(f"'{run_dir / 'config.json'}' is not a complete run configuration "
+                              f"({type(exc).__name__}: {exc}); the run cannot be resumed") from None
     if overrides.get("steps") is not None or overrides.get("epochs") is not None:
         training["steps"], training["epochs"] = overrides.get("steps"), overrides.get("epochs")
     for key in RESUMABLE:
         if key not in ("steps", "epochs") and overrides.get(key) is not None:
             training[key] = overrides[key]
     return TrainSettings(
-        model=config["model"], dataset=config["dataset"], data_root=config.get("data_root"),
-        out=str(run_dir.parent), name=run_dir.name, option_values=dict(config["options"]), **training,
+        model=model, dataset=dataset, data_root=config.get("data_root"),
+        out=str(run_dir.parent), name=run_dir.name, option_values=options, **training,
     )
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ganzoo.data import ImageArrays, UnpairedImages
 from ganzoo.data.cache import data_home
-from ganzoo.data.images import SkippedImage, find_images, load_image, load_side_by_side, load_square
+from ganzoo.data.images import IMAGE_SUFFIXES, SkippedImage, find_images, load_image, load_side_by_side, load_square
 from ganzoo.data.prepare import attach, named, prepare_files
 from ganzoo.errors import DataError
 from ganzoo.protocols import DataInfo
@@ -130,10 +130,26 @@ def official_set(name: str, url_template: str, suffix: str, opener):
 
     def download(root: Path | None = None, progress=None) -> list[Path]:
         if root is not None:
-            return [given_root(root, name)]
-        return [fetch_and_extract(name, url, archive, name, progress=progress) / name]
+            return [_holding_images(name, _official_root(name, root, url, archive), opener, "")]
+        extracted = fetch_and_extract(name, url, archive, name, progress=progress)
+        return [_holding_images(name, extracted / name, opener, f": '{data_home() / name / archive}' is not the "
+                                f"official archive (delete it and '{extracted}', and download again)")]
 
     return load, download
+
+
+def _holding_images(name: str, folder: Path, opener, hint: str) -> Path:
+    """``folder``, once it holds image files where ``opener`` reads them (both domains of an
+    unpaired set); otherwise an error naming where they lack."""
+    wanted = [folder / f"train{side}" for side in "AB"] if opener is open_unpaired else [folder]
+    lacking = [f"'{place}'" for place in wanted if not (place.is_dir() and any(_images_under(place)))]
+    if lacking:
+        raise DataError(f"no image files of dataset '{name}' in {' or '.join(lacking)}{hint}")
+    return folder
+
+
+def _images_under(folder: Path):
+    return (p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
 def pix2pix_set(name: str):

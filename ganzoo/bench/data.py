@@ -75,7 +75,7 @@ def time_cache_loader(rows: RowFile, batch_size: int, seconds: float = 3.0) -> f
     from ganzoo.data import ShuffledIndices, TensorImages, to_model_range
     from ganzoo.protocols import DataInfo
 
-    data = TensorImages(rows, DataInfo("images", 3, rows.shape[-1], len(rows)))
+    data = TensorImages(rows, DataInfo(kind="images", channels=3, resolution=rows.shape[-1], size=len(rows)))
     order = ShuffledIndices(len(data), batch_size, seed=0)
     device = torch.device("cpu")
     for _ in range(5):  # warm the page cache and allocator
@@ -123,7 +123,7 @@ def probe_memory(path: Path, count: int, shape: tuple[int, ...], batch_size: int
             "from ganzoo.data import TensorImages, to_model_range; from ganzoo.data.cache import RowFile;"
             "from ganzoo.protocols import DataInfo; import ganzoo.data.sources;"
             "before = _rss();"
-            f"data = TensorImages(RowFile(Path(r'{path}'), {(count, *shape)!r}), DataInfo('images', 3, {shape[-1]}, {count}));"
+            f"data = TensorImages(RowFile(Path(r'{path}'), {(count, *shape)!r}), DataInfo(kind='images', channels=3, resolution={shape[-1]}, size={count}));"
             "g = torch.Generator().manual_seed(0)\n"
             f"for _ in range({BATCHES_READ}): to_model_range(data.batch(torch.randint(0, {count}, ({batch_size},), generator=g)), torch.device('cpu'))\n"
             "after = _rss(); print(json.dumps({k: round(after[k] - before[k], 1) for k in after}))")

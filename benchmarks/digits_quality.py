@@ -23,8 +23,8 @@ from sklearn.svm import SVC
 
 from ganzoo.training.devices import resolve_device
 from ganzoo.protocols import SamplesConditionally
-from ganzoo.training.inference import draw_codes, load_run
-from ganzoo.training.samples import sample_images
+from ganzoo.training.inference import load_run
+from ganzoo.training.samples import draw_codes, sample_images
 
 
 def digits_classifier(seed: int = 0) -> tuple[CalibratedClassifierCV, float]:

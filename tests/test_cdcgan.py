@@ -13,8 +13,8 @@ from conftest import assert_no_traceback, run_cli
 from ganzoo import create_model
 from ganzoo.metrics.digits_net import DigitsExtractor
 from ganzoo.training.devices import resolve_device
-from ganzoo.training.inference import draw_codes, load_run
-from ganzoo.training.samples import sample_images
+from ganzoo.training.inference import load_run
+from ganzoo.training.samples import draw_codes, sample_images
 
 STEPS = 900
 

@@ -37,8 +37,8 @@ def generate_command(
 
     from ganzoo.outputs import Outputs
     from ganzoo.training.devices import resolve_device
-    from ganzoo.training.inference import class_choices, iter_codes, load_run, require_inference
-    from ganzoo.training.samples import iter_samples, save_grid, save_png
+    from ganzoo.training.inference import class_choices, load_run, require_inference
+    from ganzoo.training.samples import iter_codes, iter_samples, save_grid, save_png
 
     if truncation is not None and not truncation > 0:
         raise UsageError(f"--truncation must be positive, got {truncation}")

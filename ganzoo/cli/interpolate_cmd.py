@@ -34,9 +34,9 @@ def interpolate_command(
     from ganzoo.outputs import Outputs
     from ganzoo.training.artifacts import tensor_to_pil, write_gif
     from ganzoo.training.devices import resolve_device
-    from ganzoo.training.inference import class_choices, draw_codes, load_run, require_inference
+    from ganzoo.training.inference import class_choices, load_run, require_inference
     from ganzoo.training.latents import slerp
-    from ganzoo.training.samples import sample_images, save_png
+    from ganzoo.training.samples import draw_codes, sample_images, save_png
 
     loaded = load_run(run, resolve_device(device), checkpoint=checkpoint, ema=ema)
     require_inference(loaded, "sample")

@@ -96,7 +96,7 @@ def real_features(data, extractor: FeatureExtractor, device: torch.device, count
 def sample_batches(model, n: int, seed: int, batch: int = METRIC_BATCH):
     """uint8 samples of a model that samples from noise, ``batch`` at a time, from a seeded
     generator; a conditional model's conditions are drawn like its training data's."""
-    from ganzoo.training.inference import draw_codes
+    from ganzoo.training.samples import draw_codes
 
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,29 +117,3 @@ def class_choices(run: LoadedRun, given: list[str] | None) -> list[int] | None:
                 raise UnknownNameError(what, value, names)
             chosen.append(names.index(folded[0]))
     return chosen
-
-
-#: Codes drawn per call. Fixed, so an image depends on --seed and its position only (never on
-#: --batch-size), while memory stays flat however many images are asked for.
-CODE_CHUNK = 4096
-
-
-def iter_codes(model: nn.Module, n: int, generator: torch.Generator,
-               choices: list[int] | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
-    """Noise, and conditions for conditional models, in chunks: ``n`` per chosen class
-    (class by class), or ``n`` with conditions drawn like the training data's when no class is
-    chosen. Each chunk's noise is drawn before its conditions."""
-    conditional = isinstance(model, SamplesConditionally)
-    for choice in (choices or [None]):
-        for start in range(0, n, CODE_CHUNK):
-            count = min(CODE_CHUNK, n - start)
-            noise = model.noise(count, generator)
-            yield noise, (model.condition(count, generator, choice=choice) if conditional else None)
-
-
-def draw_codes(model: nn.Module, n: int, generator: torch.Generator,
-               choices: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """All of :func:`iter_codes` at once."""
-    chunks = list(iter_codes(model, n, generator, choices))
-    noise = torch.cat([c[0] for c in chunks])
-    return noise, (torch.cat([c[1] for c in chunks]) if chunks[0][1] is not None else None)

@@ -51,19 +51,38 @@ class SampleSheet:
 
     @classmethod
     def for_model(cls, model, info: DataInfo, seed: int) -> "SampleSheet":
-        generator = torch.Generator().manual_seed(seed)
-        if not isinstance(model, SamplesConditionally):
-            return cls(model.noise(SHEET_COLUMNS * SHEET_COLUMNS, generator), None)
-        if info.classes:
-            rows = row_choices(info.num_classes)
-            noise = model.noise(len(rows) * SHEET_COLUMNS, generator)
-            labels = torch.cat([model.condition(SHEET_COLUMNS, generator, choice=k) for k in rows])
-            return cls(noise, labels)
-        count = SHEET_COLUMNS * SHEET_COLUMNS
-        return cls(model.noise(count, generator), model.condition(count, generator))
+        rows = row_choices(info.num_classes) if isinstance(model, SamplesConditionally) and info.classes else None
+        count = SHEET_COLUMNS if rows else SHEET_COLUMNS * SHEET_COLUMNS  # per class row, or the whole grid
+        return cls(*draw_codes(model, count, torch.Generator().manual_seed(seed), rows))
 
     def images(self, model: nn.Module, device: torch.device) -> torch.Tensor:
         return sample_images(model, self.noise, device, labels=self.labels)
+
+
+#: Codes drawn per call. Fixed, so an image depends on --seed and its position only (never on
+#: --batch-size), while memory stays flat however many images are asked for.
+CODE_CHUNK = 4096
+
+
+def iter_codes(model: nn.Module, n: int, generator: torch.Generator,
+               choices: list[int] | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Noise, and conditions for conditional models, in chunks: ``n`` per chosen class
+    (class by class), or ``n`` with conditions drawn like the training data's when no class is
+    chosen. Each chunk's noise is drawn before its conditions."""
+    conditional = isinstance(model, SamplesConditionally)
+    for choice in (choices or [None]):
+        for start in range(0, n, CODE_CHUNK):
+            count = min(CODE_CHUNK, n - start)
+            noise = model.noise(count, generator)
+            yield noise, (model.condition(count, generator, choice=choice) if conditional else None)
+
+
+def draw_codes(model: nn.Module, n: int, generator: torch.Generator,
+               choices: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """All of :func:`iter_codes` at once."""
+    chunks = list(iter_codes(model, n, generator, choices))
+    noise = torch.cat([c[0] for c in chunks])
+    return noise, (torch.cat([c[1] for c in chunks]) if chunks[0][1] is not None else None)
 
 
 def row_choices(count: int, most: int = MAX_CLASS_ROWS) -> list[int]:

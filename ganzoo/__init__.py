@@ -7,17 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from ganzoo.api import Run, load_run, train
 from ganzoo.errors import DuplicateNameError, GanzooError, PluginError, UnknownNameError, UsageError
 from ganzoo.hookspecs import hookimpl
 from ganzoo.plugins import load_plugins
-from ganzoo.specs import DatasetSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec, resolve
+from ganzoo.specs import DatasetSpec, LoggerSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec, resolve
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DatasetSpec", "DuplicateNameError", "GanzooError", "LossSpec", "MetricSpec", "ModelSpec",
-    "PluginError", "TaskSpec", "UnknownNameError", "UsageError", "__version__", "create_loss", "create_model",
-    "hookimpl", "list_datasets", "list_models", "load_dataset", "load_plugins",
+    "DatasetSpec", "DuplicateNameError", "GanzooError", "LoggerSpec", "LossSpec", "MetricSpec", "ModelSpec",
+    "PluginError", "Run", "TaskSpec", "UnknownNameError", "UsageError", "__version__", "create_loss",
+    "create_model", "hookimpl", "list_datasets", "list_models", "load_dataset", "load_plugins", "load_run", "train",
 ]
 
 

@@ -17,7 +17,7 @@ import pluggy
 from ganzoo import hookspecs
 from ganzoo.errors import GanzooError, PluginError
 from ganzoo.registry import Provider, Registry
-from ganzoo.specs import DatasetSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec
+from ganzoo.specs import DatasetSpec, LoggerSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec
 
 ENTRY_POINT_GROUP = "ganzoo"
 #: What a plugin's own code may raise and still be isolated: a plugin calling sys.exit() or
@@ -30,6 +30,7 @@ REGISTERING_HOOKS = {
     "register_datasets": ("datasets", "dataset", DatasetSpec),
     "register_losses": ("losses", "loss", LossSpec),
     "register_metrics": ("metrics", "metric", MetricSpec),
+    "register_loggers": ("loggers", "logger", LoggerSpec),
 }
 
 
@@ -49,7 +50,7 @@ class PluginInfo:
 
 
 class PluginSystem:
-    """A plugin manager plus the four registries the plugins fill."""
+    """A plugin manager plus the registries the plugins fill."""
 
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("ganzoo")
@@ -86,6 +87,10 @@ class PluginSystem:
     @property
     def metrics(self) -> Registry[MetricSpec]:
         return self.registries["metrics"]
+
+    @property
+    def loggers(self) -> Registry[LoggerSpec]:
+        return self.registries["loggers"]
 
     # -- loading ----------------------------------------------------------------------
     def load_entry_points(self) -> None:

@@ -212,4 +212,8 @@ class Translates(Protocol):
 class Inpaints(Protocol):
     """Inference of inpainting models (``inference=("inpaint",)``)."""
 
-    def inpaint(self, images: "Tensor", masks: "Tensor", exemplars: "Tensor") -> "Tensor": ...
+    #: Whether ``inpaint`` needs an exemplar per image (False: ``exemplars`` may be None).
+    needs_exemplar: bool
+
+    def inpaint(self, images: "Tensor", masks: "Tensor", exemplars: "Tensor | None") -> "Tensor":
+        """Images in [-1, 1] with their holes (masks: 1) filled; every other pixel unchanged."""

@@ -130,3 +130,16 @@ class MetricSpec:
 
     def __post_init__(self):
         _check_choice("kind", self.kind, ("metric", "feature-extractor"))
+
+
+@dataclass(frozen=True)
+class LoggerSpec:
+    """A training logger, chosen with ``ganzoo train --logger NAME``. ``build(run)`` returns an
+    object whose methods are lifecycle hook implementations (``@ganzoo.hookimpl def on_log(self,
+    step, scalars)``, ...); it is registered for that run only."""
+
+    name: str
+    summary: str
+    build: Ref  # -> callable(run: ganzoo.Run) returning the logger object
+    requires: tuple[str, ...] = ()  # modules it imports, checked before training starts
+    install: str = ""  # the command that installs them, named in the error when one is missing

@@ -12,6 +12,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Under pytest-xdist (`make test` runs one worker per core) each worker, and every CLI process it
+# starts, uses one thread: two torch processes with two threads each on two cores run ~20x slower.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["MKL_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 
 

@@ -8,12 +8,13 @@ import pytest
 from conftest import ROOT
 from ganzoo import hookspecs
 
-HOOKS = [name for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) and name.startswith("register_")]
+HOOKS = [name for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) and name != "hookspec"]
 
 
 def test_hookspecs_are_found():
     assert set(HOOKS) == {"register_tasks", "register_models", "register_datasets", "register_losses", "register_metrics",
-                          "register_commands"}
+                          "register_commands", "register_loggers", "on_train_start", "on_log", "on_sample",
+                          "on_evaluate", "on_checkpoint", "on_train_end"}
 
 
 @pytest.mark.parametrize("hook", HOOKS)

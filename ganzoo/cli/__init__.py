@@ -9,7 +9,8 @@ import sys
 
 import typer
 
-from ganzoo.cli import bench_cmd, data_cmd, eval_cmd, generate_cmd, translate_cmd, info_cmd, interpolate_cmd, list_cmd, plugins_cmd, runs_cmd, train_cmd
+from ganzoo.cli import (bench_cmd, data_cmd, eval_cmd, generate_cmd, info_cmd, inpaint_cmd, interpolate_cmd, list_cmd,
+                        plugins_cmd, runs_cmd, train_cmd, translate_cmd)
 from ganzoo.cli.output import err_console, version_callback
 from rich.markup import escape
 
@@ -34,7 +35,8 @@ def build_app() -> typer.Typer:
     ) -> None:
         """ganzoo: list, train, generate and evaluate GANs; add architectures with plugins."""
 
-    for module in (list_cmd, plugins_cmd, info_cmd, train_cmd, runs_cmd, generate_cmd, interpolate_cmd, data_cmd, bench_cmd, eval_cmd, translate_cmd):
+    for module in (list_cmd, plugins_cmd, info_cmd, train_cmd, runs_cmd, generate_cmd, interpolate_cmd, data_cmd,
+                   bench_cmd, eval_cmd, translate_cmd, inpaint_cmd):
         module.register(app)
     _add_plugin_commands(app)
     return app

@@ -1,4 +1,4 @@
-"""`ganzoo data download|prepare|make-edges`."""
+"""`ganzoo data download|prepare|make-edges|masks`."""
 
 from __future__ import annotations
 
@@ -111,6 +111,32 @@ def make_edges_command(
     if train + val == 0:
         raise DataError(f"no usable image under '{source}'")
     console.print(f"wrote {train} train and {val} val pairs (edges | image) to {destination}", highlight=False, markup=False)
+
+
+@data_app.command("masks")
+def masks_command(
+    kind: Annotated[str, typer.Option(help="box, strokes, thin, medium or thick (see docs/inpainting.md).")],
+    out: Annotated[Path, typer.Option(help="Folder for mask-000.png, ... (white = hole).")],
+    n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="How many masks.")] = 16,
+    resolution: Annotated[int, typer.Option(min=16, max=4096, help="Side of each square mask in pixels.")] = 256,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same masks.")] = 0,
+    overwrite: Overwrite = False,
+) -> None:
+    """Write the masks a mask generator draws, as PNGs: to look at them, or to reuse them
+    (`ganzoo inpaint --mask DIR`, an inpaint-folder dataset's masks/)."""
+    import re
+
+    from ganzoo.data.masks import MASK_KINDS, write_masks
+    from ganzoo.errors import UnknownNameError
+    from ganzoo.outputs import Outputs
+
+    if kind not in MASK_KINDS:
+        raise UnknownNameError("mask kind", kind, MASK_KINDS)
+    outputs = Outputs(overwrite)
+    outputs.series(out, lambda name: re.fullmatch(r"mask-\d+\.png", name) is not None, "--out")
+    outputs.create_folders()
+    paths = write_masks(kind, n, resolution, out, seed)
+    console.print(f"{len(paths)} {kind} masks of {resolution}px in {out} (white = hole)", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -38,7 +38,7 @@ def generate_command(
     from ganzoo.outputs import Outputs
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import class_choices, load_run, require_inference
-    from ganzoo.training.samples import iter_codes, iter_samples, save_grid, save_png
+    from ganzoo.training.samples import generated, save_grid, save_png
 
     if truncation is not None and not truncation > 0:
         raise UsageError(f"--truncation must be positive, got {truncation}")
@@ -63,15 +63,13 @@ def generate_command(
         grid = outputs.file(run / "generated" / f"seed-{seed}.png", fresh=not overwrite)
     outputs.create_folders()  # every target is checked: nothing was written before this
     kept, written = [], 0
-    model_device = next(loaded.model.parameters()).device
-    for noise, labels in iter_codes(loaded.model, n, torch.Generator().manual_seed(seed), choices):
-        for images in iter_samples(loaded.model, noise, model_device, batch_size, labels, truncation):
-            if out is not None:  # written batch by batch: memory stays flat for any --n
-                for image in images:
-                    save_png(image, out / f"{prefixes[written // n]}{written % n:0{width}d}.png")
-                    written += 1
-            if grid is not None:
-                kept.append(images)
+    for images in generated(loaded.model, n, seed, choices, truncation, batch_size):
+        if out is not None:  # written batch by batch: memory stays flat for any --n
+            for image in images:
+                save_png(image, out / f"{prefixes[written // n]}{written % n:0{width}d}.png")
+                written += 1
+        if grid is not None:
+            kept.append(images)
     if out is not None:
         console.print(f"{total} images in {out}", highlight=False, markup=False)
     if grid is not None:

@@ -1,4 +1,4 @@
-"""`ganzoo list [models|datasets|losses|metrics|tasks] [PATTERN] [--json]`."""
+"""`ganzoo list [models|datasets|losses|metrics|tasks|loggers] [PATTERN] [--json]`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ganzoo.cli.output import console, print_json
 from ganzoo.plugins import load_plugins
 from ganzoo.specs import DatasetSpec, ModelSpec, TaskSpec
 
-KINDS = ("models", "datasets", "losses", "metrics", "tasks")
+KINDS = ("models", "datasets", "losses", "metrics", "tasks", "loggers")
 
 
 def _detail(spec) -> str:
@@ -44,12 +44,12 @@ def rows(what: str | None, pattern: str | None) -> list[dict]:
 
 def list_command(
     what: Annotated[Optional[str], typer.Argument(
-        help="models, datasets, losses, metrics or tasks (default: all); or a PATTERN", show_default=False)] = None,
+        help="models, datasets, losses, metrics, tasks or loggers (default: all); or a PATTERN", show_default=False)] = None,
     pattern: Annotated[Optional[str], typer.Argument(
         help="shell-style wildcard on names, e.g. 'dc*'", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List models, datasets, losses, metrics and tasks, and which plugin provides each."""
+    """List models, datasets, losses, metrics, tasks and loggers, and which plugin provides each."""
     if what is not None and what not in KINDS:
         if pattern is not None:
             raise typer.BadParameter(f"'{what}' is not one of {', '.join(KINDS)}", param_hint="WHAT")

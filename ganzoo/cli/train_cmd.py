@@ -16,6 +16,7 @@ import typer
 
 from ganzoo.cli.output import console, err_console
 from ganzoo.errors import UsageError
+from ganzoo.training.config_file import merged_settings
 from ganzoo.training.settings import BUDGET, RESUMABLE, TrainSettings, declared_settings, flag_of
 
 
@@ -29,8 +30,10 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
 
     # typer may vendor click, so the parameter source is compared by name
     typed = {key for key in ctx.params if getattr(ctx.get_parameter_source(key), "name", None) == "COMMANDLINE"}
-    model, resume = given.pop("model"), given.pop("resume")
+    model, resume, config = given.pop("model"), given.pop("resume"), given.pop("config")
     if resume is not None:
+        if config is not None:
+            raise UsageError("--resume continues a run with its own config.json; --config starts a new run")
         fixed = sorted(typed - set(RESUMABLE) - {"model", "resume"})
         if fixed:
             raise UsageError(f"--resume continues a run as it was configured; {', '.join(map(flag_of, fixed))} "
@@ -38,13 +41,10 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
         if model is not None:
             raise UsageError("give either MODEL or --resume RUN, not both")
         run = resume_run(resume, {key: given[key] for key in RESUMABLE if key in typed}, console=err_console)
-    else:
-        if model is None:
-            raise UsageError("missing MODEL: e.g. `ganzoo train dcgan` (see `ganzoo list models`), "
-                             "or `ganzoo train --resume RUN`")
-        values = {key: (list(value) if isinstance(value, (list, tuple)) else value) for key, value in given.items()}
-        run = train(TrainSettings(model=model, **{k: v for k, v in values.items() if v is not None or
-                                                 k not in ("data_sets", "sets")}), console=err_console)
+    else:  # the flags typed win over the config file, which wins over the defaults
+        values = {key: (list(value) if isinstance(value, (list, tuple)) else value)
+                  for key, value in given.items() if key in typed}
+        run = train(merged_settings(model, values, config), console=err_console)
     console.print(f"samples: {run / 'samples'}", highlight=False, soft_wrap=True, markup=False)
     import json
 
@@ -54,6 +54,9 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
     if "translate" in inference:  # commands to paste: quoted, and never wrapped by the terminal width
         follow_up = "translate images: " + shell_command("ganzoo", "translate", run, "--input", "IMAGES", "--out",
                                                          run / "translated")
+    elif "inpaint" in inference:
+        follow_up = "inpaint images: " + shell_command("ganzoo", "inpaint", run, "--image", "IMAGES", "--mask", "MASKS",
+                                                       "--exemplar", "EXEMPLARS", "--out", run / "inpainted")
     else:
         follow_up = "generate more: " + shell_command("ganzoo", "generate", run, "--n", 64, "--grid", run / "grid.png")
     console.print(follow_up, highlight=False, soft_wrap=True, markup=False)
@@ -69,6 +72,9 @@ def _signature() -> inspect.Signature:
         inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
             Optional[Path], typer.Option(help="Continue this run folder from its newest checkpoint.",
                                          rich_help_panel=BUDGET)]),
+        inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
+            Optional[Path], typer.Option(help="Settings from a TOML file, or a run's config.json to repeat it; "
+                                              "flags given here override it.", rich_help_panel=BUDGET)]),
     ]
     for declared in declared_settings():
         meta, kind = declared.metadata, _option_type(hints[declared.name])

@@ -9,6 +9,7 @@ import torch
 
 from ganzoo.data.convert import to_model_range, to_uint8
 from ganzoo.errors import UsageError
+from ganzoo.metrics.pixels import pixel_scores
 from ganzoo.metrics.evaluate import (METRIC_BATCH, EvalSettings, build_extractor, compute_metrics, dataset_identity,
                                      default_split, encode, metric_functions, needs_logits, real_features,
                                      sample_batches)
@@ -30,9 +31,10 @@ class Evaluator:
                  plugins: PluginSystem | None) -> None:
         self.settings, self.device, self.plugins = settings, device, plugins or load_plugins()
         self.split = settings.split or default_split(config, self.plugins)
-        self.kind = "sample" if "sample" in inference else "translate" if "translate" in inference else None
+        self.kind = next((kind for kind in ("sample", "translate", "inpaint") if kind in inference), None)
         if self.kind is None:
-            raise UsageError(f"evaluation needs a model that samples or translates (this one offers {inference})")
+            raise UsageError(f"evaluation needs a model that samples, translates or inpaints (this one offers "
+                             f"{inference})")
         self.data, self.identity = dataset_identity(config, self.split, self.plugins)
         self.paired = self.data.info.kind == "paired"
         self.functions = metric_functions(settings.metrics, self.plugins) if settings.metrics else {}
@@ -54,6 +56,8 @@ class Evaluator:
             with rng_untouched():
                 if self.kind == "sample":
                     return self._unconditional(model)
+                if self.kind == "inpaint":
+                    return self._inpainting(model)
                 return self._translation(model)
         finally:
             model.train(was_training)
@@ -81,8 +85,6 @@ class Evaluator:
         return results
 
     def _translations(self, model, direction: str, source: str, target: str) -> dict:
-        from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
-
         count = min(self.settings.n, len(self.data))
         features, logits, sums = [], [], {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
         for start in range(0, count, METRIC_BATCH):
@@ -90,12 +92,8 @@ class Evaluator:
             batch = to_model_range(self.data.batch(indices), self.device)
             output = model.translate(batch[source], direction).clamp(-1, 1)
             if self.paired:
-                fake, real = (output + 1) / 2, (batch[target] + 1) / 2
-                n = len(indices)
-                sums["l1"] += float((fake - real).abs().mean(dim=(1, 2, 3)).sum())
-                sums["psnr"] += float(peak_signal_noise_ratio(fake, real, data_range=1.0, reduction="none",
-                                                              dim=(1, 2, 3)).sum())
-                sums["ssim"] += float(structural_similarity_index_measure(fake, real, data_range=1.0) * n)
+                for key, value in pixel_scores((output + 1) / 2, (batch[target] + 1) / 2).items():
+                    sums[key] += value
             if self.functions:
                 f, l = encode(self.extractor, [to_uint8(output)], self.device, needs_logits(self.functions))
                 features.append(f)
@@ -105,6 +103,43 @@ class Evaluator:
         if self.paired:
             out["paired"] = {key: value / count for key, value in sums.items()}
         return out
+
+
+    def _inpainting(self, model) -> dict[str, float]:
+        """L1 (whole image and hole), PSNR and SSIM of the filled held-out images against the
+        originals, and the chosen metrics of the filled images against real ones; then the same
+        with an exemplar of another identity or class: the ``exemplar_gain_*`` values say how
+        much better the right exemplar does (positive: better)."""
+        right = self._fills(model, mismatched=False)
+        wrong = self._fills(model, mismatched=True)
+        results = dict(right)
+        results.update({f"{key}_wrong_exemplar": value for key, value in wrong.items()})
+        for key, value in right.items():
+            better_high = key in ("psnr", "ssim", "is", "precision", "recall")
+            results[f"exemplar_gain_{key}"] = (value - wrong[key]) if better_high else (wrong[key] - value)
+        return results
+
+    def _fills(self, model, mismatched: bool) -> dict[str, float]:
+        count = min(self.settings.n, len(self.data))
+        features, logits, sums = [], [], {}
+        for start in range(0, count, METRIC_BATCH):
+            indices = torch.arange(start, min(count, start + METRIC_BATCH))
+            raw = self.data.batch(indices)
+            if mismatched:
+                raw["exemplar"] = self.data.mismatched_exemplars(indices)
+            batch = to_model_range(raw, self.device)
+            output = model.inpaint(batch["image"], batch["mask"], batch["exemplar"]).clamp(-1, 1)
+            for key, value in pixel_scores((output + 1) / 2, (batch["image"] + 1) / 2, batch["mask"]).items():
+                sums[key] = sums.get(key, 0.0) + value
+            if self.functions:
+                f, l = encode(self.extractor, [to_uint8(output)], self.device, needs_logits(self.functions))
+                features.append(f)
+                logits.append(l)
+        results = {key: value / count for key, value in sums.items()}
+        if self.functions:
+            results.update(compute_metrics(self.functions, self.real("image"), torch.cat(features),
+                                           torch.cat(logits) if logits[0] is not None else None))
+        return results
 
 
 def evaluate_run(path: Path, settings: EvalSettings, device: torch.device, checkpoint: Path | None = None,

@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+import typing
 import uuid
 from dataclasses import asdict
 from pathlib import Path
@@ -37,11 +38,12 @@ from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
 from ganzoo.training.devices import resolve_device, seed_everything
 from ganzoo.training.ema import GeneratorEMA
 from ganzoo.training.guard import Diverged, DivergenceGuard
+from ganzoo.training.lifecycle import Lifecycle
 from ganzoo.training.phases import PhaseRunner, batches_per_step, check_critic_steps, checked_phases
 from ganzoo.training.progress import TrainingProgress
 from ganzoo.training.rng import capture_rng, restore_rng
 from ganzoo.training.run_dir import RunDir
-from ganzoo.training.samples import SampleSheet, save_grid
+from ganzoo.training.samples import SampleSheet, grid_image, save_png
 from ganzoo.training.settings import (RESUMABLE, TrainPlan, TrainSettings, plan_to_dict, plan_training,
                                      settings_for_resume)
 
@@ -154,6 +156,7 @@ class Trainer:
         self.fixed_batch = (self._fixed_examples()
                             if self.sheet is None and isinstance(self.model, PreviewsExamples) else None)
         self.batches_drawn = 0
+        self.lifecycle = Lifecycle(plugins, self._log)  # plugins and --logger loggers hear of the run
 
         # --- counters -------------------------------------------------------------------------
         self.step = 0
@@ -172,11 +175,29 @@ class Trainer:
 
     # -- the loop ------------------------------------------------------------------------
     def run(self) -> Path:
-        plan = self.plan
+        from ganzoo.api import Run
+
         self.run_dir.create()
         self.run_dir.write_config(self.config())
         self.run_dir.write_status("running", self.step, self.total_steps)
         self._log(self._banner())
+        self.lifecycle.start(Run(self.run_dir.path), self.plan.loggers, self.step)
+        status = "failed"
+        try:
+            status = self._train()
+        except Diverged:
+            status = "diverged"
+            raise
+        except KeyboardInterrupt:
+            status = "interrupted"
+            raise
+        finally:
+            self.lifecycle.end(self.step, status)
+        return self.run_dir.path
+
+    def _train(self) -> str:
+        """Train until the budget, a signal or a divergence; returns how it ended."""
+        plan = self.plan
         leaking = [name for name in self.augment if name in LEAKING]
         if leaking and isinstance(self.model, SamplesFromNoise):
             self._log(f"warning: --augment {','.join(leaking)} changes only the real images, so the samples "
@@ -185,7 +206,7 @@ class Trainer:
         logs = LogAverager()
         budget_note = ""
         started = time.monotonic()
-        last_time, last_batches = time.perf_counter(), self.batches_drawn
+        last_time, last_batches, last_hooks = time.perf_counter(), self.batches_drawn, self.lifecycle.seconds
         self.model.train()
         previous_handlers = self._install_signal_handlers()
         try:
@@ -201,8 +222,9 @@ class Trainer:
                     if self.step % plan.log_every == 0 or at_end:
                         now = time.perf_counter()
                         drawn = self.batches_drawn - last_batches
-                        speed = drawn * plan.batch_size / max(now - last_time, 1e-9)
-                        last_time, last_batches = now, self.batches_drawn
+                        busy = now - last_time - (self.lifecycle.seconds - last_hooks)  # hooks are not training
+                        speed = drawn * plan.batch_size / max(busy, 1e-9)
+                        last_time, last_batches, last_hooks = now, self.batches_drawn, self.lifecycle.seconds
                         self.guard.check(self.model)
                         self.log_record(progress, speed, logs.pop_means())
                     if self.step % plan.sample_every == 0 or at_end:
@@ -213,7 +235,7 @@ class Trainer:
                     if self.step % plan.checkpoint_every == 0 or at_end:
                         self.save_checkpoint(time.monotonic() - started)
         except Diverged as exc:
-            return self._stop_diverged(exc)
+            self._stop_diverged(exc)
         except KeyboardInterrupt:  # a second Ctrl-C: stop now; the last checkpoint is whole
             self.run_dir.write_status("interrupted", self.last_checkpoint_step or 0, self.total_steps,
                                       "stopped at once by a second Ctrl-C")
@@ -228,18 +250,18 @@ class Trainer:
             try:
                 self.save_checkpoint(time.monotonic() - started)
             except Diverged as exc:
-                return self._stop_diverged(exc)
+                self._stop_diverged(exc)
         self.write_artifacts()
         if self.stop_signal is not None:
             name = signal.Signals(self.stop_signal).name
             self.run_dir.write_status("interrupted", self.step, self.total_steps, f"stopped by {name}")
             self._log(f"stopped by {name} at step {self.step}; checkpoint saved. "
                       f"Resume with: {shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}")
-        else:
-            self.run_dir.write_status("finished", self.step, self.total_steps, budget_note)
-            self._log(f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
-                      f"checkpoint {self.run_dir.latest_checkpoint()}, samples in {self.run_dir.samples}")
-        return self.run_dir.path
+            return "interrupted"
+        self.run_dir.write_status("finished", self.step, self.total_steps, budget_note)
+        self._log(f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
+                  f"checkpoint {self.run_dir.latest_checkpoint()}, samples in {self.run_dir.samples}")
+        return "finished"
 
     def train_step(self, logs: LogAverager) -> None:
         """One step: every phase due at this step, in declared order (see PhaseRunner)."""
@@ -261,6 +283,8 @@ class Trainer:
         self.run_dir.append_log(line)
         self.run_dir.append_metrics({"step": self.step, "epoch": self.order.epoch,
                                      "images_per_second": round(speed, 1), **means, **rates})
+        self.lifecycle.emit("on_log", step=self.step,
+                            scalars={**means, **rates, "images_per_second": round(speed, 1)})
 
     def _fixed_examples(self, count: int = PREVIEW_EXAMPLES) -> dict[str, torch.Tensor]:
         """The first examples of the held-out split (val, else test, else the training data),
@@ -280,18 +304,20 @@ class Trainer:
         path = self.run_dir.sample_path(self.step)
         if self.sheet is not None:
             with self.ema.swapped_in(self.model) as model:
-                save_grid(self.sheet.images(model, self.device), path, nrow=self.sheet.columns)
-            return path
-        if self.fixed_batch is not None:  # rows of input | output | target (model-defined columns)
+                grid = grid_image(self.sheet.images(model, self.device), nrow=self.sheet.columns)
+        elif self.fixed_batch is not None:  # rows of input | output | target (model-defined columns)
             with self.ema.swapped_in(self.model) as model, torch.no_grad():
                 model.eval()
                 try:
                     rows = model.preview(to_model_range(self.fixed_batch, self.device))
                 finally:
                     model.train()
-            save_grid(to_uint8(rows.flatten(0, 1)), path, nrow=rows.shape[1])
-            return path
-        return None
+            grid = grid_image(to_uint8(rows.flatten(0, 1)), nrow=rows.shape[1])
+        else:
+            return None
+        save_png(grid, path)
+        self.lifecycle.emit("on_sample", step=self.step, path=path, grid=grid)
+        return path
 
     def write_artifacts(self) -> None:
         samples = sorted(self.run_dir.samples.glob("step-*.png"))
@@ -319,12 +345,14 @@ class Trainer:
         improved = self.best is None or (value < self.best if lower else value > self.best)
         if improved:
             self.best = value
-            self.save_checkpoint(elapsed, self.run_dir.checkpoints / "best.safetensors")
         self.run_dir.append_metrics({"step": self.step, "eval": {k: round(v, 6) for k, v in results.items()},
                                      "extractor": self.plan.eval_extractor, "n": self.plan.eval_n,
                                      "best": improved})
         progress.extra = f"{metric} {value:.4g}" + (" (best)" if improved else f" (best {self.best:.4g})")
         self.run_dir.append_log(f"step {self.step}: {progress.extra}")
+        self.lifecycle.emit("on_evaluate", step=self.step, results=dict(results))
+        if improved:
+            self.save_checkpoint(elapsed, self.run_dir.checkpoints / "best.safetensors")
 
     # -- checkpoints ---------------------------------------------------------------------
     def state_dict(self, elapsed: float) -> dict[str, Any]:
@@ -350,11 +378,11 @@ class Trainer:
                 "config_hash": identity_hash(identity), "identity": identity,
                 "dataset": self.dataset_fingerprint(), "run_id": self.run_id, "ganzoo": ganzoo.__version__}
         save_checkpoint(path, self.state_dict(elapsed), info)
-        if not step_file:
-            return path
-        self.last_checkpoint_step = self.step
-        self.run_dir.prune_checkpoints(self.plan.keep)
-        self.run_dir.write_status("running", self.step, self.total_steps)
+        if step_file:
+            self.last_checkpoint_step = self.step
+            self.run_dir.prune_checkpoints(self.plan.keep)
+            self.run_dir.write_status("running", self.step, self.total_steps)
+        self.lifecycle.emit("on_checkpoint", step=self.step, path=path)
         return path
 
     def restore_newest_checkpoint(self) -> list[Path]:
@@ -466,7 +494,7 @@ class Trainer:
             signal.signal(sig, handler)
 
     # -- pieces --------------------------------------------------------------------------
-    def _stop_diverged(self, exc: Diverged) -> Path:
+    def _stop_diverged(self, exc: Diverged) -> typing.NoReturn:
         files = self.run_dir.checkpoint_files()
         kept = f"the last good checkpoint is {files[-1][1]}" if files else "no checkpoint was written"
         self.run_dir.write_status("diverged", self.step, self.total_steps, str(exc))

@@ -16,7 +16,7 @@ class TrainingProgress:
     def __init__(self, console: Console, total: int, start: int = 0, description: str = "training"):
         self.console = console
         self.total = total
-        self.interactive = console.is_terminal
+        self.interactive = console.is_terminal or console.is_jupyter  # a live bar in a notebook too
         self._bar = None
         if self.interactive:
             self._bar = Progress(

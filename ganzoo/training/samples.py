@@ -77,6 +77,15 @@ def iter_codes(model: nn.Module, n: int, generator: torch.Generator,
             yield noise, (model.condition(count, generator, choice=choice) if conditional else None)
 
 
+def generated(model: nn.Module, n: int, seed: int, choices: list[int] | None = None,
+              truncation: float | None = None, batch_size: int = 256) -> Iterator[torch.Tensor]:
+    """The images of ``ganzoo generate --seed SEED`` (and ``Run.generate``), batch by batch, as
+    uint8 ``(N, C, H, W)``: ``n`` per chosen class, class by class."""
+    device = next(model.parameters()).device
+    for noise, labels in iter_codes(model, n, torch.Generator().manual_seed(seed), choices):
+        yield from iter_samples(model, noise, device, batch_size, labels, truncation)
+
+
 def draw_codes(model: nn.Module, n: int, generator: torch.Generator,
                choices: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
     """All of :func:`iter_codes` at once."""
@@ -92,13 +101,17 @@ def row_choices(count: int, most: int = MAX_CLASS_ROWS) -> list[int]:
     return sorted({round(i * (count - 1) / (most - 1)) for i in range(most)})
 
 
-def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None, padding: int = 2) -> None:
-    """A grid PNG of uint8 ``(N, C, H, W)`` images, as square as possible."""
+def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
+    """uint8 ``(N, C, H, W)`` images as one uint8 ``(C, H', W')`` grid, as square as possible."""
     from torchvision.utils import make_grid
 
     nrow = nrow or math.ceil(math.sqrt(images.shape[0]))
-    grid = make_grid(images, nrow=nrow, padding=padding, pad_value=255)
-    save_png(grid, path)
+    return make_grid(images, nrow=nrow, padding=padding, pad_value=255)
+
+
+def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None, padding: int = 2) -> None:
+    """A grid PNG of uint8 ``(N, C, H, W)`` images, as square as possible."""
+    save_png(grid_image(images, nrow, padding), path)
 
 
 def save_png(image: torch.Tensor, path: Path) -> None:

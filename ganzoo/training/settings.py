@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ganzoo.errors import CheckpointError, UsageError
+from ganzoo.errors import CheckpointError, GanzooError, UsageError
 from ganzoo.options import build_options, check_number, parse_assignments
 from ganzoo.plugins import PluginSystem
 from ganzoo.registry import Entry
@@ -76,6 +76,9 @@ class TrainSettings:
     eval_metric: str = setting("fid", "Metric of --eval-every: fid, kid, is or pr.", OUTPUT)
     eval_n: int = setting(2000, "Samples per evaluation.", OUTPUT)
     eval_extractor: str = setting("inception", "Feature extractor of --eval-every: inception or digits.", OUTPUT)
+    loggers: list[str] = setting([], "Also log to this logger (repeatable): tensorboard, csv, or a plugin's "
+                                     "(`ganzoo list loggers`).", OUTPUT, flag="--logger", metavar="NAME",
+                                 resumable=True)
     sets: list[str] = setting([], "Set a model option (repeatable); `ganzoo info MODEL` lists them.", MODEL,
                               flag="--set", metavar="KEY=VALUE", recorded=False)
     # Typed values restored from a run's config.json on resume (no flags of their own):
@@ -134,6 +137,7 @@ class TrainPlan:
     eval_metric: str = "fid"
     eval_n: int = 2000
     eval_extractor: str = "inception"
+    loggers: list[str] = field(default_factory=list)
 
     def training_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in RECORDED}
@@ -217,6 +221,7 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
             if plugins.metrics.get(name).kind != kind:
                 raise UsageError(f"{flag} {name}: that is not a {kind} (see `ganzoo list metrics`)")
 
+    loggers = checked_loggers(settings.loggers, plugins)
     name = settings.name or f"{spec.name}-{dataset_name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
         raise UsageError(f"--name '{name}' must be one folder name of letters, digits, '.', '_' and '-' "
@@ -235,7 +240,23 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
         lr_schedule=lr_schedule, decay_start=settings.decay_start, d_steps=d_steps, clip_grad=settings.clip_grad,
         fit=settings.fit, augment=augment, data_options=data_options, eval_every=settings.eval_every,
         eval_metric=settings.eval_metric, eval_n=settings.eval_n, eval_extractor=settings.eval_extractor,
+        loggers=loggers,
     )
+
+
+def checked_loggers(names: list[str], plugins: PluginSystem) -> list[str]:
+    """--logger names, each registered and with what it imports installed (or a one-line error
+    naming the command that installs it); repeats dropped."""
+    import importlib.util
+
+    chosen = list(dict.fromkeys(names))
+    for name in chosen:
+        spec = plugins.loggers.get(name)  # unknown: "did you mean"
+        missing = [module for module in spec.requires if importlib.util.find_spec(module) is None]
+        if missing:
+            how = f": {spec.install}" if spec.install else ""
+            raise GanzooError(f"--logger {name} needs {', '.join(missing)}, which is not installed{how}")
+    return chosen
 
 
 def settings_for_resume(config: dict[str, Any], run_dir: Path, overrides: dict[str, Any]) -> TrainSettings:

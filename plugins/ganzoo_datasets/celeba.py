@@ -76,8 +76,16 @@ def _rows(table: dict[str, np.ndarray], names: list[str], path: Path) -> list[np
     return [table[name] for name in names]
 
 
-def load(root=None, resolution: int = 64, split: str = "train", crop: int = 108):
+LANDMARKS = "list_landmarks_align_celeba.txt"
+
+
+def load(root=None, resolution: int = 64, split: str = "train", crop: int = 108, landmarks: bool = False):
+    """``landmarks``: also keep list_landmarks_align_celeba.txt's ten coordinates per image
+    (``data.extras["landmarks"]``, in the 178x218 aligned image), for celeba-eyes."""
     folder, annotations = _images_folder(given_root(root, "celeba"))
+    if landmarks and not (annotations / LANDMARKS).is_file():
+        raise DataError(f"celeba: {LANDMARKS} is missing beside img_align_celeba/ (in '{annotations}'): download "
+                        "it from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html (Anno/)")
     partition_file = annotations / "list_eval_partition.txt"
     files = sorted(folder.glob("*.jpg"))
     if split != "all" and not partition_file.is_file():
@@ -98,7 +106,11 @@ def load(root=None, resolution: int = 64, split: str = "train", crop: int = 108)
             writer.save_attributes(np.stack(rows) > 0, columns)  # the file's -1/1 as 0/1
         if identity_file.is_file():
             writer.save_identities([row[0] for row in _rows(_table(identity_file, 0), names, identity_file)])
+        if landmarks:
+            writer.save_extra("landmarks", np.stack(_rows(_table(annotations / LANDMARKS, 2), names,
+                                                          annotations / LANDMARKS)))
 
     return image_dataset("celeba", folder, files, split=split, resolution=resolution, crop=crop or None,
                          extras=extras,
-                         settings={"annotations": [p.stat().st_mtime_ns for p in annotations.glob("*.txt")]})
+                         settings={"annotations": [p.stat().st_mtime_ns for p in annotations.glob("*.txt")],
+                                   **({"landmarks": True} if landmarks else {})})

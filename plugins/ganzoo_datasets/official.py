@@ -41,6 +41,10 @@ CELEBA_FILES = (
     ("1_ee_0u7vcNLOfNLegJRHmolfH5ICW-XS", "32bd1bd63d3c78cd57e08160ec5ed1e2", "identity_CelebA.txt"),
     ("0B7EVK8r0v71pY0NSMzRuSXJEVkk", "d32c9cbf5e040fd4025c592c306e6668", "list_eval_partition.txt"),
 )
+#: The aligned images' landmarks (eyes, nose, mouth corners), for celeba-eyes (the same Drive
+#: folder; id and md5 as torchvision lists them).
+CELEBA_LANDMARKS = ("0B7EVK8r0v71pd0FJY3Blby1HUTQ", "063ee6ddb681f96bc9ca28c6febb9d1a",
+                    "list_landmarks_align_celeba.txt")
 #: The 40 columns of list_attr_celeba.txt, in its order.
 CELEBA_ATTRIBUTES = (
     "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",

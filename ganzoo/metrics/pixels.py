@@ -1,0 +1,23 @@
+"""Per-pixel scores of outputs against their targets (translation and inpainting): sums over
+the batch, so callers average over the examples they scored."""
+
+from __future__ import annotations
+
+import torch
+
+
+def pixel_scores(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> dict[str, float]:
+    """Sums over the batch of L1, PSNR and SSIM (images in [0, 1]); with a mask (1 = hole), also
+    the L1 inside the hole (per hole pixel and channel)."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    n = output.shape[0]
+    error = (output - target).abs()
+    scores = {"l1": float(error.mean(dim=(1, 2, 3)).sum()),
+              "psnr": float(peak_signal_noise_ratio(output, target, data_range=1.0, reduction="none",
+                                                    dim=(1, 2, 3)).sum()),
+              "ssim": float(structural_similarity_index_measure(output, target, data_range=1.0) * n)}
+    if mask is not None:
+        holes = mask.sum(dim=(1, 2, 3)).clamp_min(1) * output.shape[1]
+        scores["l1_hole"] = float(((error * mask).sum(dim=(1, 2, 3)) / holes).sum())
+    return scores

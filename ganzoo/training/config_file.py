@@ -1,0 +1,131 @@
+"""`ganzoo train --config FILE`: a run's settings written down (TOML), or a finished run's own
+config.json, so an experiment can be repeated.
+
+TOML keys are the flag names (``batch-size``; ``batch_size`` too), model options go under
+``[model]`` and dataset options under ``[dataset]``, each of which may name the model or dataset
+with ``name = ...`` (or give ``model = "dcgan"`` at the top). Flags given on the command line (or
+keywords given to ``ganzoo.train``) override the file. No torch here: the CLI reads this module."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+from ganzoo.errors import UsageError, did_you_mean
+from ganzoo.training.settings import RECORDED, TrainSettings, declared_settings, flag_of
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+#: What a config file may hold besides the settings: the model and dataset (names and options).
+TABLES = {"model": "option_values", "dataset": "data_options"}
+
+
+def setting_keys() -> dict[str, str]:
+    """Every key a config file (or a ``ganzoo.train`` keyword) may use -> the setting it sets:
+    the flag without dashes, with ``_`` or ``-``, and the setting's own name."""
+    keys = {}
+    for declared in declared_settings():
+        flag = flag_of(declared.name).removeprefix("--")
+        for key in (declared.name, declared.name.replace("_", "-"), flag, flag.replace("-", "_")):
+            keys[key] = declared.name
+    return keys
+
+
+def read_config_file(path: Path | str) -> dict[str, Any]:
+    """The settings a TOML file or a run's config.json gives, by setting name (plus ``model``,
+    ``option_values`` and ``data_options``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"--config '{path}' is not a file")
+    if path.suffix == ".json":
+        return _from_run_config(path)
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        hint = ""
+        if "overwrite" in str(exc):  # the usual cause: `model = "x"` beside a [model] table
+            hint = " (a key given twice? With a [model] or [dataset] table, name the model inside its table: name = ...)"
+        raise UsageError(f"--config '{path}' is not valid TOML: {exc}{hint}") from None
+    return _from_toml(table, path)
+
+
+def _from_toml(table: dict[str, Any], path: Path) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    keys = setting_keys()
+    for key, value in table.items():
+        if key in TABLES and isinstance(value, dict):  # [model] / [dataset]: a name and options
+            options = dict(value)
+            if "name" in options:
+                values[key] = _typed(key, options.pop("name"), str, path)
+            values[TABLES[key]] = options
+        elif key == "model":
+            values["model"] = _typed("model", value, str, path)
+        elif key in keys:
+            name = keys[key]
+            values[name] = _typed(key, value, typing.get_type_hints(TrainSettings)[name], path)
+        else:
+            known = sorted({k for k in keys if "_" not in k} | set(TABLES))
+            raise UsageError(f"unknown key '{key}' in --config '{path}'.{did_you_mean(key, known)}")
+    return values
+
+
+def _from_run_config(path: Path) -> dict[str, Any]:
+    """A run's config.json: the model, dataset and every recorded setting, as resolved when it
+    started, so the repeated run trains identically (with the same seed)."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        training = config["training"]
+        values = {"model": config["model"], "dataset": config["dataset"], "data_root": config.get("data_root"),
+                  "option_values": dict(config["options"])}
+        values.update({key: training[key] for key in RECORDED if key in training})
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageError(f"--config '{path}' is not a ganzoo run's config.json "
+                         f"({type(exc).__name__}: {exc})") from None
+    return values
+
+
+def _typed(key: str, value: Any, hint: Any, path: Path) -> Any:
+    """``value`` checked against a setting's type (TOML values are typed already)."""
+    if typing.get_origin(hint) is list:
+        kind = list
+    else:  # ``int | None`` -> int
+        kind = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
+    wrong = UsageError(f"'{key}' in --config '{path}' must be {_describe(kind)}, not {value!r}")
+    if kind is list:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+            raise wrong
+        return list(items)
+    if isinstance(value, bool) and kind is not bool:
+        raise wrong
+    if kind is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, kind):
+        raise wrong
+    return value
+
+
+def _describe(kind: Any) -> str:
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+            list: "a list of strings"}.get(kind, str(kind))
+
+
+def merged_settings(model: str | None, given: dict[str, Any], config: Path | str | None = None) -> TrainSettings:
+    """Settings from (in rising precedence) the defaults, a config file and ``given`` (flags typed
+    on the command line, or keywords): one path for ``ganzoo train`` and ``ganzoo.train``."""
+    values = read_config_file(config) if config is not None else {}
+    model = model or values.pop("model", None)
+    values.pop("model", None)
+    if model is None:
+        raise UsageError("missing MODEL: e.g. `ganzoo train dcgan` (see `ganzoo list models`), "
+                         "a config file naming it (`model = \"dcgan\"`), or `ganzoo train --resume RUN`")
+    values.update(given)
+    fields = {f.name for f in dataclasses.fields(TrainSettings)}
+    return TrainSettings(model=model, **{k: v for k, v in values.items() if k in fields})

@@ -1,0 +1,199 @@
+"""ExGAN's inpainting datasets: each an InpaintingView (image, mask, exemplar) over images
+grouped by identity or class.
+
+- ``digits-inpaint`` (embedded): scikit-learn's digits; a box over part of each digit's ink;
+  the exemplar is another digit of the same class. The last 197 digits are the ``test`` split.
+- ``celeba-eyes``: CelebA aligned faces (whole image, centre square) with a box over each eye
+  placed from the landmarks and sized by the distance between the eyes; the exemplar is another
+  photo of the same person in the same split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import torch
+
+from ganzoo.data import TensorImages
+from ganzoo.data.inpainting import InpaintingView
+from ganzoo.data.masks import MASK_KINDS
+from ganzoo.errors import DataError, UnknownNameError
+from ganzoo.options import option
+
+DIGITS_TEST = 197  # as edges2digits: the last 197 digits are held out
+GENERATED = tuple(kind for kind in MASK_KINDS if kind != "eyes")
+
+
+@dataclass
+class DigitsInpaintOptions:
+    mask: str = option("digit", "holes: digit (a box over part of the digit's ink) or a generated kind: "
+                       + ", ".join(GENERATED))
+
+
+@dataclass
+class CelebAEyesOptions:
+    jitter: float = option(0.1, "training only: eye boxes move and resize by up to this fraction of the eye "
+                                "distance", min=0.0, max=0.5)
+    box_width: float = option(0.6, "eye box width, as a fraction of the distance between the eyes", min=0.1, max=1.5)
+    box_height: float = option(0.4, "eye box height, as a fraction of the distance between the eyes", min=0.1, max=1.5)
+
+
+def _mask_source(mask: str, boxes):
+    if mask in GENERATED:
+        return mask
+    if mask in ("digit", "eyes") and boxes is not None:
+        return boxes
+    raise UnknownNameError("mask", mask, GENERATED)
+
+
+def load_digits_inpaint(root=None, resolution: int = 32, split: str = "train", mask: str = "digit") -> InpaintingView:
+    from ganzoo_datasets.digits import load
+
+    digits = load(resolution=resolution)
+    chosen = slice(None, -DIGITS_TEST) if split == "train" else slice(-DIGITS_TEST, None)
+    images, labels = digits.images[chosen], digits.labels[chosen]
+    source = TensorImages(images, digits.info, labels=labels)
+    return InpaintingView(source, labels, "digits-inpaint", _mask_source(mask, InkBoxes(images)),
+                          fixed=split != "train")
+
+
+class InkBoxes:
+    """A box over part of each digit's ink: 50-70 % of its ink's width and height, centred near
+    the ink's centre, so the hole always takes away part of the digit."""
+
+    def __init__(self, images: torch.Tensor):
+        ink = images[:, 0] > 64
+        rows, cols = ink.any(2), ink.any(1)
+        first = lambda flags: flags.float().argmax(1)  # noqa: E731
+        last = lambda flags: flags.shape[1] - 1 - flags.flip(1).float().argmax(1)  # noqa: E731
+        self.bounds = torch.stack([first(cols), first(rows), last(cols) + 1, last(rows) + 1], 1).float()
+
+    def __call__(self, indices: torch.Tensor, generator: torch.Generator | None) -> list:
+        x0, y0, x1, y1 = self.bounds[indices].unbind(1)
+        u = torch.rand(len(indices), 4, generator=generator)
+        width, height = (x1 - x0) * (0.5 + 0.2 * u[:, 0]), (y1 - y0) * (0.5 + 0.2 * u[:, 1])
+        cx = (x0 + x1) / 2 + (u[:, 2] - 0.5) * 0.3 * (x1 - x0)
+        cy = (y0 + y1) / 2 + (u[:, 3] - 0.5) * 0.3 * (y1 - y0)
+        return [[(float(a - w / 2), float(b - h / 2), float(a + w / 2), float(b + h / 2))]
+                for a, b, w, h in zip(cx, cy, width, height)]
+
+
+@dataclass
+class LabelledInpaintOptions:
+    source: str = option("mnist", "the labelled image dataset to inpaint (its --data-root is this one's)")
+    mask: str = option("box", "hole kind: " + ", ".join(GENERATED))
+    group: str = option("", "datasets with attributes instead of classes (cartoonset): pair images that share "
+                            "this attribute's value, e.g. face_shape")
+
+
+HELD_OUT_FRACTION = 0.1  # of a source without a test split, its last tenth is held out
+
+
+def load_labelled_inpaint(root=None, resolution: int = 32, split: str = "train", source: str = "mnist",
+                          mask: str = "box", group: str = "") -> InpaintingView:
+    """Any labelled image dataset as inpainting data: the exemplar is another image of the same
+    class (or attribute value). Its ``test`` split is held out, or else its training split's
+    last tenth."""
+    from ganzoo import load_plugins
+    from ganzoo.data.loading import dataset_options, open_dataset
+    from ganzoo.specs import resolve
+
+    spec = load_plugins().datasets.get(source)
+    if spec.kind != "images":
+        raise DataError(f"--data-set source={source} holds {spec.kind} data, not labelled images")
+    # a source that labels only on request (a folder: one class per subfolder) is asked to
+    wanted = {"classes": True} if spec.options and "classes" in {f.name for f in fields(resolve(spec.options))} else {}
+    options = dataset_options(spec, values=wanted)
+    if "test" in spec.splits:
+        data, only = open_dataset(spec, root=root, resolution=resolution, split=split, options=options), None
+    else:
+        data = open_dataset(spec, root=root, resolution=resolution, split="train", options=options)
+        cut = len(data) - max(1, round(len(data) * HELD_OUT_FRACTION))
+        only = torch.arange(cut) if split == "train" else torch.arange(cut, len(data))
+    groups = _groups(data, source, group)
+    return InpaintingView(data, groups, f"{source}-inpaint", _mask_source(mask, None), fixed=split != "train",
+                          only=only)
+
+
+def _groups(data, source: str, group: str) -> torch.Tensor:
+    """Each example's class, or the value of the attribute ``group`` (one-hot columns NAME=VALUE)."""
+    if not group:
+        if data.info.classes:
+            return data.labels
+        raise DataError(f"'{source}' has no classes" + (f"; pair by an attribute with --data-set group=NAME "
+                        f"(e.g. {data.info.attributes[0].split('=')[0]})" if data.info.attributes else ""))
+    columns = [k for k, name in enumerate(data.info.attributes) if name.split("=")[0] == group]
+    if not columns:
+        known = sorted({name.split("=")[0] for name in data.info.attributes})
+        raise UnknownNameError(f"attribute of '{source}'", group, known)
+    return data.attributes[:, columns].argmax(1)
+
+
+def load_celeba_eyes(root=None, resolution: int = 128, split: str = "train", jitter: float = 0.1,
+                     box_width: float = 0.6, box_height: float = 0.4) -> InpaintingView:
+    from ganzoo_datasets import celeba
+
+    if split not in celeba.SPLIT_CODES:
+        raise DataError(f"celeba-eyes has the splits {', '.join(celeba.SPLIT_CODES)}, not '{split}'")
+    data = celeba.load(root, resolution=resolution, split=split, crop=0, landmarks=True)
+    if data.identities is None:
+        raise DataError("celeba-eyes pairs photos of one person: identity_CelebA.txt must lie beside "
+                        "img_align_celeba/ (from the CelebA site, Anno/)")
+    check_identities_disjoint(root)
+    eyes = EyeBoxes(torch.as_tensor(data.extras["landmarks"]).float(), resolution,
+                    jitter if split == "train" else 0.0, box_width, box_height)
+    return InpaintingView(data, data.identities, "celeba-eyes", eyes, fixed=split != "train")
+
+
+class EyeBoxes:
+    """One box per eye, from the aligned landmarks: the whole 178x218 image centre-cropped to
+    178x178 (rows 20..197) and scaled to the resolution; sized by the distance between the eyes,
+    moved and resized by up to ``jitter`` of that distance."""
+
+    def __init__(self, landmarks: torch.Tensor, resolution: int, jitter: float, width: float, height: float):
+        scale = resolution / 178
+        self.eyes = torch.stack([landmarks[:, 0:2], landmarks[:, 2:4]], 1) * scale  # (N, 2 eyes, x y)
+        self.eyes[..., 1] -= 20 * scale
+        self.distance = (self.eyes[:, 1] - self.eyes[:, 0]).norm(dim=1)
+        self.jitter, self.width, self.height = jitter, width, height
+
+    def __call__(self, indices: torch.Tensor, generator: torch.Generator | None) -> list:
+        eyes, distance = self.eyes[indices], self.distance[indices][:, None]
+        u = torch.rand(len(indices), 2, 4, generator=generator) * 2 - 1  # per eye: dx, dy, dw, dh
+        shift = eyes + u[..., :2] * self.jitter * distance[..., None]
+        width = distance * self.width * (1 + u[..., 2] * self.jitter)
+        height = distance * self.height * (1 + u[..., 3] * self.jitter)
+        return [[(float(x - w / 2), float(y - h / 2), float(x + w / 2), float(y + h / 2))
+                 for (x, y), w, h in zip(centres, widths, heights)]
+                for centres, widths, heights in zip(shift, width, height)]
+
+
+def check_identities_disjoint(root) -> None:
+    """No person in two splits (the official partition keeps them apart; a mixed-up copy of the
+    files would leak test identities into training)."""
+    from ganzoo_datasets import celeba
+
+    _, annotations = celeba._images_folder(celeba.given_root(root, "celeba"))
+    partition = celeba._table(annotations / "list_eval_partition.txt", 0)
+    identities = celeba._table(annotations / "identity_CelebA.txt", 0)
+    seen: dict[int, int] = {}
+    for name, (code,) in partition.items():
+        if name not in identities:
+            continue
+        person = int(identities[name][0])
+        if seen.setdefault(person, int(code)) != int(code):
+            names = {v: k for k, v in celeba.SPLIT_CODES.items()}
+            raise DataError(f"celeba-eyes: person {person} appears in the splits {names[seen[person]]} and "
+                            f"{names[int(code)]} ({name}); list_eval_partition.txt must keep identities apart")
+
+
+def download_celeba_eyes(root: Path | None = None, progress=None) -> list[Path]:
+    from ganzoo.data.cache import data_home
+    from ganzoo.data.download import download as fetch
+    from ganzoo_datasets import celeba
+    from ganzoo_datasets.official import CELEBA_DRIVE, CELEBA_LANDMARKS
+
+    paths = celeba.download(root, progress)
+    home = Path(root).expanduser() if root else data_home() / "celeba"
+    drive_id, md5, name = CELEBA_LANDMARKS
+    return [*paths, fetch([CELEBA_DRIVE + drive_id], home / name, md5=md5, progress=progress)]

@@ -1,0 +1,107 @@
+"""ExGAN as a ganzoo recipe: phases D then G on (image, mask, exemplar) examples.
+
+G sees the image with its hole blanked, the mask and (by mode) the exemplar; its output is
+composited (outside the hole the input is kept exactly). D, global + local, judges the real
+image against the composite under the same mask and exemplar. G's loss: adversarial +
+lambda_l1 x (L1 outside the hole + hole_weight x L1 inside it), plus in code mode the
+perceptual exemplar term ||E(output) - E(exemplar)|| through a frozen copy of the encoder."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call
+
+from ganzoo import create_loss
+from ganzoo.errors import UsageError
+from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
+
+from .networks import ExemplarEncoder, ExGANDiscriminator, ExGANGenerator, check_configuration
+from .options import ExGANOptions, width_for
+
+
+class ExGAN(nn.Module):
+    phases = (Phase("D", optimizer="D", critic=True), Phase("G", optimizer="G"))
+
+    def __init__(self, options: ExGANOptions, data: DataInfo):
+        super().__init__()
+        try:
+            check_configuration(data.resolution, options.exemplar)
+        except ValueError as exc:
+            raise UsageError(f"exgan: {exc}") from None
+        self.options, self.mode = options, options.exemplar
+        channels = data.channels
+        ngf, ndf = width_for(data.resolution, options.ngf), width_for(data.resolution, options.ndf)
+        self.G = ExGANGenerator(channels, data.resolution, options.exemplar, ngf, options.blocks, options.dilated,
+                                options.code_dim)
+        self.D = ExGANDiscriminator(channels, data.resolution, options.exemplar, ndf, options.spectral_norm,
+                                    options.code_dim)
+        # the exemplar encoder is part of the generator side: trained by G's loss, averaged with it
+        self.E = ExemplarEncoder(channels, data.resolution, options.code_dim) if self.mode == "code" else None
+        self.inference_networks = ("G", "E") if self.E is not None else ("G",)
+        self.adversarial = create_loss(options.loss)
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        betas = (self.options.beta1, self.options.beta2)
+        generator_side = list(self.G.parameters()) + (list(self.E.parameters()) if self.E is not None else [])
+        return {"D": torch.optim.Adam(self.D.parameters(), lr=self.options.lr, betas=betas),
+                "G": torch.optim.Adam(generator_side, lr=self.options.lr, betas=betas)}
+
+    # -- inference -------------------------------------------------------------------------
+    @property
+    def needs_exemplar(self) -> bool:
+        return self.mode != "none"
+
+    def fill(self, images: torch.Tensor, masks: torch.Tensor, exemplars: torch.Tensor | None):
+        """(raw output, exemplar code or None) for images in [-1, 1] and masks in {0, 1}."""
+        if self.mode != "none" and exemplars is None:
+            raise UsageError(f"this exgan model ({self.mode} mode) needs an exemplar for every image")
+        masked = images * (1 - masks)  # the hole reads as 0 (mid-grey), whatever was there
+        code = self.E(exemplars) if self.E is not None else None
+        raw = self.G(masked, masks, exemplar=exemplars if self.mode == "reference" else None, exemplar_code=code)
+        return raw, code
+
+    def inpaint(self, images: torch.Tensor, masks: torch.Tensor, exemplars: torch.Tensor | None) -> torch.Tensor:
+        """The images with their holes (mask 1) filled; every other pixel is the input's."""
+        raw, _ = self.fill(images, masks, exemplars)
+        return torch.where(masks > 0.5, raw, images)
+
+    def preview(self, batch) -> torch.Tensor:
+        """masked input | exemplar | output | target per example: (N, 4, C, H, W)."""
+        image, mask, exemplar = batch["image"], batch["mask"], batch["exemplar"]
+        shown = torch.where(mask > 0.5, torch.ones_like(image), image)  # the hole in white
+        return torch.stack([shown, exemplar, self.inpaint(image, mask, exemplar), image], dim=1)
+
+    # -- training --------------------------------------------------------------------------
+    def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
+        step = ctx.scratch
+        if "fake" not in step:  # once per step: D's fill is reused by G
+            image, mask, exemplar = batch["image"], batch["mask"], batch["exemplar"]
+            raw, code = self.fill(image, mask, exemplar)
+            step.update(image=image, mask=mask, exemplar=exemplar, raw=raw, code=code,
+                        fake=mask * raw + (1 - mask) * image)  # composite; gradients reach the hole only
+        image, mask, exemplar, raw, code, fake = (step[k] for k in ("image", "mask", "exemplar", "raw", "code", "fake"))
+        reference = exemplar if self.mode == "reference" else None
+        if phase.name == "D":
+            condition = code.detach() if code is not None else None  # D does not train the encoder
+            real_logits = self.D(image, mask, exemplar=reference, exemplar_code=condition)
+            fake_logits = self.D(fake.detach(), mask, exemplar=reference, exemplar_code=condition)
+            loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
+            return PhaseLoss(loss, {"loss_D": loss.detach(), "D(x)": torch.sigmoid(real_logits.detach()).mean(),
+                                    "D(fill)": torch.sigmoid(fake_logits.detach()).mean()})
+        adversarial = self.adversarial.generator_loss(self.D(fake, mask, exemplar=reference, exemplar_code=code))
+        error = (raw - image).abs()
+        hole = (error * mask).sum() / mask.sum().clamp_min(1) / image.shape[1]
+        outside = (error * (1 - mask)).sum() / (1 - mask).sum().clamp_min(1) / image.shape[1]
+        loss = adversarial + self.options.lambda_l1 * (outside + self.options.hole_weight * hole)
+        logs = {"loss_G": loss.detach(), "loss_G_adv": adversarial.detach(), "L1_hole": hole.detach()}
+        if self.E is not None and self.options.lambda_code > 0:
+            # the encoder's weights are held fixed for this term, or it could shrink every code to
+            # one point and make the term meaningless
+            frozen = {name: p.detach() for name, p in self.E.named_parameters()}
+            perceptual = F.l1_loss(functional_call(self.E, frozen, (fake,)), code.detach())
+            loss = loss + self.options.lambda_code * perceptual
+            logs["code"] = perceptual.detach()
+        logs["loss_G"] = loss.detach()
+        return PhaseLoss(loss, logs)

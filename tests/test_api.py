@@ -1,0 +1,333 @@
+"""The Python API (ganzoo.train / load_run / Run), config files, lifecycle hooks and loggers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import ganzoo
+from conftest import ROOT, assert_no_traceback, run_cli
+from ganzoo.errors import GanzooError, UsageError
+from ganzoo.training.checkpoint import load_checkpoint
+
+TINY = dict(batch_size=16, log_every=5, sample_every=10, checkpoint_every=10, seed=3)
+TINY_FLAGS = ["--batch-size", "16", "--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10",
+              "--seed", "3"]
+
+
+def weights(run_path, step):
+    state, _ = load_checkpoint(run_path / "checkpoints" / f"step-{step:08d}.safetensors")
+    return state["model"]
+
+
+def assert_same_weights(a, b):
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+
+
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory):
+    """A 10-step DCGAN run trained from Python (in this process)."""
+    out = tmp_path_factory.mktemp("api")
+    return ganzoo.train("dcgan", steps=10, out=str(out), name="api", **TINY)
+
+
+def test_train_returns_a_run_with_its_records(api_run):
+    assert api_run.config["model"] == "dcgan" and api_run.config["dataset"] == "digits"
+    assert api_run.status["state"] == "finished" and api_run.status["step"] == 10
+    logged = [m["step"] for m in api_run.metrics() if "loss_D" in m]
+    assert logged == [5, 10]
+    assert [p.name for p in api_run.samples()] == ["step-00000010.png"]
+    assert api_run._repr_png_() == api_run.samples()[-1].read_bytes()  # what Jupyter shows
+    assert "dcgan" in repr(api_run)
+    assert ganzoo.load_run(api_run.path).config == api_run.config
+
+
+def test_generate_gives_the_bytes_of_the_cli(api_run, tmp_path):
+    images = api_run.generate(6, seed=11)
+    assert images.dtype == torch.uint8 and images.shape == (6, 1, 16, 16)
+    assert torch.equal(images, api_run.generate(6, seed=11))
+    assert not torch.equal(images, api_run.generate(6, seed=12))
+    result = run_cli("generate", api_run.path, "--n", "6", "--seed", "11", "--out", tmp_path / "cli")
+    assert result.returncode == 0, result.stderr
+    for index, image in enumerate(images):
+        written = np.array(Image.open(tmp_path / "cli" / f"{index}.png"))
+        assert np.array_equal(written, image[0].numpy())
+
+
+def test_api_errors_are_one_line_ganzoo_errors(api_run, tmp_path):
+    with pytest.raises(UsageError, match="unknown setting 'stepz'. Did you mean 'steps'"):
+        ganzoo.train("dcgan", stepz=3)
+    with pytest.raises(UsageError, match="cannot translate"):
+        api_run.translate(torch.zeros(1, 3, 16, 16, dtype=torch.uint8))
+    with pytest.raises(UsageError, match="cannot inpaint"):
+        api_run.inpaint(torch.zeros(1, 1, 16, 16, dtype=torch.uint8), torch.ones(1, 1, 16, 16))
+    with pytest.raises(UsageError, match="seed cannot change it"):
+        api_run.resume(seed=4)
+    with pytest.raises(GanzooError, match="not a ganzoo run"):
+        ganzoo.load_run(tmp_path)
+
+
+def test_resume_from_python_equals_the_cli_resume(api_run, tmp_path):
+    python_run = ganzoo.load_run(shutil.copytree(api_run.path, tmp_path / "python"))
+    cli_path = shutil.copytree(api_run.path, tmp_path / "cli")
+    python_run.resume(steps=20)
+    result = run_cli("train", "--resume", cli_path, "--steps", "20")
+    assert result.returncode == 0, result.stderr
+    assert python_run.status["step"] == 20
+    assert_same_weights(weights(python_run.path, 20), weights(cli_path, 20))
+
+
+# -- config files ---------------------------------------------------------------------------
+
+CONFIG = """\
+# the same run as FLAGS
+steps = 2
+batch-size = 16
+log_every = 1
+seed = 3
+lr-schedule = "linear-decay"
+ema-decay = 0.99
+
+[model]
+name = "dcgan"
+ngf = 16
+loss = "hinge"
+"""
+FLAGS = ["dcgan", "--steps", "2", "--batch-size", "16", "--log-every", "1", "--seed", "3",
+         "--lr-schedule", "linear-decay", "--ema-decay", "0.99", "--set", "ngf=16", "--loss", "hinge"]
+
+
+def test_a_toml_file_equals_its_flags_and_a_run_repeats_from_its_config_json(tmp_path):
+    (tmp_path / "run.toml").write_text(CONFIG)
+    for args in (["train", *FLAGS, "--name", "flags"],
+                 ["train", "--config", tmp_path / "run.toml", "--name", "toml"],
+                 ["train", "--config", tmp_path / "runs" / "flags" / "config.json", "--name", "again"]):
+        result = run_cli(*args, "--out", tmp_path / "runs")
+        assert result.returncode == 0, result.stderr
+    configs = {name: json.loads((tmp_path / "runs" / name / "config.json").read_text())
+               for name in ("flags", "toml", "again")}
+    for name in ("toml", "again"):
+        assert configs[name]["training"] == configs["flags"]["training"]
+        assert configs[name]["options"] == configs["flags"]["options"]
+        assert_same_weights(weights(tmp_path / "runs" / name, 2), weights(tmp_path / "runs" / "flags", 2))
+    assert configs["flags"]["options"]["ngf"] == 16 and configs["flags"]["training"]["ema_decay"] == 0.99
+
+
+def test_flags_override_the_config_file(tmp_path):
+    from ganzoo.training.config_file import merged_settings
+
+    (tmp_path / "run.toml").write_text(CONFIG)
+    settings = merged_settings(None, {"steps": 7, "sets": ["ngf=8"]}, tmp_path / "run.toml")
+    assert (settings.model, settings.steps, settings.batch_size, settings.sets) == ("dcgan", 7, 16, ["ngf=8"])
+    assert settings.option_values == {"ngf": 16, "loss": "hinge"}  # --set ngf=8 is applied over these
+    settings = merged_settings("cdcgan", {}, tmp_path / "run.toml")
+    assert settings.model == "cdcgan"  # MODEL on the command line wins too
+
+
+@pytest.mark.parametrize("text, message", [
+    ("model = 'dcgan'\nbatchsize = 3\n", "unknown key 'batchsize' in --config .*Did you mean 'batch-size'"),
+    ("model = 'dcgan'\nsteps = 'ten'\n", "'steps' in --config .* must be an integer, not 'ten'"),
+    ("model = 'dcgan'\nsteps = true\n", "'steps' in --config .* must be an integer"),
+    ("[model]\nname = 'dcgan'\nngff = 3\n", "unknown option of model 'dcgan' 'ngff'. Did you mean 'ngf'"),
+    ("model = 'dcgan'\n[model]\nngf = 3\n", "Cannot overwrite a value .* name the model inside its table"),
+    ("model = 'dcgan\n", "is not valid TOML"),
+    ("steps = 3\n", "missing MODEL"),
+])
+def test_config_file_mistakes_are_usage_errors(tmp_path, text, message):
+    (tmp_path / "bad.toml").write_text(text)
+    result = run_cli("train", "--config", tmp_path / "bad.toml", "--out", tmp_path / "runs")
+    assert result.returncode == 2, result.stderr
+    assert_no_traceback(result)
+    assert re.search(message, " ".join(result.stderr.split())), result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_the_example_configs_plan_their_recipes():
+    from ganzoo.plugins import load_plugins
+    from ganzoo.training.config_file import merged_settings
+    from ganzoo.training.settings import plan_training
+
+    examples = sorted((ROOT / "examples" / "configs").glob("*.toml"))
+    assert {p.stem for p in examples} >= {"digits", "mnist", "celeba-32", "cartoonset", "anime-64"}
+    for path in examples:
+        plan = plan_training(merged_settings(None, {}, path), load_plugins())  # checks every value
+        assert plan.model.name and plan.dataset.name, path
+
+
+# -- lifecycle hooks and loggers ------------------------------------------------------------------
+
+class Recorder:
+    """Records every lifecycle call with its arguments."""
+
+    def __init__(self):
+        self.calls = []
+
+    @ganzoo.hookimpl
+    def on_train_start(self, run, step):
+        self.calls.append(("on_train_start", step, run.path))
+
+    @ganzoo.hookimpl
+    def on_log(self, run, step, scalars):
+        self.calls.append(("on_log", step, dict(scalars)))
+
+    @ganzoo.hookimpl
+    def on_sample(self, run, step, path, grid):
+        self.calls.append(("on_sample", step, (path, tuple(grid.shape), grid.dtype)))
+
+    @ganzoo.hookimpl
+    def on_evaluate(self, run, step, results):
+        self.calls.append(("on_evaluate", step, dict(results)))
+
+    @ganzoo.hookimpl
+    def on_checkpoint(self, run, step, path):
+        self.calls.append(("on_checkpoint", step, path))
+
+    @ganzoo.hookimpl
+    def on_train_end(self, run, step, status):
+        self.calls.append(("on_train_end", step, status))
+
+
+class Raiser:
+    def __init__(self):
+        self.calls = 0
+
+    @ganzoo.hookimpl
+    def on_log(self, step):
+        self.calls += 1
+        raise ValueError("the logging service is down")
+
+
+def test_lifecycle_hooks_loggers_and_a_failing_hook(tmp_path):
+    from rich.console import Console
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from ganzoo.plugins import PluginSystem
+    from ganzoo.training.loop import train
+    from ganzoo.training.settings import TrainSettings
+
+    plugins = PluginSystem()
+    plugins.load_entry_points()
+    recorder, raiser = Recorder(), Raiser()
+    plugins.add(recorder, "recorder")
+    plugins.add(raiser, "raiser")
+    console = Console(file=open(tmp_path / "console.txt", "w"), width=200)
+    settings = TrainSettings(model="dcgan", steps=10, out=str(tmp_path), name="hooks", eval_every=10, eval_n=32,
+                             eval_extractor="digits", loggers=["tensorboard", "csv"], **TINY)
+    run = train(settings, console=console, plugins=plugins)
+    console.file.close()
+
+    calls = recorder.calls
+    assert calls[0] == ("on_train_start", 0, run)
+    assert [(c[0], c[1]) for c in calls[1:]] == [
+        ("on_log", 5), ("on_log", 10), ("on_sample", 10), ("on_evaluate", 10), ("on_checkpoint", 10),
+        ("on_checkpoint", 10), ("on_train_end", 10)]  # best.safetensors, then the step's checkpoint
+    assert set(calls[1][2]) >= {"loss_D", "loss_G", "lr_G", "images_per_second"}
+    assert calls[3][2] == (run / "samples" / "step-00000010.png", (3, 146, 146), torch.uint8)
+    assert set(calls[4][2]) == {"fid"}
+    assert [calls[5][2].name, calls[6][2].name] == ["best.safetensors", "step-00000010.safetensors"]
+    assert calls[-1][2] == "finished"
+
+    # the failing hook: called once, reported once (console and log.txt), and the run finished
+    assert raiser.calls == 1
+    for text in ((tmp_path / "console.txt").read_text(), (run / "log.txt").read_text()):
+        assert text.count("plugin 'raiser' failed in on_log (ValueError: the logging service is down)") == 1
+    assert json.loads((run / "status.json").read_text())["state"] == "finished"
+    assert not plugins.pm.has_plugin("logger:csv")  # loggers live as long as their run
+
+    rows = list(csv.DictReader((run / "metrics.csv").open()))
+    assert [row["step"] for row in rows] == ["5", "10", "10"]
+    assert float(rows[0]["loss_D"]) > 0 and rows[2]["eval_fid"]
+
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("loss/D")] == [5, 10]
+    assert [e.step for e in events.Scalars("loss/G")] == [5, 10]
+    assert [e.step for e in events.Scalars("eval/fid")] == [10]
+    assert [(e.step, e.width) for e in events.Images("samples")] == [(10, 146)]
+
+
+def test_a_resumed_csv_log_drops_the_steps_it_redoes(api_run, tmp_path):
+    path = shutil.copytree(api_run.path, tmp_path / "run")
+    (path / "metrics.csv").write_text("step,loss_D\n5,1.0\n10,2.0\n15,3.0\n")  # 15: after the checkpoint
+    ganzoo.load_run(path).resume(steps=15, loggers=["csv"])
+    assert [row["step"] for row in csv.DictReader((path / "metrics.csv").open())] == ["5", "10", "15"]
+
+
+def test_logger_errors(tmp_path, monkeypatch):
+    result = run_cli("train", "dcgan", "--logger", "tensorbord", "--out", tmp_path)
+    assert result.returncode == 2 and "unknown logger 'tensorbord'. Did you mean 'tensorboard'" in result.stderr
+
+    import importlib.util
+
+    from ganzoo.plugins import load_plugins
+    from ganzoo.training.settings import checked_loggers
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))
+    with pytest.raises(GanzooError, match=re.escape(
+            "--logger tensorboard needs tensorboard, which is not installed: pip install 'ganzoo[tensorboard]'")):
+        checked_loggers(["tensorboard"], load_plugins())
+
+
+def test_a_third_party_logger_from_the_tutorial(tmp_path):
+    """The plugin tutorial's logger, installed as a distribution, records the run's losses."""
+    from conftest import make_distribution, with_site
+
+    source = textwrap.dedent('''
+        import json
+        import ganzoo
+
+        class JsonLinesLogger:
+            def __init__(self, run):
+                self.file = open(run.path / "my-log.jsonl", "a")
+
+            @ganzoo.hookimpl
+            def on_log(self, step, scalars):
+                self.file.write(json.dumps({"step": step, **scalars}) + "\\n")
+
+            @ganzoo.hookimpl
+            def on_train_end(self, status):
+                self.file.close()
+
+        @ganzoo.hookimpl
+        def register_loggers(register):
+            register(ganzoo.LoggerSpec("jsonl", "every log line as JSON", build=JsonLinesLogger))
+    ''')
+    site = make_distribution(tmp_path / "site", "ganzoo-jsonl", "ganzoo_jsonl", source)
+    result = run_cli("train", "dcgan", "--steps", "4", "--batch-size", "8", "--log-every", "2", "--logger", "jsonl",
+                     "--out", tmp_path / "runs", "--name", "r", env=with_site(site))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in (tmp_path / "runs" / "r" / "my-log.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [2, 4] and "loss_G" in lines[0]
+
+
+def test_python_api_page_examples_run(tmp_path, monkeypatch):
+    """Every ```python block of docs/python-api.md runs, in order, in one namespace."""
+    page = (ROOT / "docs" / "python-api.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
+    assert len(blocks) >= 3
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "docs_example"}
+    for block in blocks:
+        exec(compile(block, "docs/python-api.md", "exec"), namespace)
+    assert isinstance(namespace["run"], ganzoo.Run)
+
+
+def test_importing_ganzoo_stays_cheap():
+    code = "import ganzoo, sys; print('torch' in sys.modules)"
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr

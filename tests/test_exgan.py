@@ -255,3 +255,55 @@ def test_train_exgan_on_a_celeba_folder(tmp_path):
                      "--steps", "2", "--batch-size", "2", "--out", tmp_path / "runs", "--name", "eyes")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "runs" / "eyes" / "samples" / "step-00000002.png").is_file()
+
+
+# -- your own folder ---------------------------------------------------------------------------------
+
+def write_folder(root, exemplars: bool = False, flat: bool = False):
+    rng = np.random.default_rng(1)
+    for person in ("anna", "ben"):
+        for k in range(2):
+            relative = f"{person}-{k}.png" if flat else f"{person}/{k}.png"
+            for kind in ("images", "masks") + (("exemplars",) if exemplars else ()):
+                (root / kind / relative).parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(root / "images" / relative)
+            hole = np.zeros((40, 40), np.uint8)
+            hole[10:20, 5 + 10 * k:15 + 10 * k] = 255
+            Image.fromarray(hole).save(root / "masks" / relative)
+            if exemplars:
+                Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(root / "exemplars" / relative)
+    return root
+
+
+def test_inpaint_folder_pairs_by_subfolder_and_reads_the_masks(tmp_path):
+    root = write_folder(tmp_path / "mine")
+    data = ganzoo.load_dataset("inpaint-folder", root=str(root), resolution=40)
+    assert len(data) == 4 and data.info.kind == "inpainting"
+    batch = data.batch(torch.arange(4))
+    expected = np.zeros((40, 40), bool)
+    expected[10:20, 5:15] = True
+    assert np.array_equal(batch["mask"][0, 0].numpy() > 0, expected)  # anna/0.png's own mask
+    partner = data._exemplars(torch.arange(4))
+    assert partner.tolist() == [1, 0, 3, 2]  # the other photo of the same person
+
+    given = write_folder(tmp_path / "given", exemplars=True, flat=True)
+    data = ganzoo.load_dataset("inpaint-folder", root=str(given), resolution=40)
+    exemplar = np.array(Image.open(given / "exemplars" / "anna-0.png"))
+    assert np.array_equal(data.batch([0])["exemplar"][0].permute(1, 2, 0).numpy(), exemplar)
+
+    alone = write_folder(tmp_path / "alone", flat=True)
+    with pytest.raises(DataError, match="every image needs an exemplar"):
+        ganzoo.load_dataset("inpaint-folder", root=str(alone), resolution=40)
+    (root / "masks" / "ben" / "1.png").unlink()
+    with pytest.raises(DataError, match=r"1 image\(s\) have no file of the same name in masks/: ben/1.png"):
+        ganzoo.load_dataset("inpaint-folder", root=str(root), resolution=40)
+
+
+def test_eval_every_works_for_inpainting_runs(tmp_path):
+    result = run_cli("train", "exgan", "--steps", "4", "--batch-size", "8", "--eval-every", "2", "--eval-n", "40",
+                     "--eval-extractor", "digits", "--out", tmp_path, "--name", "r")
+    assert result.returncode == 0, result.stderr
+    evals = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()
+             if "eval" in line]
+    assert [e["step"] for e in evals] == [2, 4] and "exemplar_gain_l1_hole" in evals[0]["eval"]
+    assert (tmp_path / "r" / "checkpoints" / "best.safetensors").is_file()

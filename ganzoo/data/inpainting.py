@@ -28,10 +28,13 @@ class InpaintingView:
 
     ``groups`` gives each source example's identity or class; ``masks`` is a mask kind of
     :mod:`ganzoo.data.masks` or a :data:`BoxSource`; ``fixed`` makes exemplars and masks a
-    function of the example alone (held-out splits)."""
+    function of the example alone (held-out splits). ``fixed_masks`` (uint8, 255 = hole) and
+    ``exemplar_images`` (a dataset row-aligned with ``source``) are the user's own, per example;
+    with exemplars given, every example is kept and ``groups`` only rules out wrong exemplars."""
 
     def __init__(self, source, groups: torch.Tensor, name: str, masks: str | BoxSource, fixed: bool,
-                 fixed_masks: torch.Tensor | None = None, only: torch.Tensor | None = None):
+                 fixed_masks: torch.Tensor | None = None, only: torch.Tensor | None = None,
+                 exemplar_images=None):
         groups = torch.as_tensor(groups, dtype=torch.int64)
         if len(groups) != len(source):
             raise DataError(f"{name}: {len(groups)} identities/classes for {len(source)} images")
@@ -39,10 +42,12 @@ class InpaintingView:
         used[torch.arange(len(groups)) if only is None else only] = True  # ``only``: these source examples
         counts = torch.bincount(groups[used] - groups.min(), minlength=int(groups.max() - groups.min()) + 1) \
             if len(groups) else torch.zeros(0, dtype=torch.int64)
-        kept = torch.nonzero(used & (counts[groups - groups.min()] >= 2)).flatten() if len(groups) else groups
+        paired = used & (counts[groups - groups.min()] >= 2) if exemplar_images is None else used
+        kept = torch.nonzero(paired).flatten() if len(groups) else groups
         if len(kept) == 0:
             raise DataError(f"{name}: no identity or class has two images, so no image has an exemplar")
         self.source, self.masks, self.fixed, self.name = source, masks, fixed, name
+        self.exemplar_images = exemplar_images
         self.indices = kept  # view index -> source index
         self.groups = groups[kept]
         self.fixed_masks = fixed_masks[kept] if fixed_masks is not None else None
@@ -69,7 +74,10 @@ class InpaintingView:
     def batch(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
         index = torch.as_tensor(indices, dtype=torch.int64)
         out = dict(self.source.batch(self.indices[index]))  # the image, and its label or attributes if any
-        out["exemplar"] = self.source.batch(self.indices[self._exemplars(index)])["image"]
+        if self.exemplar_images is not None:
+            out["exemplar"] = self.exemplar_images.batch(self.indices[index])["image"]
+        else:
+            out["exemplar"] = self.source.batch(self.indices[self._exemplars(index)])["image"]
         out["mask"] = self._masks(index)
         return out
 
@@ -86,6 +94,8 @@ class InpaintingView:
             other = torch.where(same, (other + 1) % len(self), other)
         else:
             raise DataError(f"{self.name}: every image shows the same identity or class")
+        if self.exemplar_images is not None:
+            return self.exemplar_images.batch(self.indices[other])["image"]
         return self.source.batch(self.indices[other])["image"]
 
     def _exemplars(self, index: torch.Tensor) -> torch.Tensor:

@@ -42,6 +42,14 @@ def register_datasets(register):
         labels="the source's classes (or one attribute's values with group=NAME) pair images with exemplars",
     ))
     register(DatasetSpec(
+        name="inpaint-folder",
+        summary="your images/ (one subfolder per person), optional masks/ (white = hole) and exemplars/ with the "
+                "same names",
+        kind="inpainting", channels=3, resolution=256, default_resolution=64,
+        load="ganzoo_exgan.data:load_inpaint_folder", options="ganzoo_exgan.data:InpaintFolderOptions",
+        offline="--data-root DIR holding images/, and optionally masks/ and exemplars/",
+    ))
+    register(DatasetSpec(
         name="celeba-eyes",
         summary="CelebA faces with a box over each eye (from the landmarks) and another photo of the same person "
                 "as exemplar",

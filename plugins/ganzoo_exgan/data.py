@@ -129,6 +129,76 @@ def _groups(data, source: str, group: str) -> torch.Tensor:
     return data.attributes[:, columns].argmax(1)
 
 
+@dataclass
+class InpaintFolderOptions:
+    mask: str = option("box", "holes when the folder has no masks/: " + ", ".join(GENERATED))
+    invert_mask: bool = option(False, "black (0) marks the hole in masks/ (the other convention)")
+
+
+def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", fit: str = "crop", mask: str = "box",
+                        invert_mask: bool = False) -> InpaintingView:
+    """Your images: ``ROOT/images/`` (one subfolder per person, ``images/anna/1.jpg``, pairs
+    images of one person), optional ``ROOT/masks/`` and ``ROOT/exemplars/`` with the images'
+    relative names (white = hole; an exemplar per image instead of pairing by subfolder)."""
+    import numpy as np
+
+    from ganzoo.data.images import SkippedImage, find_images, fit_square, load_square
+    from ganzoo.inpaint import open_as
+    from ganzoo.protocols import DataInfo
+    from ganzoo_datasets.common import given_root
+
+    folder = given_root(root, "inpaint-folder")
+    if folder is None or not (folder / "images").is_dir():
+        raise DataError("inpaint-folder: --data-root must hold images/ (and optionally masks/ and exemplars/)")
+    files = find_images(folder / "images")
+    if not files:
+        raise DataError(f"no image files under '{folder / 'images'}'")
+    relative = [path.relative_to(folder / "images") for path in files]
+
+    def partners(kind: str) -> list[Path] | None:
+        if not (folder / kind).is_dir():
+            return None
+        found = [next(iter(sorted((folder / kind / r.parent).glob(f"{r.stem}.*"))), None) for r in relative]
+        lacking = [str(r) for r, f in zip(relative, found) if f is None]
+        if lacking:
+            raise DataError(f"inpaint-folder: {len(lacking)} image(s) have no file of the same name in {kind}/: "
+                            f"{', '.join(lacking[:3])}")
+        return found
+
+    def read(paths: list[Path], decode) -> torch.Tensor:
+        try:
+            return torch.from_numpy(np.stack([decode(p) for p in paths]))
+        except SkippedImage as exc:
+            raise DataError(f"inpaint-folder: {exc}") from None
+
+    images = read(files, lambda p: load_square(p, resolution, fit)).permute(0, 3, 1, 2).contiguous()
+    info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(files), name="inpaint-folder")
+    source = TensorImages(images, info)
+    exemplar_files, mask_files = partners("exemplars"), partners("masks")
+    exemplars = None
+    if exemplar_files is not None:
+        pictures = read(exemplar_files, lambda p: load_square(p, resolution, fit)).permute(0, 3, 1, 2).contiguous()
+        exemplars = TensorImages(pictures, info)
+    people = [r.parts[0] if len(r.parts) > 1 else str(r) for r in relative]  # a loose file is its own person
+    groups = torch.tensor([sorted(set(people)).index(p) for p in people])
+    if exemplars is None and len(set(people)) == len(people):
+        raise DataError("inpaint-folder: every image needs an exemplar: put images of one person in one subfolder "
+                        "(images/anna/...), or give exemplars/ with the images' names")
+    holes = None
+    if mask_files is not None:  # the same crop or letterbox as the image; a pixel touched by the hole is hole
+        def hole(path: Path) -> np.ndarray:
+            square = fit_square(open_as(path, "RGB"), resolution, fit)[..., 0]
+            return ((square <= 127) if invert_mask else (square > 0)).astype(np.uint8) * 255
+
+        holes = read(mask_files, hole)[:, None]
+        empty = [str(r) for r, h in zip(relative, holes) if not h.any()]
+        if empty:
+            raise DataError(f"inpaint-folder: masks/ of {', '.join(empty[:3])} have no hole (white = hole; "
+                            "--data-set invert_mask=true for the other convention)")
+    return InpaintingView(source, groups, "inpaint-folder", _mask_source(mask, None), fixed=split != "train",
+                          fixed_masks=holes, exemplar_images=exemplars)
+
+
 def load_celeba_eyes(root=None, resolution: int = 128, split: str = "train", jitter: float = 0.1,
                      box_width: float = 0.6, box_height: float = 0.4) -> InpaintingView:
     from ganzoo_datasets import celeba

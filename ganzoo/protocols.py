@@ -209,6 +209,16 @@ class Translates(Protocol):
 
 
 @runtime_checkable
+class AveragesOverImages(Protocol):
+    """A model whose generator average is defined by a half-life in images (StyleGAN's "EMA
+    kimg"): without ``--ema-decay`` the loop uses decay = 0.5 ** (batch / (1000 x kimg)), so
+    the average spans the same number of images whatever the batch size."""
+
+    def ema_half_life_kimg(self, batch_size: int) -> float:
+        """The half-life, in thousands of images, for training at ``batch_size``."""
+
+
+@runtime_checkable
 class Inpaints(Protocol):
     """Inference of inpainting models (``inference=("inpaint",)``)."""
 

@@ -47,7 +47,7 @@ def test_unet_has_the_papers_dropout_and_depth():
 
 def test_pix2pix_overfits_eight_pairs():
     torch.manual_seed(0)
-    model = create_model("pix2pix", channels=3, resolution=32, jitter=False)
+    model = create_model("pix2pix", channels=3, resolution=32, jitter=False, ngf=32, ndf=32)
     optimizers = model.configure_optimizers()
     g = torch.Generator().manual_seed(1)
     a = torch.rand(8, 3, 32, 32, generator=g) * 2 - 1

@@ -31,7 +31,7 @@ from ganzoo.data.loading import open_dataset
 from ganzoo.errors import CheckpointError, DataError, GanzooError, UsageError
 from ganzoo.outputs import shell_command
 from ganzoo.plugins import PluginSystem, load_plugins
-from ganzoo.protocols import OrdersItsData, PreviewsExamples, SamplesFromNoise
+from ganzoo.protocols import AveragesOverImages, OrdersItsData, PreviewsExamples, SamplesFromNoise
 from ganzoo.specs import resolve
 from ganzoo.training.artifacts import plot_losses, read_metrics, write_timelapse
 from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
@@ -44,8 +44,8 @@ from ganzoo.training.progress import TrainingProgress
 from ganzoo.training.rng import capture_rng, restore_rng
 from ganzoo.training.run_dir import RunDir
 from ganzoo.training.samples import SampleSheet, grid_image, save_png
-from ganzoo.training.settings import (RESUMABLE, TrainPlan, TrainSettings, plan_to_dict, plan_training,
-                                     settings_for_resume)
+from ganzoo.training.settings import (DEFAULT_EMA_DECAY, RESUMABLE, TrainPlan, TrainSettings, plan_to_dict,
+                                     plan_training, settings_for_resume)
 
 PREVIEW_EXAMPLES = 8  # rows of a translation model's sample grid
 
@@ -144,7 +144,7 @@ class Trainer:
             plan.epochs * self.order.batches_per_epoch / batches_per_step(self.phases, plan.d_steps))
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
                            for name, opt in self.optimizers.items()}
-        self.ema = GeneratorEMA(self.model, self.model.inference_networks, plan.ema_decay, plan.ema_start)
+        self.ema = GeneratorEMA(self.model, self.model.inference_networks, self._ema_decay(), plan.ema_start)
         self.guard = DivergenceGuard(tuple(p.name for p in self.phases), device)
         self.runner = PhaseRunner(self.model, self.optimizers, self.phases, plan.d_steps, plan.clip_grad,
                                   observe=self.guard.observe)
@@ -163,6 +163,16 @@ class Trainer:
         self.elapsed_before = 0.0  # training seconds of earlier invocations of this run
         self.stop_signal: int | None = None
         self.last_checkpoint_step: int | None = None
+
+    def _ema_decay(self) -> float:
+        """--ema-decay, or the model's half-life in images at this batch size, or the default."""
+        if self.plan.ema_decay is not None:
+            return self.plan.ema_decay
+        if isinstance(self.model, AveragesOverImages):
+            kimg = self.model.ema_half_life_kimg(self.plan.batch_size)
+            if kimg > 0:
+                return 0.5 ** (self.plan.batch_size / (1000.0 * kimg))
+        return DEFAULT_EMA_DECAY
 
     def _lr_factor(self, step: int) -> float:
         """constant, or linear-decay: constant until decay_start, then linearly to 0 at the end."""

@@ -18,6 +18,7 @@ from ganzoo.specs import DatasetSpec, ModelSpec, resolve
 from ganzoo.training.run_dir import RunDir
 
 LR_SCHEDULES = ("constant", "linear-decay")
+DEFAULT_EMA_DECAY = 0.999
 
 # Help panels of `ganzoo train --help`.
 DATA, BUDGET, OUTPUT, OPTIM, MODEL = "Data", "Budget", "Output and checkpoints", "Optimisation", "Model"
@@ -62,7 +63,8 @@ class TrainSettings:
     decay_start: int | None = setting(None, "Step linear-decay starts at (default: half the steps).", OPTIM)
     d_steps: int = setting(1, "Repeats of the model's critic phases per step, each on a new batch.", OPTIM)
     clip_grad: float | None = setting(None, "Clip each phase's gradient norm to this.", OPTIM)
-    ema_decay: float = setting(0.999, "Decay of the generator's moving average.", OPTIM)
+    ema_decay: float | None = setting(None, "Decay of the generator's moving average (default: the model's "
+                                            "half-life in images if it declares one, else 0.999).", OPTIM)
     ema_start: int | None = setting(None, "Step the moving average starts at (default: steps/5).", OPTIM)
     out: str = setting("runs", "Folder that holds the runs.", OUTPUT, recorded=False)
     name: str | None = setting(None, "Run folder name (default: model-dataset-time).", OUTPUT, recorded=False)
@@ -124,7 +126,7 @@ class TrainPlan:
     log_every: int
     checkpoint_every: int
     keep: int
-    ema_decay: float
+    ema_decay: float | None  # None: the model's half-life (AveragesOverImages), else DEFAULT_EMA_DECAY
     ema_start: int
     lr_schedule: str
     decay_start: int | None
@@ -181,7 +183,7 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     log_every = _positive("--log-every", _default(settings.log_every, max(1, min(50, horizon // 20))))
     checkpoint_every = _positive("--checkpoint-every", _default(settings.checkpoint_every, min(1000, horizon)))
     keep = _positive("--keep", settings.keep)
-    if not 0.0 <= settings.ema_decay < 1.0:
+    if settings.ema_decay is not None and not 0.0 <= settings.ema_decay < 1.0:
         raise UsageError(f"--ema-decay must be in [0, 1), got {settings.ema_decay}")
     # By default averaging starts after a fifth of the run, so untrained weights never enter it.
     ema_start = horizon // 5 if settings.ema_start is None else settings.ema_start

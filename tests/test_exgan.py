@@ -307,3 +307,13 @@ def test_eval_every_works_for_inpainting_runs(tmp_path):
              if "eval" in line]
     assert [e["step"] for e in evals] == [2, 4] and "exemplar_gain_l1_hole" in evals[0]["eval"]
     assert (tmp_path / "r" / "checkpoints" / "best.safetensors").is_file()
+
+
+def test_labelled_inpaint_over_any_labelled_dataset():
+    train = ganzoo.load_dataset("labelled-inpaint", source="digits", resolution=32)
+    test = ganzoo.load_dataset("labelled-inpaint", source="digits", resolution=32, split="test")
+    assert (len(train), len(test)) == (1617, 180)  # digits has no test split: its last tenth is held out
+    partner = test._exemplars(torch.arange(len(test)))
+    assert (test.groups[partner] == test.groups[torch.arange(len(test))]).all()
+    with pytest.raises(DataError, match="holds paired data, not labelled images"):
+        ganzoo.load_dataset("labelled-inpaint", source="edges2digits")

@@ -54,7 +54,7 @@ class StyleGAN2(nn.Module):
         self.register_buffer("pl_mean", torch.zeros(()))  # the path-length target, checkpointed with the model
         self.phases = (Phase("G", optimizer="G"), Phase("G_reg", optimizer="G", every=options.pl_every),
                        Phase("D", optimizer="D", critic=True), Phase("D_reg", optimizer="D", every=options.r1_every))
-        if options.pl_weight == 0:
+        if self.settings.pl_weight == 0:
             self.phases = tuple(p for p in self.phases if p.name != "G_reg")
 
     # -- the engine's questions ------------------------------------------------------------
@@ -65,7 +65,7 @@ class StyleGAN2(nn.Module):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         lr = self.settings.lr
-        g_lr, g_betas = lazy_adam_settings(lr, BETAS, self.options.pl_every) if self.options.pl_weight else (lr, BETAS)
+        g_lr, g_betas = lazy_adam_settings(lr, BETAS, self.options.pl_every) if self.settings.pl_weight else (lr, BETAS)
         d_lr, d_betas = lazy_adam_settings(lr, BETAS, self.options.r1_every)
         return {"G": torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8),
                 "D": torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=d_betas, eps=1e-8)}
@@ -141,7 +141,7 @@ class StyleGAN2(nn.Module):
         with torch.no_grad():
             self.pl_mean.lerp_(lengths.mean(), self.options.pl_decay)
         penalty = (lengths - self.pl_mean).square().mean()
-        loss = penalty * self.options.pl_weight * self.options.pl_every
+        loss = penalty * self.settings.pl_weight * self.options.pl_every
         return PhaseLoss(loss, {"pl_penalty": penalty.detach(), "pl_mean": self.pl_mean.detach().clone()})
 
     def _r1(self, real: torch.Tensor, labels: torch.Tensor | None) -> PhaseLoss:

@@ -17,7 +17,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # one thread per worker: workers shar
     torch.set_num_threads(1)
 
 #: Networks small enough for tests: what `--set` gives a run.
-TINY = ("channel_base=256", "channel_max=32", "z_dim=32", "w_dim=32", "mapping_layers=2")
+TINY = ("channel_base=256", "channel_max=32", "z_dim=32", "w_dim=32", "mapping_layers=2", "pl_weight=2.0")
 
 
 def run_cli(*args, env: dict | None = None) -> subprocess.CompletedProcess:

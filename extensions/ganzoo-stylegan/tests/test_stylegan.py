@@ -15,7 +15,7 @@ from ganzoo.protocols import Phase, StepContext
 
 def tiny_model(name: str = "stylegan2", resolution: int = 16, channels: int = 1, **options):
     values = dict(value.split("=") for value in TINY)
-    values = {k: int(v) for k, v in values.items()}
+    values = {k: float(v) if "." in v else int(v) for k, v in values.items()}
     values.update(options)
     classes = tuple("0123456789") if name == "stylegan2-cond" else ()
     return ganzoo.create_model(name, channels=channels, resolution=resolution, classes=classes, **values)
@@ -101,6 +101,9 @@ def test_configs_follow_the_published_table():
     assert (cifar.gamma, cifar.ema_kimg) == (0.5, 500.0)  # --set overrides the config
     model = tiny_model(config="auto")
     assert model.ema_half_life_kimg(64) == 20.0
+    demo = resolve_options(StyleGAN2Options(), 16)  # the CPU demo: measured settings, no path length
+    assert (demo.gamma, demo.pl_weight, paper.pl_weight) == (0.1, 0.0, 2.0)
+    assert "G_reg" not in [p.name for p in ganzoo.create_model("stylegan2", channels=1, resolution=16).phases]
 
 
 def test_an_interrupted_run_resumes_exactly(tmp_path):

@@ -187,20 +187,17 @@ class Run:
         resolution, for models that inpaint; pixels outside the holes are returned unchanged."""
         import torch
 
-        from ganzoo.data.convert import to_uint8
+        from ganzoo.data.convert import to_model_range, to_uint8
         from ganzoo.training.inference import require_inference
 
         loaded = self.model(checkpoint, ema, device)
         require_inference(loaded, "inpaint")
         model_device = next(loaded.model.parameters()).device
-
-        def model_range(x: torch.Tensor) -> torch.Tensor:
-            return x.to(model_device).float().div(127.5).sub(1.0)
-
-        holes = masks.to(model_device).float().clamp(0, 1)
+        given = {"image": images, **({"exemplar": exemplars} if exemplars is not None else {})}
+        inputs = to_model_range(given, model_device)
+        holes = masks.to(model_device).float().clamp(0, 1)  # 0/1 here, not the datasets' 0/255
         with torch.no_grad():
-            filled = loaded.model.inpaint(model_range(images), holes,
-                                          model_range(exemplars) if exemplars is not None else None)
+            filled = loaded.model.inpaint(inputs["image"], holes, inputs.get("exemplar"))
         filled = to_uint8(filled.clamp(-1, 1)).cpu()
         keep = masks.cpu().bool().logical_not().expand_as(images)
         return torch.where(keep, images.cpu(), filled)

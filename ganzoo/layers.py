@@ -14,6 +14,55 @@ from torch import nn
 NORMS = ("batch", "instance", "none")
 
 
+class ReflectionPad2d(nn.Module):
+    """``nn.ReflectionPad2d(padding)`` that is deterministic under ``--deterministic`` on CUDA
+    too: CUDA's reflection-padding backward adds gradients in a varying order (PyTorch refuses it
+    in deterministic mode), so there the border is built from flipped slices, whose backward is
+    deterministic. The forward is the same either way; it holds no parameters."""
+
+    def __init__(self, padding: int):
+        super().__init__()
+        self.padding = padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.is_cuda and torch.are_deterministic_algorithms_enabled():
+            return reflect_by_slices(x, self.padding)
+        return F.pad(x, (self.padding,) * 4, mode="reflect")
+
+    def extra_repr(self) -> str:
+        return f"padding={self.padding}"
+
+
+def reflect_by_slices(x: torch.Tensor, pad: int) -> torch.Tensor:
+    """Reflection padding of the last two dimensions from flips and concatenations."""
+    if pad == 0:
+        return x
+    for dim in (-1, -2):
+        size = x.shape[dim]
+        before = x.narrow(dim, 1, pad).flip(dim)
+        after = x.narrow(dim, size - pad - 1, pad).flip(dim)
+        x = torch.cat([before, x, after], dim)
+    return x
+
+
+def full_precision(layer_class: type[nn.Module]) -> type[nn.Module]:
+    """Class decorator: the layer computes in fp32 under any ``--precision`` (autocast off, its
+    floating-point tensor arguments cast to fp32). For layers that lower precision would ruin:
+    normalisations and statistics over many values, tiny learning-rate multipliers."""
+    from ganzoo.training.precision import autocast_off
+
+    forward = layer_class.forward
+
+    @functools.wraps(forward)
+    def fp32_forward(self, *args, **kwargs):
+        args = [a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+        with autocast_off():
+            return forward(self, *args, **kwargs)
+
+    layer_class.forward = fp32_forward
+    return layer_class
+
+
 def norm_layer(kind: str):
     """A constructor ``(channels) -> module``. Instance norm without affine parameters or running
     statistics, as in the reference implementation."""

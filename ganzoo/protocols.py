@@ -116,6 +116,10 @@ class Phase:
     every: int = 1  # runs at the steps divisible by this (lazy regularisation: 4, 16, ...)
     fresh_batch: bool = False  # draws its own batch instead of the one the step's phases share
     critic: bool = False  # repeated --d-steps times per step, each repeat on a fresh batch and scratch
+    #: The loss differentiates through a gradient (a lazy R1 or path-length phase): under
+    #: ``--compile`` the phase runs the networks uncompiled, and outside autocast (fp32). A penalty
+    #: inside an ordinary phase gets the same through ``ganzoo.regularization.double_backward()``.
+    double_backward: bool = False
 
     def __post_init__(self):
         if not self.name or not self.optimizer:
@@ -199,6 +203,19 @@ class OrdersItsData(Protocol):
     loop an order object with ``next()``, ``epoch``, ``batches_per_epoch`` and state dicts."""
 
     def make_order(self, batch_size: int, seed: int) -> Any: ...
+
+
+@runtime_checkable
+class GathersRows(Protocol):
+    """Datasets whose ``batch(indices)`` only gathers rows of arrays (no decoding, no random
+    draws): the loop may upload them to the training device once (``--data-on-device``) and
+    gather the next batch in the background while a step runs, without changing any result."""
+
+    def nbytes(self) -> int:
+        """Bytes of the arrays a copy on the device would hold."""
+
+    def to_device(self, device: "torch.device") -> "GathersRows":
+        """The same dataset with every array on ``device`` (batches are gathered there)."""
 
 
 @runtime_checkable

@@ -11,6 +11,38 @@ its Adam betas are scaled to keep the same effective dynamics.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+
+
+@contextmanager
+def double_backward() -> Iterator[None]:
+    """The block runs in fp32 and with every network uncompiled: for penalties that
+    differentiate through a gradient. fp16 gradients of a logit sum underflow, and
+    torch.compile's autograd has no double backward. (The loop's gradient scaler scales the
+    final loss only, so what is computed here is never scaled.) A phase declared with
+    ``Phase(..., double_backward=True)`` runs entirely like this."""
+    from ganzoo.training.compiled import eager_networks
+    from ganzoo.training.precision import autocast_off
+
+    with autocast_off(), eager_networks():
+        yield
+
+
+def input_gradients(critic: Callable[["torch.Tensor"], "torch.Tensor"], images: "torch.Tensor") -> "torch.Tensor":
+    """d critic(images).sum() / d images, flattened per image and kept in the graph so a penalty
+    on it trains the critic; computed in fp32 by the eager networks (see :func:`double_backward`)."""
+    import torch
+
+    with double_backward():
+        images = images.detach().float().requires_grad_(True)
+        (gradients,) = torch.autograd.grad(critic(images).sum(), images, create_graph=True)
+    return gradients.flatten(1)
+
 
 def lazy_ratio(every: int) -> float:
     """``c = every / (every + 1)``: the share of an optimizer's steps that are not the penalty's."""

@@ -19,9 +19,10 @@ from conftest import ROOT, assert_no_traceback, run_cli
 from ganzoo.errors import GanzooError, UsageError
 from ganzoo.training.checkpoint import load_checkpoint
 
-TINY = dict(batch_size=16, log_every=5, sample_every=10, checkpoint_every=10, seed=3)
+# deterministic: runs compared bitwise must be, on a GPU too
+TINY = dict(batch_size=16, log_every=5, sample_every=10, checkpoint_every=10, seed=3, deterministic=True)
 TINY_FLAGS = ["--batch-size", "16", "--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10",
-              "--seed", "3"]
+              "--seed", "3", "--deterministic"]
 
 
 def weights(run_path, step):
@@ -98,6 +99,7 @@ log_every = 1
 seed = 3
 lr-schedule = "linear-decay"
 ema-decay = 0.99
+deterministic = true
 
 [model]
 name = "dcgan"
@@ -105,7 +107,8 @@ ngf = 16
 loss = "hinge"
 """
 FLAGS = ["dcgan", "--steps", "2", "--batch-size", "16", "--log-every", "1", "--seed", "3",
-         "--lr-schedule", "linear-decay", "--ema-decay", "0.99", "--set", "ngf=16", "--loss", "hinge"]
+         "--lr-schedule", "linear-decay", "--ema-decay", "0.99", "--set", "ngf=16", "--loss", "hinge",
+         "--deterministic"]
 
 
 def test_a_toml_file_equals_its_flags_and_a_run_repeats_from_its_config_json(tmp_path):

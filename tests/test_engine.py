@@ -23,7 +23,7 @@ from ganzoo.training.latents import slerp, truncate
 # Tiny but complete: label noise and DiffAugment draw from the global RNG, so exact resume
 # also proves every random stream is restored.
 TINY = ["--batch-size", 32, "--resolution", 16, "--set", "ngf=8", "--set", "ndf=8", "--set", "label_noise=0.1",
-        "--set", "augment=translation", "--log-every", 5, "--seed", 3]
+        "--set", "augment=translation", "--log-every", 5, "--seed", 3, "--deterministic"]
 
 
 def cli_process(*args) -> subprocess.Popen:

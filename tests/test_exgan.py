@@ -176,7 +176,8 @@ def test_api_inpaint_composites_bytes(trained):
 
 
 def test_an_interrupted_exgan_run_resumes_exactly(tmp_path):
-    common = ["--batch-size", "8", "--log-every", "5", "--sample-every", "10", "--seed", "2", "--out", tmp_path]
+    common = ["--batch-size", "8", "--log-every", "5", "--sample-every", "10", "--seed", "2", "--deterministic",
+              "--out", tmp_path]
     whole = run_cli("train", "exgan", "--steps", "10", "--name", "whole", "--checkpoint-every", "10", *common)
     part = run_cli("train", "exgan", "--steps", "5", "--name", "part", *common)
     assert whole.returncode == 0 and part.returncode == 0, whole.stderr + part.stderr

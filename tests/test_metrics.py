@@ -160,7 +160,7 @@ def test_evaluation_during_training_keeps_resume_exact(tmp_path):
     from ganzoo.training.checkpoint import load_checkpoint
 
     training = ("--checkpoint-every", "20", "--batch-size", "16", "--ema-start", "10",  # ema start would follow --steps
-                "--out", tmp_path)
+                "--deterministic", "--out", tmp_path)
     common = ("--eval-every", "20", "--eval-extractor", "digits", "--eval-n", "100", *training)
     assert run_cli("train", "dcgan", "--steps", "60", "--name", "whole", *common).returncode == 0
     assert run_cli("train", "dcgan", "--steps", "40", "--name", "parts", *common).returncode == 0

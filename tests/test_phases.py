@@ -172,7 +172,8 @@ def test_lazy_regularisation_correction():
 
 
 # --ema-start is given because its default depends on --steps, and the two runs differ there
-ARGS = ["--batch-size", 16, "--log-every", 8, "--seed", 5, "--checkpoint-every", 10, "--ema-start", 5]
+ARGS = ["--batch-size", 16, "--log-every", 8, "--seed", 5, "--checkpoint-every", 10, "--ema-start", 5,
+        "--deterministic"]
 
 
 def test_resume_mid_cadence_equals_the_uninterrupted_run(lazy_site, tmp_path):

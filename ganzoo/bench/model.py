@@ -1,22 +1,35 @@
-"""``ganzoo bench MODEL``: seconds per training iteration of any registered model.
+"""``ganzoo bench MODEL``: the speed of any registered model's training iteration.
 
 The model is built with its default options at the given resolution, fed a fixed random batch
-of its data kind, and stepped like the training loop does (each phase: zero grads, loss,
-backward into its optimizer's parameters, optimizer step, lazy phases at their interval: the
-loop's own PhaseRunner); the first iteration is a warm-up and is not timed. On CUDA the clock waits for the device before reading."""
+of its data kind, and stepped like the training loop does (the loop's own PhaseRunner: each
+phase's loss backward into its optimizer's parameters only, lazy phases at their interval);
+warm-up iterations (allocator, cuDNN autotuning, compiling) are not timed. On CUDA the clock
+waits for the device before reading.
+
+``--compare`` times, in one process, the same networks trained two ways: a plain eager fp32
+loop as a tutorial writes it (zero_grad, forward, backward into every parameter, step) and
+ganzoo's fastest configuration (``--precision auto``, compiled networks, channels-last on
+CUDA); the FLOPs of one iteration are counted once, so both get an achieved TFLOP/s.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
 
 from ganzoo.options import build_options
 from ganzoo.plugins import load_plugins
-from ganzoo.protocols import DataInfo
+from ganzoo.protocols import DataInfo, StepContext
 from ganzoo.specs import resolve
-from ganzoo.training.phases import PhaseRunner, checked_phases
+from ganzoo.training.compiled import compile_networks
+from ganzoo.training.devices import configure_backends
+from ganzoo.training.phases import PhaseRunner, checked_phases, synchronize
+from ganzoo.training.precision import Precision, resolve_precision
+
+WARMUP = 3  # untimed iterations: with --compile, every phase must have run before the clock starts
 
 
 @dataclass
@@ -29,6 +42,32 @@ class ModelBenchmark:
     iterations: int
     parameters_millions: float
     peak_cuda_memory_mb: float | None
+    precision: str = "fp32"
+    compiled: bool = False
+
+
+@dataclass
+class Timing:
+    """One way of training, measured."""
+
+    name: str
+    images_per_second: float
+    ms_per_step: float
+    peak_memory_mb: float | None  # CUDA: allocated by torch; CPU: the process's resident high-water mark
+    tflops: float | None
+
+
+@dataclass
+class Comparison:
+    model: str
+    resolution: int
+    batch_size: int
+    device: str
+    gflop_per_step: float | None
+    plain: Timing
+    fast: Timing
+    fast_settings: str
+    speedup: float
 
 
 #: Benchmark data is labelled with this many classes, so conditional models run too.
@@ -43,43 +82,138 @@ def random_batch(kind: str, batch_size: int, channels: int, resolution: int, dev
     return {"image": make(), "label": torch.randint(len(CLASSES), (batch_size,), device=device)}
 
 
-def run(name: str, resolution: int, batch_size: int, steps: int, device: torch.device) -> ModelBenchmark:
+def build(name: str, resolution: int, batch_size: int, device: torch.device, channels_last: bool = False,
+          channels: int = 3):
+    """The model (seeded, default options), its optimizers and phases, and a random batch."""
     plugins = load_plugins()
     spec = plugins.models.get(name)
     kind = plugins.data_kind(spec)
     options = build_options(resolve(spec.options), {}, owner=f"model '{name}'")
-    info = DataInfo(kind=kind, channels=3, resolution=resolution, size=batch_size, name="random",
+    info = DataInfo(kind=kind, channels=channels, resolution=resolution, size=batch_size, name="random",
                     classes=CLASSES if kind == "images" else ())
     torch.manual_seed(0)
     model = resolve(spec.build)(options, info).to(device).train()
+    batch = random_batch(kind, batch_size, channels, resolution, device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+        batch = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
     optimizers = model.configure_optimizers()
-    runner = PhaseRunner(model, optimizers, checked_phases(model, optimizers, name))
-    batch = random_batch(kind, batch_size, 3, resolution, device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    count = 0
+    return model, optimizers, checked_phases(model, optimizers, name), batch
 
-    def iteration() -> None:
-        nonlocal count
-        runner.step(count, lambda: batch, lambda logs: None)
-        count += 1
 
-    def sync() -> None:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-
-    iteration()  # warm-up: allocator, cuDNN autotuning
-    sync()
+def timed(iteration: Callable[[int], None], steps: int, device: torch.device, warmup: int = 1) -> float:
+    """Mean seconds per iteration over ``steps`` after ``warmup`` untimed ones."""
+    for index in range(warmup):
+        iteration(index)
+    synchronize(device)
     started = time.perf_counter()
-    for _ in range(steps):
-        iteration()
-    sync()
-    seconds = (time.perf_counter() - started) / steps
+    for index in range(warmup, warmup + steps):
+        iteration(index)
+    synchronize(device)
+    return (time.perf_counter() - started) / steps
+
+
+def run(name: str, resolution: int, batch_size: int, steps: int, device: torch.device,
+        precision: str = "fp32", compiled: bool = False, channels: int = 3) -> ModelBenchmark:
+    """The model step alone, as ``ganzoo train`` runs it with these settings."""
+    configure_backends(device, deterministic=False)
+    precision = resolve_precision(precision, device)
+    model, optimizers, phases, batch = build(name, resolution, batch_size, device,
+                                             channels_last=device.type == "cuda", channels=channels)
+    if compiled:
+        compile_networks(model, "default")
+    runner = PhaseRunner(model, optimizers, phases, precision=Precision(precision, device))
+    reset_peak_memory(device)
+    seconds = timed(lambda i: runner.step(i, lambda: batch, lambda logs: None), steps, device,
+                    warmup=WARMUP if compiled else 1)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     count = sum(p.numel() for p in model.parameters()) / 1e6
     return ModelBenchmark(name, resolution, batch_size, str(device), round(seconds, 4), steps, round(count, 2),
-                          round(peak, 1) if peak is not None else None)
+                          round(peak, 1) if peak is not None else None, precision, compiled)
 
 
-def as_dict(result: ModelBenchmark) -> dict:
+def plain_iteration(model, optimizers, phases, batch) -> Callable[[int], None]:
+    """A tutorial's training iteration: per phase, zero_grad, forward, backward (into every
+    parameter: the other network's gradients are computed and thrown away), step."""
+
+    def iteration(index: int) -> None:
+        ctx = StepContext(step=index)
+        for phase in phases:
+            if phase.runs_at(index):
+                optimizer = optimizers[phase.optimizer]
+                optimizer.zero_grad()
+                model.phase_loss(phase, batch, ctx).loss.backward()
+                optimizer.step()
+
+    return iteration
+
+
+def count_flops(iteration: Callable[[int], None]) -> float | None:
+    """FLOPs of one iteration (matrix products and convolutions, forward and backward)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    try:
+        with FlopCounterMode(display=False) as counter:
+            iteration(0)
+    except Exception:  # an operator the counter cannot trace: report no TFLOP/s rather than fail
+        return None
+    return float(counter.get_total_flops())
+
+
+def compare(name: str, resolution: int, batch_size: int, steps: int, device: torch.device,
+            precision: str = "auto", compiled: bool = True) -> Comparison:
+    configure_backends(device, deterministic=False)
+    plain_model, plain_opts, phases, batch = build(name, resolution, batch_size, device)
+    plain = plain_iteration(plain_model, plain_opts, phases, batch)
+    flops = count_flops(plain)
+    plain_timing = measure("plain eager fp32", plain, steps, device, batch_size, flops, warmup=1)
+    del plain_model, plain_opts
+
+    chosen = resolve_precision(precision, device)
+    channels_last = device.type == "cuda"
+    model, optimizers, phases, batch = build(name, resolution, batch_size, device, channels_last=channels_last)
+    if compiled:
+        compile_networks(model, "default")
+    runner = PhaseRunner(model, optimizers, phases, precision=Precision(chosen, device))
+    fast = lambda i: runner.step(i, lambda: batch, lambda logs: None)  # noqa: E731
+    settings = ", ".join([f"--precision {chosen}"] + (["--compile"] if compiled else []) +
+                         (["channels-last"] if channels_last else []))
+    fast_timing = measure("ganzoo", fast, steps, device, batch_size, flops, warmup=WARMUP if compiled else 1)
+    return Comparison(name, resolution, batch_size, str(device), round(flops / 1e9, 2) if flops else None,
+                      plain_timing, fast_timing, settings,
+                      round(fast_timing.images_per_second / plain_timing.images_per_second, 2))
+
+
+def measure(label: str, iteration: Callable[[int], None], steps: int, device: torch.device, batch_size: int,
+            flops: float | None, warmup: int) -> Timing:
+    reset_peak_memory(device)
+    seconds = timed(iteration, steps, device, warmup=warmup)
+    return Timing(label, round(batch_size / seconds, 1), round(seconds * 1000, 2), peak_memory_mb(device),
+                  round(flops / seconds / 1e12, 6) if flops else None)
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    else:
+        try:  # Linux: writing 5 resets the process's resident high-water mark (VmHWM)
+            with open("/proc/self/clear_refs", "w") as handle:
+                handle.write("5")
+        except OSError:
+            pass
+
+
+def peak_memory_mb(device: torch.device) -> float | None:
+    if device.type == "cuda":
+        return round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
+
+
+def as_dict(result) -> dict:
     return asdict(result)

@@ -11,11 +11,21 @@ import typer
 from ganzoo.cli.output import console, print_json
 
 def bench_command(
-    target: Annotated[str, typer.Argument(help="data, or a model name (see `ganzoo list models`).")],
+    target: Annotated[str, typer.Argument(help="data, train, or a model name (see `ganzoo list models`).")],
+    model: Annotated[Optional[str], typer.Argument(help="train: the model whose training loop is timed.",
+                                                   show_default=False)] = None,
     resolution: Annotated[Optional[int], typer.Option(help="Square size (default: 64 for data, 256 for a model).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(help="Images per batch (default: 64 for data, 1 for a model).")] = None,
     steps: Annotated[int, typer.Option(help="Timed training iterations of a model (after one warm-up).")] = 3,
     device: Annotated[str, typer.Option(help="A model's device: auto, cpu, cuda or cuda:N.")] = "auto",
+    compare: Annotated[bool, typer.Option("--compare", help="Time a plain eager fp32 loop and ganzoo's fastest "
+                                                            "configuration side by side.")] = False,
+    precision: Annotated[Optional[str], typer.Option(help="fp32, bf16, fp16 or auto (default: fp32; auto with "
+                                                          "--compare and for train).")] = None,
+    compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help="Compile the networks "
+                                                    "(default: off; on with --compare).", show_default=False)] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="train: the dataset (default: the model's).")] = None,
+    data_on_device: Annotated[str, typer.Option(help="train: auto, yes or no (as `ganzoo train`).")] = "auto",
     jpegs: Annotated[int, typer.Option(help="data: synthetic 178x218 JPEGs to prepare and to feed the baseline.")] = 2000,
     sizes: Annotated[str, typer.Option(help="data: cache sizes (images) whose resident memory is compared.")] = "10000,100000",
     workdir: Annotated[Optional[Path], typer.Option(help="data: where the JPEGs and caches go (default: a temporary folder).")] = None,
@@ -23,8 +33,21 @@ def bench_command(
 ) -> None:
     """Measure speed and memory: `ganzoo bench data` (the data pipeline) or `ganzoo bench MODEL`
     (seconds per training iteration). Results are collected in docs/benchmarks.md."""
+    if target == "train":
+        if model is None:
+            raise typer.BadParameter("name the model: ganzoo bench train MODEL", param_hint="MODEL")
+        return _bench_train(model, dataset, resolution, batch_size or 64, max(steps, 30), device, precision or "auto",
+                            bool(compile), data_on_device, as_json)
+    if model is not None:
+        raise typer.BadParameter(f"unexpected '{model}': only `ganzoo bench train MODEL` takes a second name",
+                                 param_hint="MODEL")
     if target != "data":
-        return _bench_model(target, resolution or 256, batch_size or 1, steps, device, as_json)
+        _check_model(target, resolution or 256, batch_size or 1, steps)
+        if compare:
+            return _bench_compare(target, resolution or 256, batch_size or 1, steps, device, precision or "auto",
+                                  True if compile is None else compile, as_json)
+        return _bench_model(target, resolution or 256, batch_size or 1, steps, device, precision or "fp32",
+                            bool(compile), as_json)
     resolution, batch_size = resolution or 64, batch_size or 64
     from ganzoo.bench.data import BATCHES_READ, as_dict, run
     from ganzoo.errors import UsageError
@@ -50,25 +73,75 @@ def bench_command(
         console.print(f"growth from {counts[0]:,} to {counts[1]:,} images: {large - small:+.1f} MB", highlight=False)
 
 
-def _bench_model(name: str, resolution: int, batch_size: int, steps: int, device: str, as_json: bool) -> None:
-    from ganzoo.bench.model import as_dict, run
+def _check_model(name: str, resolution: int, batch_size: int, steps: int) -> None:
     from ganzoo.errors import UsageError
     from ganzoo.plugins import load_plugins
-    from ganzoo.training.devices import resolve_device
 
     spec = load_plugins().models.get(name)
     if resolution not in spec.resolutions:
         raise UsageError(f"--resolution {resolution}: {name} supports {', '.join(map(str, spec.resolutions))}")
     if steps < 1 or batch_size < 1:
         raise UsageError("--steps and --batch-size must be positive")
-    result = run(name, resolution, batch_size, steps, resolve_device(device))
+
+
+def _bench_model(name: str, resolution: int, batch_size: int, steps: int, device: str, precision: str,
+                 compiled: bool, as_json: bool) -> None:
+    from ganzoo.bench.model import as_dict, run
+    from ganzoo.training.devices import resolve_device
+
+    result = run(name, resolution, batch_size, steps, resolve_device(device), precision, compiled)
     if as_json:
         print_json(as_dict(result))
         return
     memory = f", peak CUDA memory {result.peak_cuda_memory_mb:,.0f} MB" if result.peak_cuda_memory_mb else ""
-    console.print(f"{name} at {resolution}x{resolution}, batch {batch_size}, on {result.device}: "
-                  f"{result.seconds_per_iteration:.3f} s/iteration (mean of {steps}; "
+    how = result.precision + (", compiled" if compiled else "")
+    console.print(f"{name} at {resolution}x{resolution}, batch {batch_size}, on {result.device} ({how}): "
+                  f"{result.seconds_per_iteration:.4f} s/iteration (mean of {steps}; "
                   f"{result.parameters_millions:.1f}M parameters{memory})", highlight=False)
+
+
+def _bench_compare(name: str, resolution: int, batch_size: int, steps: int, device: str, precision: str,
+                   compiled: bool, as_json: bool) -> None:
+    from rich.table import Table
+
+    from ganzoo.bench.model import as_dict, compare
+    from ganzoo.training.devices import resolve_device
+
+    result = compare(name, resolution, batch_size, steps, resolve_device(device), precision, compiled)
+    if as_json:
+        print_json(as_dict(result))
+        return
+    table = Table(title=f"{name} at {resolution}x{resolution}, batch {batch_size}, on {result.device}, "
+                        f"mean of {steps} steps" + (f", {result.gflop_per_step:,.1f} GFLOP/step"
+                                                    if result.gflop_per_step else ""))
+    for column in ("loop", "img/s", "ms/step", "peak memory (MB)", "TFLOP/s"):
+        table.add_column(column, justify="left" if column == "loop" else "right")
+    for timing, label in ((result.plain, "plain eager fp32"), (result.fast, f"ganzoo ({result.fast_settings})")):
+        table.add_row(label, f"{timing.images_per_second:,.1f}", f"{timing.ms_per_step:,.2f}",
+                      f"{timing.peak_memory_mb:,.0f}" if timing.peak_memory_mb is not None else "-",
+                      f"{timing.tflops:.3f}" if timing.tflops is not None else "-")
+    console.print(table)
+    console.print(f"ganzoo / plain: {result.speedup:.2f}x", highlight=False)
+
+
+def _bench_train(name: str, dataset: str | None, resolution: int | None, batch_size: int, steps: int, device: str,
+                 precision: str, compiled: bool, data_on_device: str, as_json: bool) -> None:
+    from ganzoo.bench.loop import as_dict, run
+    from ganzoo.plugins import load_plugins
+
+    spec = load_plugins().models.get(name)
+    result = run(name, dataset, resolution or min(spec.resolutions, key=lambda r: abs(r - 64)), batch_size, steps,
+                 device, precision, compiled, data_on_device)
+    if as_json:
+        print_json(as_dict(result))
+        return
+    console.print(f"{name} on {result.dataset} at {result.resolution}x{result.resolution}, batch {batch_size}, "
+                  f"on {result.device} ({result.precision}{', compiled' if compiled else ''}, data path "
+                  f"{result.data_path}):", highlight=False)
+    console.print(f"  training loop (data, EMA, guard, logging): {result.loop_images_per_second:,.1f} img/s",
+                  highlight=False)
+    console.print(f"  model step alone: {result.step_images_per_second:,.1f} img/s; the loop runs at "
+                  f"{100 * result.loop_share:.0f}% of it", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

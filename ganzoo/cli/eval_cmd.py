@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -14,7 +16,8 @@ from ganzoo.cli.output import console, print_json
 def eval_command(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
     metric: Annotated[str, typer.Option(help="Comma-separated metrics: fid, kid, is, pr (see `ganzoo list metrics`).")] = "fid",
-    n: Annotated[int, typer.Option("--n", help="Generated samples (translations: held-out inputs, at most).")] = 10_000,
+    n: Annotated[int, typer.Option("--n", "--samples", help="Generated samples (translations: held-out inputs, at most); "
+                                                        "--samples under torchrun, whose own flags --n would abbreviate.")] = 10_000,
     real: Annotated[Optional[int], typer.Option(help="Real images (default: min(split size, max(n, 10000))).")] = None,
     split: Annotated[Optional[str], typer.Option(help="Dataset split of the real images (default: test if any).")] = None,
     feature_extractor: Annotated[str, typer.Option(help="inception (standard) or digits (offline, digit datasets).")] = "inception",
@@ -37,6 +40,8 @@ def eval_command(
     settings = EvalSettings(metrics=metrics, n=n, real=real, split=split, extractor=feature_extractor,
                             inception_weights=str(inception_weights) if inception_weights else None, seed=seed)
     record = evaluate_run(run, settings, resolve_device(device), checkpoint=checkpoint, ema=ema)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 alone reports
+        return
     if as_json:
         print_json(record)
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import os
 import typing
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -31,7 +32,16 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
     # typer may vendor click, so the parameter source is compared by name
     typed = {key for key in ctx.params if getattr(ctx.get_parameter_source(key), "name", None) == "COMMANDLINE"}
     model, resume, config = given.pop("model"), given.pop("resume"), given.pop("config")
-    if resume is not None:
+    if resume is not None and str(resume) == "auto":  # start OUT/NAME, or resume it if it exists
+        values = {key: (list(value) if isinstance(value, (list, tuple)) else value)
+                  for key, value in given.items() if key in typed}
+        settings = merged_settings(model, values, config)
+        if settings.name is None:
+            raise UsageError("--resume auto needs --name (with --out): it starts OUT/NAME, or resumes it when it "
+                             "holds a run")
+        overrides = {key: given[key] for key in RESUMABLE if key in typed}
+        run = train(settings, console=err_console, resume_if_exists=True, overrides=overrides)
+    elif resume is not None:
         if config is not None:
             raise UsageError("--resume continues a run with its own config.json; --config starts a new run")
         fixed = sorted(typed - set(RESUMABLE) - {"model", "resume"})
@@ -45,6 +55,8 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
         values = {key: (list(value) if isinstance(value, (list, tuple)) else value)
                   for key, value in given.items() if key in typed}
         run = train(merged_settings(model, values, config), console=err_console)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 alone reports
+        return
     console.print(f"samples: {run / 'samples'}", highlight=False, soft_wrap=True, markup=False)
     import json
 
@@ -70,8 +82,9 @@ def _signature() -> inspect.Signature:
         inspect.Parameter("model", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
             Optional[str], typer.Argument(help="Model to train (see `ganzoo list models`).", show_default=False, metavar="MODEL")]),
         inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-            Optional[Path], typer.Option(help="Continue this run folder from its newest checkpoint.",
-                                         rich_help_panel=BUDGET)]),
+            Optional[Path], typer.Option(help="Continue this run folder from its newest checkpoint; `auto` (with "
+                                              "MODEL and --name): start OUT/NAME, or continue it if it holds a run "
+                                              "(for torchrun --max-restarts).", rich_help_panel=BUDGET)]),
         inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
             Optional[Path], typer.Option(help="Settings from a TOML file, or a run's config.json to repeat it; "
                                               "flags given here override it.", rich_help_panel=BUDGET)]),

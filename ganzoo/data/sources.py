@@ -3,6 +3,7 @@ prepared cache. A batch is one fancy index per array, so loading never decodes a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -28,7 +29,18 @@ def as_tensor(array: torch.Tensor | RowFile) -> torch.Tensor:
 def _take(array: torch.Tensor | RowFile, indices) -> torch.Tensor:
     if isinstance(array, RowFile):
         return torch.from_numpy(array.take(torch.as_tensor(indices).numpy()))
-    return array[torch.as_tensor(indices)]
+    return array[torch.as_tensor(indices).to(array.device, non_blocking=True)]
+
+
+def _nbytes(array: torch.Tensor | RowFile | None) -> int:
+    if array is None:
+        return 0
+    return int(np.prod(array.shape)) * (1 if isinstance(array, RowFile) else array.element_size())
+
+
+def _on(device: torch.device, array: torch.Tensor | RowFile | None) -> torch.Tensor | None:
+    """``array`` whole on ``device`` (a prepared file is read once)."""
+    return None if array is None else as_tensor(array).to(device)
 
 
 class ImageArrays:
@@ -62,9 +74,22 @@ class ImageArrays:
     def __len__(self) -> int:
         return int(next(iter(self.arrays.values())).shape[0])
 
+    def nbytes(self) -> int:
+        return sum(map(_nbytes, (*self.arrays.values(), self.labels, self.attributes)))
+
+    def to_device(self, device: torch.device) -> "ImageArrays":
+        """A copy whose arrays live on ``device``, so a batch is one gather there (GathersRows)."""
+        moved = copy.copy(self)
+        moved.arrays = {name: _on(device, array) for name, array in self.arrays.items()}
+        moved.labels, moved.attributes = _on(device, self.labels), _on(device, self.attributes)
+        return moved
+
     def batch(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
         out = {name: _take(array, indices) for name, array in self.arrays.items()}
         index = torch.as_tensor(indices)
+        if self.labels is not None or self.attributes is not None:
+            device = (self.labels if self.labels is not None else self.attributes).device
+            index = index.to(device, non_blocking=True)
         if self.labels is not None:
             out["label"] = self.labels[index]
         if self.attributes is not None:
@@ -107,6 +132,14 @@ class UnpairedImages:
     def __len__(self) -> int:
         return max(int(a.shape[0]) for a in self.domains.values())
 
+    def nbytes(self) -> int:
+        return sum(map(_nbytes, self.domains.values()))
+
+    def to_device(self, device: torch.device) -> "UnpairedImages":
+        moved = copy.copy(self)
+        moved.domains = {name: _on(device, array) for name, array in self.domains.items()}
+        return moved
+
     def make_order(self, batch_size: int, seed: int) -> IndependentOrders:
         return IndependentOrders({name: int(a.shape[0]) for name, a in self.domains.items()}, batch_size, seed)
 
@@ -114,6 +147,6 @@ class UnpairedImages:
         """``indices``: a {domain: indices} mapping from the order, or plain indices (taken
         modulo each domain's size, for fixed sample grids)."""
         if not isinstance(indices, Mapping):
-            flat = torch.as_tensor(indices)
+            flat = torch.as_tensor(indices).cpu()
             indices = {name: flat % int(a.shape[0]) for name, a in self.domains.items()}
         return {name: _take(a, indices[name]) for name, a in self.domains.items()}

@@ -93,15 +93,19 @@ def real_features(data, extractor: FeatureExtractor, device: torch.device, count
     return features
 
 
-def sample_batches(model, n: int, seed: int, batch: int = METRIC_BATCH):
+def sample_batches(model, n: int, seed: int, batch: int = METRIC_BATCH, only=None):
     """uint8 samples of a model that samples from noise, ``batch`` at a time, from a seeded
-    generator; a conditional model's conditions are drawn like its training data's."""
+    generator; a conditional model's conditions are drawn like its training data's. ``only``
+    (a batch index -> bool) picks the batches to generate: the codes of the others are still
+    drawn, so each batch is the same whichever process makes it."""
     from ganzoo.training.samples import draw_codes
 
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
-    for start in range(0, n, batch):
+    for index, start in enumerate(range(0, n, batch)):
         noise, labels = draw_codes(model, min(batch, n - start), generator)
+        if only is not None and not only(index):
+            continue
         with torch.no_grad():
             yield to_uint8(model.sample(noise.to(device), labels.to(device) if labels is not None else None))
 

@@ -14,16 +14,24 @@ from ganzoo.metrics.evaluate import (METRIC_BATCH, EvalSettings, build_extractor
                                      default_split, encode, metric_functions, needs_logits, real_features,
                                      sample_batches)
 from ganzoo.plugins import PluginSystem, load_plugins
+from ganzoo.training.distributed import World
 from ganzoo.training.rng import rng_untouched
+
 
 
 class Evaluator:
     """Evaluates one model of a run; the extractor and the real features are prepared once.
     Neither building it nor calling it changes any global random stream (its samples come from
-    their own seeded generator), so a run evaluated during training trains bitwise as without."""
+    their own seeded generator), so a run evaluated during training trains bitwise as without.
+
+    In a run of several processes (``world``), each generates and encodes its share of the
+    samples (every ``world.size``-th batch of the same seeded sequence); rank 0 gathers the
+    features in order, computes the one result and every process receives it. Translation and
+    inpainting evaluations run on rank 0."""
 
     def __init__(self, config: dict, settings: EvalSettings, device: torch.device, inference: tuple[str, ...],
-                 plugins: PluginSystem | None = None):
+                 plugins: PluginSystem | None = None, world: World | None = None):
+        self.world = world or World()
         with rng_untouched():
             self._prepare(config, settings, device, inference, plugins)
 
@@ -55,17 +63,34 @@ class Evaluator:
         try:
             with rng_untouched():
                 if self.kind == "sample":
-                    return self._unconditional(model)
-                if self.kind == "inpaint":
-                    return self._inpainting(model)
-                return self._translation(model)
+                    results = self._unconditional(model)
+                elif not self.world.is_writer:
+                    results = None
+                elif self.kind == "inpaint":
+                    results = self._inpainting(model)
+                else:
+                    results = self._translation(model)
+            return self.world.share(results)
         finally:
             model.train(was_training)
 
-    def _unconditional(self, model) -> dict[str, float]:
-        fake, logits = encode(self.extractor, sample_batches(model, self.settings.n, self.settings.seed), self.device,
-                              logits=needs_logits(self.functions))
-        return compute_metrics(self.functions, self.real("image"), fake, logits)
+    def _unconditional(self, model) -> dict[str, float] | None:
+        world, logits = self.world, needs_logits(self.functions)
+        if world.size == 1:
+            fake, fake_logits = encode(self.extractor, sample_batches(model, self.settings.n, self.settings.seed),
+                                       self.device, logits=logits)
+            return compute_metrics(self.functions, self.real("image"), fake, fake_logits)
+        # each rank encodes every world.size-th batch; rank 0 puts them back in one process's order
+        batches = sample_batches(model, self.settings.n, self.settings.seed,
+                                 only=lambda index: index % world.size == world.rank)
+        mine = [encode(self.extractor, [images], self.device, logits=logits) for images in batches]
+        shares = world.gather_objects(mine)
+        if not world.is_writer:
+            return None
+        ordered = [shares[index % world.size][index // world.size] for index in range(sum(map(len, shares)))]
+        fake = torch.cat([f for f, _ in ordered])
+        fake_logits = torch.cat([l for _, l in ordered]) if logits else None
+        return compute_metrics(self.functions, self.real("image"), fake, fake_logits)
 
     def _translation(self, model) -> dict[str, float]:
         """Paired: L1, PSNR and SSIM of outputs against targets on the held-out split (plus the
@@ -145,15 +170,23 @@ class Evaluator:
 def evaluate_run(path: Path, settings: EvalSettings, device: torch.device, checkpoint: Path | None = None,
                  ema: bool = True) -> dict:
     """Evaluate a run's checkpoint; the record is appended to the run's metrics.jsonl."""
+    from ganzoo.training.distributed import join
     from ganzoo.training.inference import load_run
 
-    run = load_run(path, device, checkpoint=checkpoint, ema=ema)
-    started = time.perf_counter()
-    evaluator = Evaluator(run.config, settings, device, run.model_entry.spec.inference)
-    results = evaluator(run.model)
-    record = {"step": run.step, "eval": {k: round(v, 6) for k, v in results.items()},
-              "extractor": settings.extractor if evaluator.functions else None, "n": settings.n,
-              "real": evaluator.real_count, "split": evaluator.split, "checkpoint": run.checkpoint.name,
-              "ema": ema, "seconds": round(time.perf_counter() - started, 1)}
-    run.run_dir.append_metrics(record)
-    return record
+    world, device_name = join(str(device))  # under torchrun: each process makes its share of the samples
+    try:
+        device = torch.device(device_name) if world.active else device
+        run = load_run(path, device, checkpoint=checkpoint, ema=ema)
+        started = time.perf_counter()
+        evaluator = Evaluator(run.config, settings, device, run.model_entry.spec.inference, world=world)
+        results = evaluator(run.model)
+        record = {"step": run.step, "eval": {k: round(v, 6) for k, v in results.items()},
+                  "extractor": settings.extractor if evaluator.functions else None, "n": settings.n,
+                  "real": evaluator.real_count, "split": evaluator.split, "checkpoint": run.checkpoint.name,
+                  "ema": ema, "seconds": round(time.perf_counter() - started, 1),
+                  **({"processes": world.size} if world.active else {})}
+        if world.is_writer:
+            run.run_dir.append_metrics(record)
+        return record
+    finally:
+        world.close()

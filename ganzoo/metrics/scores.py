@@ -25,11 +25,16 @@ def _batches(features: torch.Tensor, size: int = 4096):
     return features.split(size)
 
 
+#: The features handed to a metric are already every process's (a distributed run gathers them
+#: on rank 0): torchmetrics must not try to gather them again from processes that are not there.
+LOCAL = {"sync_on_compute": False}
+
+
 def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
     """Frechet distance between Gaussians fitted to the two feature sets (Heusel et al. 2017)."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    metric = FrechetInceptionDistance(feature=_Given(real.shape[1]), reset_real_features=False)
+    metric = FrechetInceptionDistance(feature=_Given(real.shape[1]), reset_real_features=False, **LOCAL)
     for chunk in _batches(real):
         metric.update(chunk, real=True)
     for chunk in _batches(fake):
@@ -45,7 +50,7 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, subset_size:
     size = min(subset_size, len(real), len(fake))
     with torch.random.fork_rng(devices=[]):  # subsets are drawn from the global RNG: keep it untouched
         torch.manual_seed(0)
-        metric = KernelInceptionDistance(feature=_Given(real.shape[1]), subsets=subsets, subset_size=size)
+        metric = KernelInceptionDistance(feature=_Given(real.shape[1]), subsets=subsets, subset_size=size, **LOCAL)
         metric.update(real, real=True)
         metric.update(fake, real=False)
         mean, std = metric.compute()
@@ -59,7 +64,7 @@ def inception_score(logits: torch.Tensor, splits: int = 10) -> tuple[float, floa
     splits = max(1, min(splits, len(logits) // 2))
     with torch.random.fork_rng(devices=[]):  # IS shuffles with the global RNG
         torch.manual_seed(0)
-        metric = InceptionScore(feature=_Given(logits.shape[1]), splits=splits)
+        metric = InceptionScore(feature=_Given(logits.shape[1]), splits=splits, **LOCAL)
         metric.update(logits)
         mean, std = metric.compute()
     return float(mean), float(std)

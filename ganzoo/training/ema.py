@@ -6,49 +6,54 @@ Yazici et al. 2019). Buffers such as BatchNorm statistics are copied, not averag
 
 from __future__ import annotations
 
+import copy
 from contextlib import contextmanager
 from typing import Any, Iterator
 
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel
 
 
-def ramped_ema(decay: float):
-    """An AveragedModel update whose decay ramps up as min(decay, (1 + n) / (10 + n)) over the
-    n updates so far: a short run averages over a short window instead of staying near its
-    first weights, and a long one reaches ``decay``. Computed on the device: no host sync."""
-
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n_averaged: torch.Tensor) -> None:
-        weight = 1.0 - torch.clamp((1.0 + n_averaged) / (10.0 + n_averaged), max=decay)
-        for avg, cur in zip(averaged, current):
-            avg.lerp_(cur, weight.to(avg.dtype))
-
-    return update
+def ema_weight(n_averaged: torch.Tensor, decay: float) -> torch.Tensor:
+    """How far the average moves towards the live weights at this update: all the way at the
+    first (it copies them), then 1 - min(decay, (1 + n) / (10 + n)) over the n updates so far,
+    so a short run averages over a short window and a long one reaches ``decay``. A tensor on
+    the device: the host never waits for it."""
+    n = n_averaged.to(torch.float32)
+    ramped = 1.0 - torch.clamp((1.0 + n) / (10.0 + n), max=decay)
+    return torch.where(n_averaged == 0, torch.ones_like(ramped), ramped)
 
 
 class GeneratorEMA:
     """EMA copies of ``model.<name>`` for each inference network, updated from ``start`` on
-    (the first update copies the live weights, so early, untrained weights are never averaged)."""
+    (the first update copies the live weights, so early, untrained weights are never averaged).
+
+    Every update is a handful of fused device operations with no host synchronisation
+    (torch's AveragedModel reads its update count on the host at every step). The state dict
+    keeps AveragedModel's layout (``n_averaged``, ``module.*``), so older checkpoints load."""
 
     def __init__(self, model: nn.Module, names: tuple[str, ...], decay: float, start: int):
         self.names, self.decay, self.start = names, decay, start
-        self.averaged = {
-            name: AveragedModel(getattr(model, name), multi_avg_fn=ramped_ema(decay), use_buffers=False)
-            for name in names
-        }
-        for averaged in self.averaged.values():
-            averaged.requires_grad_(False)
+        self.copies = {name: copy.deepcopy(getattr(model, name)).requires_grad_(False) for name in names}
+        self.n_averaged = {name: torch.zeros((), dtype=torch.long, device=_device_of(network))
+                           for name, network in self.copies.items()}
 
     @torch.no_grad()
     def update(self, model: nn.Module, step: int) -> None:
-        if step >= self.start:
-            for name, averaged in self.averaged.items():
-                averaged.update_parameters(getattr(model, name))
+        if step < self.start:
+            return
+        for name, averaged in self.copies.items():
+            live = getattr(model, name)
+            weight = ema_weight(self.n_averaged[name], self.decay)
+            torch._foreach_lerp_(list(averaged.parameters()), list(live.parameters()), weight)
+            buffers = list(averaged.buffers())
+            if buffers:  # BatchNorm statistics and the like: copied, not averaged
+                torch._foreach_copy_(buffers, list(live.buffers()))
+            self.n_averaged[name] += 1
 
     @property
     def active(self) -> bool:
-        return all(int(a.n_averaged) > 0 for a in self.averaged.values())
+        return all(int(n) > 0 for n in self.n_averaged.values())
 
     @contextmanager
     def swapped_in(self, model: nn.Module) -> Iterator[nn.Module]:
@@ -58,16 +63,26 @@ class GeneratorEMA:
             return
         live = {name: getattr(model, name) for name in self.names}
         try:
-            for name, averaged in self.averaged.items():
-                setattr(model, name, averaged.module)
+            for name, averaged in self.copies.items():
+                setattr(model, name, averaged)
             yield model
         finally:
             for name, network in live.items():
                 setattr(model, name, network)
 
     def state_dict(self) -> dict[str, Any]:
-        return {name: averaged.state_dict() for name, averaged in self.averaged.items()}
+        return {name: {"n_averaged": self.n_averaged[name],
+                       **{f"module.{key}": value for key, value in averaged.state_dict().items()}}
+                for name, averaged in self.copies.items()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        for name, averaged in self.averaged.items():
-            averaged.load_state_dict(state[name])
+        for name, averaged in self.copies.items():
+            saved = state[name]
+            averaged.load_state_dict({key[len("module."):]: value for key, value in saved.items()
+                                      if key.startswith("module.")})
+            self.n_averaged[name].copy_(saved["n_averaged"])
+
+
+def _device_of(network: nn.Module) -> torch.device:
+    tensor = next(network.parameters(), None)
+    return tensor.device if tensor is not None else torch.device("cpu")

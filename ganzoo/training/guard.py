@@ -17,8 +17,12 @@ class Diverged(GanzooError):
 
 
 class DivergenceGuard:
-    def __init__(self, phases: tuple[str, ...], device: torch.device):
+    """With a ``world`` of several processes the check is global: a non-finite loss on any
+    process stops every one of them after the same step, with the same message."""
+
+    def __init__(self, phases: tuple[str, ...], device: torch.device, world=None):
         self.first_bad = {phase: torch.tensor(-1, device=device) for phase in phases}
+        self.world = world
 
     def observe(self, phase: str, loss: torch.Tensor, step: int) -> None:
         first = self.first_bad[phase]
@@ -27,10 +31,16 @@ class DivergenceGuard:
 
     def check(self, model: nn.Module) -> None:
         """Raise :class:`Diverged` naming the earliest bad step and phase, or a non-finite weight."""
-        bad = {phase: int(step) for phase, step in self.first_bad.items() if int(step) >= 0}
+        steps = torch.stack(list(self.first_bad.values()))
+        if self.world is not None and self.world.size > 1:  # the earliest bad step of any process
+            never = torch.iinfo(steps.dtype).max
+            steps = -self.world.maximum(-torch.where(steps < 0, torch.full_like(steps, never), steps))
+            steps = torch.where(steps == never, torch.full_like(steps, -1), steps)
+        bad = {phase: int(step) for phase, step in zip(self.first_bad, steps.tolist()) if step >= 0}
         if bad:
             phase = min(bad, key=bad.get)
             raise Diverged(f"training diverged at step {bad[phase]}: the loss of phase {phase} is not finite")
-        for name, tensor in model.state_dict().items():
+        for name, tensor in model.state_dict().items():  # the same on every process (checked at checkpoints)
             if tensor.is_floating_point() and not torch.isfinite(tensor).all():
                 raise Diverged(f"training diverged: weight '{name}' is not finite")
+

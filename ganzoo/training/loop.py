@@ -7,6 +7,8 @@ budgets, divergence, signals, logging, samples and checkpoints.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import math
@@ -35,27 +37,33 @@ from ganzoo.protocols import AveragesOverImages, OrdersItsData, PreviewsExamples
 from ganzoo.specs import resolve
 from ganzoo.training.artifacts import plot_losses, read_metrics, write_timelapse
 from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
-from ganzoo.training.devices import resolve_device, seed_everything
+from ganzoo.training.compiled import compile_networks, eager_networks
+from ganzoo.training.distributed import World, join, rank_seed
+from ganzoo.training.devices import configure_backends, resolve_device, restore_backends, seed_everything
 from ganzoo.training.ema import GeneratorEMA
+from ganzoo.training.feed import BatchFeed, choose_mode
 from ganzoo.training.guard import Diverged, DivergenceGuard
 from ganzoo.training.lifecycle import Lifecycle
 from ganzoo.training.phases import PhaseRunner, batches_per_step, check_critic_steps, checked_phases
+from ganzoo.training.precision import Precision, resolve_precision
 from ganzoo.training.progress import TrainingProgress
 from ganzoo.training.rng import capture_rng, restore_rng
-from ganzoo.training.run_dir import RunDir
+from ganzoo.training.run_dir import ReadOnlyRunDir, RunDir
 from ganzoo.training.samples import SampleSheet, grid_image, save_png
-from ganzoo.training.settings import (DEFAULT_EMA_DECAY, RESUMABLE, TrainPlan, TrainSettings, plan_to_dict,
+from ganzoo.training.settings import (DEFAULT_EMA_DECAY, RECORDED, RESUMABLE, TrainPlan, TrainSettings, plan_to_dict,
                                      plan_training, settings_for_resume)
 
 PREVIEW_EXAMPLES = 8  # rows of a translation model's sample grid
 
 
 class LogAverager:
-    """Sums detached scalars on the device; the host reads them only when a line is logged."""
+    """Sums detached scalars on the device; the host reads them only when a line is logged.
+    With a ``world`` of several processes the means are over every process's values."""
 
-    def __init__(self) -> None:
+    def __init__(self, world=None) -> None:
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
+        self.world = world
 
     def add(self, logs: dict[str, torch.Tensor]) -> None:
         for key, value in logs.items():
@@ -65,20 +73,49 @@ class LogAverager:
 
     def pop_means(self) -> dict[str, float]:
         keys = list(self.sums)
-        totals = torch.stack([self.sums[k] for k in keys]).tolist() if keys else []
+        stacked = torch.stack([self.sums[k] for k in keys]) if keys else None
+        if stacked is not None and self.world is not None:
+            stacked = self.world.mean(stacked)
+        totals = stacked.tolist() if stacked is not None else []
         means = {k: total / self.counts[k] for k, total in zip(keys, totals)}
         self.sums, self.counts = {}, {}
         return means
 
 
-def train(settings: TrainSettings, console: Console | None = None, plugins: PluginSystem | None = None) -> Path:
-    """Start a run from settings; returns the run folder."""
+def train(settings: TrainSettings, console: Console | None = None, plugins: PluginSystem | None = None, *,
+          resume_if_exists: bool = False, overrides: dict[str, Any] | None = None) -> Path:
+    """Start a run from settings; returns the run folder. Under torchrun every process of the
+    launch calls this, and together they train one run (rank 0 alone writes it). With
+    ``resume_if_exists`` (``--resume auto``) a run already in OUT/NAME is resumed instead, with
+    ``overrides`` (its resumable settings), after checking it is the run these settings describe."""
     console = console or Console(stderr=True)
     plugins = plugins or load_plugins()
-    plan = plan_training(settings, plugins)
-    trainer = Trainer(plan, resolve_device(plan.device), console, plugins)
-    with trainer.run_dir.create_locked():  # one run, one writer: a second process gets an error
-        return trainer.run()
+    world, device = join(settings.device)
+    try:
+        if world.active:
+            settings = dataclasses.replace(settings, device=device)
+        if not world.is_writer:
+            console = Console(stderr=True, quiet=True)
+        if resume_if_exists:
+            run_dir = RunDir(Path(settings.out) / settings.name)
+            if world.share(run_dir.config_path.is_file()):  # rank 0 decides: the others may see it appear
+                overrides = {**(overrides or {}), **({"device": device} if world.active else {})}
+                path = _resume(run_dir, run_dir.read_config(), overrides, console, plugins, world, settings)
+                world.barrier()
+                return path
+            console.print(f"{run_dir.path} holds no run yet: starting it", highlight=False)
+        plan = world.together(lambda: plan_training(settings, plugins, world_size=world.size,
+                                                    check_fresh=world.is_writer))
+        trainer = Trainer(plan, resolve_device(plan.device), console, plugins, world=world)
+        if world.is_writer:
+            with trainer.run_dir.create_locked():  # one run, one writer: a second process gets an error
+                path = trainer.run()
+        else:
+            path = trainer.run()
+        world.barrier()
+        return path
+    finally:
+        world.close()
 
 
 def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
@@ -90,17 +127,54 @@ def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
     run = Path(run)
     run_dir = RunDir(run.resolve() if run.name in ("", ".", "..") else run)  # `--resume .`: its real name
     config = run_dir.read_config()
+    recorded = config.get("training") if isinstance(config.get("training"), dict) else {}
+    world, device = join(overrides.get("device") or recorded.get("device") or "auto")
+    try:
+        if world.active:
+            overrides = {**overrides, "device": device}
+        if not world.is_writer:
+            console = Console(stderr=True, quiet=True)
+        path = _resume(run_dir, config, overrides, console, plugins, world)
+        world.barrier()
+        return path
+    finally:
+        world.close()
+
+
+def _resume(run_dir: RunDir, config: dict[str, Any], overrides: dict[str, Any], console: Console,
+            plugins: PluginSystem, world: World, expected: TrainSettings | None = None) -> Path:
     settings = settings_for_resume(config, run_dir.path, overrides)
-    plan = plan_training(settings, plugins, resuming=True)
-    with run_dir.lock():
-        trainer = Trainer(plan, resolve_device(plan.device), console, plugins, run_id=config.get("run_id"))
+
+    def checked_plan() -> TrainPlan:
+        plan = plan_training(settings, plugins, resuming=True, world_size=world.size)
+        if expected is not None:  # --resume auto: the command must describe this run
+            # a setting left to its default takes the run's recorded value (--ema-start follows --steps)
+            recorded = {key: value for key, value in config["training"].items()
+                        if key in RECORDED and getattr(expected, key, None) is None}
+            wanted = plan_training(dataclasses.replace(expected, **recorded), plugins, resuming=True,
+                                   world_size=world.size)
+            reason = differences(run_identity(plan), run_identity(wanted))
+            if reason:
+                raise UsageError(f"--resume auto: {run_dir.path} holds another run ({reason}); give the flags and "
+                                 "--set values it was started with, or another --name")
+        return plan
+
+    plan = world.together(checked_plan)
+    lock = world.together(lambda: run_dir.lock() if world.is_writer else contextlib.nullcontext())
+    with lock:
+        trainer = Trainer(plan, resolve_device(plan.device), console, plugins, run_id=config.get("run_id"),
+                          world=world)
         trainer.check_dataset(config.get("dataset_fingerprint"))
         refused = trainer.restore_newest_checkpoint()
+        if expected is not None and trainer.step >= trainer.total_steps:  # --resume auto of a finished run
+            console.print(f"{run_dir.path} already finished at step {trainer.step}: nothing to do", highlight=False)
+            return run_dir.path
         trainer.check_budget(overrides)
-        run_dir.remove_leftovers()  # holding the lock proves their writer is gone
-        for path in refused:  # out of the way, kept: later resumes and `generate` use the good ones
-            os.replace(path, path.with_name(path.name + ".refused"))
-        run_dir.truncate_metrics(trainer.step)
+        if world.is_writer:
+            run_dir.remove_leftovers()  # holding the lock proves their writer is gone
+            for path in refused:  # out of the way, kept: later resumes and `generate` use the good ones
+                os.replace(path, path.with_name(path.name + ".refused"))
+            run_dir.truncate_metrics(trainer.step)
         return trainer.run()
 
 
@@ -115,16 +189,21 @@ def primary_value(results: dict[str, float], metric: str) -> float:
 
 class Trainer:
     def __init__(self, plan: TrainPlan, device: torch.device, console: Console, plugins: PluginSystem,
-                 run_id: str | None = None):
+                 run_id: str | None = None, world: World | None = None):
         self.plan, self.device, self.console, self.plugins = plan, device, console, plugins
-        self.run_dir = RunDir(plan.run_dir)
+        self.world = world = world or World()
+        # rank 0 alone writes the run folder; the other processes of a torchrun launch read it
+        self.run_dir = RunDir(plan.run_dir) if world.is_writer else ReadOnlyRunDir(plan.run_dir)
         # names this run in its checkpoints, so that one copied in from another run is refused
-        self.run_id = run_id or uuid.uuid4().hex[:16]
+        self.run_id = run_id or world.share(uuid.uuid4().hex[:16])
 
-        # --- data and its order ---------------------------------------------------------
-        seed_everything(plan.seed)
-        self.data = open_dataset(plan.dataset.spec, root=plan.data_root, resolution=plan.resolution,
-                                 split="train", fit=plan.fit, options=plan.data_options)
+        # --- device switches, data and its order -----------------------------------------
+        self.previous_backends = configure_backends(device, plan.deterministic)  # put back when the run ends
+        self.precision = Precision(resolve_precision(plan.precision, device), device)
+        seed_everything(rank_seed(plan.seed, world.rank))  # each process its own noise; rank 0 the seed's
+        with world.writer_first():  # rank 0 prepares a dataset's cache; the others then read it
+            self.data = open_dataset(plan.dataset.spec, root=plan.data_root, resolution=plan.resolution,
+                                     split="train", fit=plan.fit, options=plan.data_options)
         if isinstance(self.data, OrdersItsData):  # e.g. unpaired domains, each with its own order
             make_order = self.data.make_order
         else:
@@ -134,20 +213,36 @@ class Trainer:
         except ValueError as exc:  # fewer examples than the batch size
             raise DataError(f"dataset '{plan.dataset.name}': {exc}; lower --batch-size") from None
         self.augment = parse_loader_augments(plan.augment)
+        # convolutions run fastest on NHWC tensors on GPUs (tensor cores); on CPUs NCHW measured faster
+        self.channels_last = device.type == "cuda"
+        self.feed = BatchFeed(self.data, self.order, device,
+                              choose_mode(plan.data_on_device, self.data, device, plan.dataset.name),
+                              channels_last=self.channels_last, shard=(world.rank, world.size))
 
         # --- model, optimizers, phases, schedules, EMA --------------------------------------
         self.model = resolve(plan.model.spec.build)(plan.options, self.data.info).to(device)
+        if plan.sync_bn:
+            if device.type != "cuda":
+                raise UsageError("--sync-bn needs CUDA GPUs (SyncBatchNorm); on CPUs each process normalises over "
+                                 "its share of the batch")
+            self.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        world.broadcast_state(self.model.state_dict().values())  # every process starts from rank 0's weights
         self.optimizers = self.model.configure_optimizers()
         self.phases = checked_phases(self.model, self.optimizers, plan.model.name)
         check_critic_steps(self.phases, plan.d_steps, plan.model.name)
         self.total_steps = plan.steps or math.ceil(
-            plan.epochs * self.order.batches_per_epoch / batches_per_step(self.phases, plan.d_steps))
+            plan.epochs * self.feed.batches_per_epoch / batches_per_step(self.phases, plan.d_steps))
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
                            for name, opt in self.optimizers.items()}
         self.ema = GeneratorEMA(self.model, self.model.inference_networks, self._ema_decay(), plan.ema_start)
-        self.guard = DivergenceGuard(tuple(p.name for p in self.phases), device)
+        self.guard = DivergenceGuard(tuple(p.name for p in self.phases), device, world)
+        # compiled after the EMA copied the networks: the copies (used for samples) stay eager
+        self.compiled = compile_networks(self.model, plan.compile_mode) if plan.compile else []
         self.runner = PhaseRunner(self.model, self.optimizers, self.phases, plan.d_steps, plan.clip_grad,
-                                  observe=self.guard.observe)
+                                  observe=self.guard.observe, precision=self.precision, compiled=bool(self.compiled),
+                                  accumulate=plan.accumulate, reduce_gradients=world.average_gradients)
         self.evaluator = self._evaluator() if plan.eval_every else None
         self.best: float | None = None  # the best evaluation so far (its checkpoint is best.safetensors)
         # Sample grids: the same noise (and conditions) all through training, or fixed examples.
@@ -191,7 +286,8 @@ class Trainer:
         self.run_dir.write_config(self.config())
         self.run_dir.write_status("running", self.step, self.total_steps)
         self._log(self._banner())
-        self.lifecycle.start(Run(self.run_dir.path), self.plan.loggers, self.step)
+        if self.world.is_writer:  # plugins and loggers hear of the run once, from rank 0
+            self.lifecycle.start(Run(self.run_dir.path), self.plan.loggers, self.step)
         status = "failed"
         try:
             status = self._train()
@@ -203,6 +299,7 @@ class Trainer:
             raise
         finally:
             self.lifecycle.end(self.step, status)
+            restore_backends(self.previous_backends)
         return self.run_dir.path
 
     def _train(self) -> str:
@@ -213,28 +310,38 @@ class Trainer:
             self._log(f"warning: --augment {','.join(leaking)} changes only the real images, so the samples "
                       f"will learn to look {'/'.join(leaking)}-augmented; augment inside the model instead "
                       f"where it offers that (`ganzoo info {plan.model.name}` lists its options)")
-        logs = LogAverager()
+        logs = LogAverager(self.world)
         budget_note = ""
         started = time.monotonic()
-        last_time, last_batches, last_hooks = time.perf_counter(), self.batches_drawn, self.lifecycle.seconds
+        last_time, last_batches, last_hooks = time.perf_counter(), self.batches_drawn, self.excluded_seconds()
+        compile_reported = False
         self.model.train()
         previous_handlers = self._install_signal_handlers()
         try:
             with TrainingProgress(self.console, self.total_steps, start=self.step) as progress:
-                while self.step < self.total_steps and self.stop_signal is None:
-                    if plan.time_limit is not None and time.monotonic() - started >= plan.time_limit:
+                while self.step < self.total_steps:
+                    over_time = plan.time_limit is not None and time.monotonic() - started >= plan.time_limit
+                    over_time, stopping = self.world.any_of(over_time, self.stop_signal is not None)
+                    if stopping:  # every process stops after the same step
+                        self.stop_signal = self.stop_signal or signal.SIGTERM
+                        break
+                    if over_time:
                         budget_note = f"time budget of {plan.time_limit:.0f}s reached at step {self.step}"
                         break
                     self.train_step(logs)
                     progress.advance(self.step)
+                    if self.compiled and not compile_reported:
+                        self._log(f"compiled {', '.join(self.compiled)} in {self.runner.compile_seconds:.1f}s "
+                                  "(not counted in img/s)")
+                        compile_reported = True
 
                     at_end = self.step == self.total_steps
                     if self.step % plan.log_every == 0 or at_end:
                         now = time.perf_counter()
                         drawn = self.batches_drawn - last_batches
-                        busy = now - last_time - (self.lifecycle.seconds - last_hooks)  # hooks are not training
+                        busy = now - last_time - (self.excluded_seconds() - last_hooks)  # hooks, compiling
                         speed = drawn * plan.batch_size / max(busy, 1e-9)
-                        last_time, last_batches, last_hooks = now, self.batches_drawn, self.lifecycle.seconds
+                        last_time, last_batches, last_hooks = now, self.batches_drawn, self.excluded_seconds()
                         self.guard.check(self.model)
                         self.log_record(progress, speed, logs.pop_means())
                     if self.step % plan.sample_every == 0 or at_end:
@@ -255,6 +362,7 @@ class Trainer:
             raise
         finally:
             self._restore_signal_handlers(previous_handlers)
+            self.feed.close()
 
         if self.last_checkpoint_step != self.step:
             try:
@@ -269,13 +377,24 @@ class Trainer:
                       f"Resume with: {shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}")
             return "interrupted"
         self.run_dir.write_status("finished", self.step, self.total_steps, budget_note)
-        self._log(f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
-                  f"checkpoint {self.run_dir.latest_checkpoint()}, samples in {self.run_dir.samples}")
+        if self.world.is_writer:
+            self._log(f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
+                      f"checkpoint {self.run_dir.latest_checkpoint()}, samples in {self.run_dir.samples}")
         return "finished"
+
+    def excluded_seconds(self) -> float:
+        """Time that is not training, left out of img/s: lifecycle hooks, and compiling."""
+        return self.lifecycle.seconds + self.runner.compile_seconds
 
     def train_step(self, logs: LogAverager) -> None:
         """One step: every phase due at this step, in declared order (see PhaseRunner)."""
-        self.runner.step(self.step, self.next_batch, logs.add)
+        try:
+            self.runner.step(self.step, self.next_batch, logs.add)
+        except RuntimeError as exc:
+            if self.plan.deterministic and "deterministic" in str(exc):
+                raise GanzooError(f"--deterministic: {str(exc).splitlines()[0]} (model '{self.plan.model.name}' "
+                                  f"cannot train deterministically on {self.device}; drop --deterministic)") from None
+            raise
         for scheduler in self.schedulers.values():
             scheduler.step()
         self.step += 1
@@ -283,7 +402,7 @@ class Trainer:
 
     def next_batch(self) -> dict[str, torch.Tensor]:
         self.batches_drawn += 1
-        batch = to_model_range(self.data.batch(self.order.next()), self.device)
+        batch = self.feed.next()
         return augment_batch(batch, self.augment) if self.augment else batch
 
     # -- records and artifacts ----------------------------------------------------------
@@ -291,7 +410,7 @@ class Trainer:
         rates = {f"lr_{name}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
         line = progress.report(self.step, speed, means)
         self.run_dir.append_log(line)
-        self.run_dir.append_metrics({"step": self.step, "epoch": self.order.epoch,
+        self.run_dir.append_metrics({"step": self.step, "epoch": self.feed.epoch,
                                      "images_per_second": round(speed, 1), **means, **rates})
         self.lifecycle.emit("on_log", step=self.step,
                             scalars={**means, **rates, "images_per_second": round(speed, 1)})
@@ -311,6 +430,12 @@ class Trainer:
         return data.batch(torch.arange(min(count, len(data))))
 
     def save_samples(self) -> Path | None:
+        if not self.world.is_writer:  # the generator is the same on every process
+            return None
+        with eager_networks():  # compiled networks would compile again for eval mode
+            return self._save_samples()
+
+    def _save_samples(self) -> Path | None:
         path = self.run_dir.sample_path(self.step)
         if self.sheet is not None:
             with self.ema.swapped_in(self.model) as model:
@@ -330,6 +455,8 @@ class Trainer:
         return path
 
     def write_artifacts(self) -> None:
+        if not self.world.is_writer:
+            return
         samples = sorted(self.run_dir.samples.glob("step-*.png"))
         write_timelapse(samples, self.run_dir.path / "timelapse.gif")
         plot_losses(read_metrics(self.run_dir.metrics_path), self.run_dir.path / "losses.png")
@@ -341,13 +468,14 @@ class Trainer:
 
         plan = self.plan
         settings = EvalSettings(metrics=(plan.eval_metric,), n=plan.eval_n, extractor=plan.eval_extractor)
-        return Evaluator(plan_to_dict(plan), settings, self.device, plan.model.spec.inference, self.plugins)
+        return Evaluator(plan_to_dict(plan), settings, self.device, plan.model.spec.inference, self.plugins,
+                         world=self.world)
 
     def evaluate(self, progress: TrainingProgress, elapsed: float) -> None:
         """Score the EMA generator; a new best is saved as checkpoints/best.safetensors."""
         from ganzoo.metrics.scores import LOWER_IS_BETTER
 
-        with self.ema.swapped_in(self.model) as model:
+        with self.ema.swapped_in(self.model) as model, eager_networks():
             results = self.evaluator(model)
         metric = self.plan.eval_metric
         value = primary_value(results, metric)
@@ -371,8 +499,9 @@ class Trainer:
             "ema": self.ema.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "schedulers": {name: sch.state_dict() for name, sch in self.schedulers.items()},
-            "data_order": self.order.state_dict(),
-            "rng": capture_rng(),
+            "data_order": self.feed.state_dict(),
+            **self._rank_streams(),
+            **({"grad_scaler": self.precision.state_dict()} if self.precision.state_dict() else {}),
             "step": self.step,
             "elapsed": self.elapsed_before + elapsed,
             **({"best_eval": self.best} if self.best is not None else {}),
@@ -381,13 +510,16 @@ class Trainer:
     def save_checkpoint(self, elapsed: float, path: Path | None = None) -> Path:
         """A step checkpoint (pruned to --keep), or the checkpoint at ``path`` (best.safetensors)."""
         self.guard.check(self.model)  # never write a checkpoint of a diverged model
+        self._check_processes_agree()
         step_file = path is None
         path = path or self.run_dir.checkpoint_path(self.step)
         identity = self.identity()
-        info = {"step": self.step, "epoch": self.order.epoch, "model": self.plan.model.name,
+        info = {"step": self.step, "epoch": self.feed.epoch, "model": self.plan.model.name,
                 "config_hash": identity_hash(identity), "identity": identity,
                 "dataset": self.dataset_fingerprint(), "run_id": self.run_id, "ganzoo": ganzoo.__version__}
-        save_checkpoint(path, self.state_dict(elapsed), info)
+        state = self.state_dict(elapsed)  # every process takes part: their random streams are gathered
+        if self.world.is_writer:
+            save_checkpoint(path, state, info)
         if step_file:
             self.last_checkpoint_step = self.step
             self.run_dir.prune_checkpoints(self.plan.keep)
@@ -414,6 +546,11 @@ class Trainer:
                 refused.append(path)
                 continue
             self.last_checkpoint_step = self.step
+            steps = self.world.gather_objects(self.step)
+            if len(set(steps)) > 1:
+                raise CheckpointError(f"the processes of this run resumed from different checkpoints (steps {steps}); "
+                                      "does every machine see the same run folder?")
+            self.world.broadcast_state(self.model.state_dict().values())
             return refused
         raise CheckpointError(f"run '{self.run_dir.path}' has no usable checkpoint to resume from: each of its "
                               f"{len(files)} was refused (see the warnings above)")
@@ -474,8 +611,9 @@ class Trainer:
             opt.load_state_dict(state["optimizers"][name])
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(state["schedulers"][name])
-        self.order.load_state_dict(state["data_order"])
-        restore_rng(state["rng"])
+        self.feed.load_state_dict(state["data_order"])
+        self.precision.load_state_dict(state.get("grad_scaler", {}))
+        self._restore_rank_stream(state)
         self.step = int(state["step"])
         self.elapsed_before = float(state["elapsed"])
         self.best = float(state["best_eval"]) if "best_eval" in state else None
@@ -515,15 +653,18 @@ class Trainer:
     def _banner(self) -> str:
         plan = self.plan
         verb = f"resuming {self.run_dir.path} from step {self.step}" if self.step else f"run {self.run_dir.path}"
-        return (f"{verb} on {self.device}: {plan.model.name} on {plan.dataset.name} ({len(self.data)} images at "
+        processes = (f", {self.world.size} processes ({plan.batch_size // self.world.size} images each)"
+                     if self.world.active else "")
+        speed = [self.precision.name] + (["compiled"] if self.compiled else []) + \
+            (["deterministic"] if plan.deterministic else []) + \
+            (["data on device"] if self.feed.mode == "device" else [])
+        return (f"{verb} on {self.device} ({', '.join(speed)}){processes}: {plan.model.name} on {plan.dataset.name} ({len(self.data)} images at "
                 f"{plan.resolution}px), {self.total_steps} steps of {plan.batch_size}")
 
     def identity(self) -> dict[str, Any]:
         """What defines this run: its model, dataset and every setting --resume may not change
         (not budgets, cadence or device), as JSON values."""
-        described = plan_to_dict(self.plan)
-        described["training"] = {k: v for k, v in described["training"].items() if k not in RESUMABLE}
-        return json.loads(json.dumps(described, sort_keys=True, default=str))
+        return run_identity(self.plan)
 
     def dataset_fingerprint(self) -> dict[str, Any]:
         """The training data's size, and its prepared cache's source fingerprint where it has one."""
@@ -539,6 +680,7 @@ class Trainer:
             config["training"] = plan.training_dict()
             config.setdefault("run_id", self.run_id)  # a run from before run ids gets one
             config.setdefault("resumes", []).append({"step": self.step, "command": sys.argv,
+                                                     "world_size": self.world.size,
                                                      "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
             return config
         return {
@@ -547,6 +689,7 @@ class Trainer:
             "data": asdict(self.data.info),
             "inference": list(plan.model.spec.inference),
             "device": str(self.device),
+            "world_size": self.world.size,
             "versions": {"ganzoo": ganzoo.__version__, "torch": torch.__version__,
                          **{p.name: p.version for p in self.plugins.plugins.values() if p.status == "loaded"}},
             "providers": {"model": str(plan.model.provider), "dataset": str(plan.dataset.provider)},
@@ -558,6 +701,54 @@ class Trainer:
     def _log(self, message: str) -> None:
         self.console.print(message, highlight=False, soft_wrap=True, markup=False)
         self.run_dir.append_log(message)
+
+    # -- many processes --------------------------------------------------------------------
+    def _rank_streams(self) -> dict[str, Any]:
+        """The random streams for a checkpoint: rank 0's as ``rng`` (as in a one-process run),
+        every other rank's under ``rank_rng``, so a resume with as many processes restores each."""
+        streams = self.world.gather_objects(capture_rng())
+        state: dict[str, Any] = {"rng": streams[0]}
+        if len(streams) > 1:
+            state["rank_rng"] = {str(rank): stream for rank, stream in enumerate(streams) if rank}
+        return state
+
+    def _restore_rank_stream(self, state: dict[str, Any]) -> None:
+        rank = self.world.rank
+        if rank == 0:
+            restore_rng(state["rng"])
+        elif str(rank) in state.get("rank_rng", {}):
+            restore_rng(state["rank_rng"][str(rank)])
+        else:  # resumed with more processes than it was saved with: a new stream, from (seed, rank, step)
+            seed_everything(rank_seed(self.plan.seed + int(state["step"]), rank))
+
+    def _check_processes_agree(self) -> None:
+        """Every process must hold the same weights: a silent divergence (a process that skipped
+        a gradient average, a non-deterministic reduction) stops the run here, at a checkpoint."""
+        if self.world.size == 1:
+            return
+        digest = weights_digest(self.model)
+        digests = self.world.gather_objects(digest)
+        differing = [rank for rank, theirs in enumerate(digests) if theirs != digests[0]]
+        if differing:
+            raise GanzooError(f"at step {self.step} the weights of process(es) {differing} differ from process 0's; "
+                              "the run stops rather than continue inconsistent")
+        self._log(f"step {self.step}: all {self.world.size} processes hold the same weights ({digest[:12]})")
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """A sha256 of every parameter's bytes."""
+    digest = hashlib.sha256()
+    for name, parameter in model.named_parameters():
+        digest.update(name.encode())
+        digest.update(parameter.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def run_identity(plan: TrainPlan) -> dict[str, Any]:
+    """What defines a run (every setting --resume may not change), as JSON values."""
+    described = plan_to_dict(plan)
+    described["training"] = {k: v for k, v in described["training"].items() if k not in RESUMABLE}
+    return json.loads(json.dumps(described, sort_keys=True, default=str))
 
 
 def identity_hash(identity: dict[str, Any]) -> str:

@@ -19,9 +19,13 @@ from ganzoo.training.run_dir import RunDir
 
 LR_SCHEDULES = ("constant", "linear-decay")
 DEFAULT_EMA_DECAY = 0.999
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
+DATA_ON_DEVICE = ("auto", "yes", "no")
 
 # Help panels of `ganzoo train --help`.
 DATA, BUDGET, OUTPUT, OPTIM, MODEL = "Data", "Budget", "Output and checkpoints", "Optimisation", "Model"
+SPEED = "Speed (docs/speed.md)"
 
 
 def setting(default: Any, help: str, panel: str, *, flag: str | None = None, metavar: str | None = None,
@@ -63,9 +67,23 @@ class TrainSettings:
     decay_start: int | None = setting(None, "Step linear-decay starts at (default: half the steps).", OPTIM)
     d_steps: int = setting(1, "Repeats of the model's critic phases per step, each on a new batch.", OPTIM)
     clip_grad: float | None = setting(None, "Clip each phase's gradient norm to this.", OPTIM)
+    accumulate: int = setting(1, "Split each process's share of the batch into K micro-batches whose gradients "
+                                 "add up before a step (a batch larger than memory allows).", OPTIM)
+    sync_bn: bool = setting(False, "Under torchrun on GPUs: BatchNorm statistics over the global batch "
+                                   "(SyncBatchNorm) instead of each process's share.", OPTIM)
     ema_decay: float | None = setting(None, "Decay of the generator's moving average (default: the model's "
                                             "half-life in images if it declares one, else 0.999).", OPTIM)
     ema_start: int | None = setting(None, "Step the moving average starts at (default: steps/5).", OPTIM)
+    precision: str = setting("auto", "fp32, bf16, fp16 (loss-scaled) or auto: bf16 on CUDA GPUs that support it, "
+                                     "fp32 elsewhere.", SPEED, resumable=True)
+    compile: bool = setting(False, "Compile the networks with torch.compile (the first steps take longer).", SPEED,
+                            resumable=True)
+    compile_mode: str = setting("default", "torch.compile mode: default, reduce-overhead (adds CUDA graphs) or "
+                                           "max-autotune.", SPEED, resumable=True)
+    deterministic: bool = setting(False, "Deterministic algorithms on CUDA: a resumed run equals an uninterrupted "
+                                         "one, bitwise (slower).", SPEED, resumable=True)
+    data_on_device: str = setting("auto", "Upload the prepared dataset to the device once: auto (if it fits in a "
+                                          "quarter of free GPU memory), yes or no.", SPEED, resumable=True)
     out: str = setting("runs", "Folder that holds the runs.", OUTPUT, recorded=False)
     name: str | None = setting(None, "Run folder name (default: model-dataset-time).", OUTPUT, recorded=False)
     sample_every: int | None = setting(None, "Steps between sample grids.", OUTPUT, resumable=True)
@@ -140,12 +158,23 @@ class TrainPlan:
     eval_n: int = 2000
     eval_extractor: str = "inception"
     loggers: list[str] = field(default_factory=list)
+    accumulate: int = 1
+    sync_bn: bool = False
+    precision: str = "auto"
+    compile: bool = False
+    compile_mode: str = "default"
+    deterministic: bool = False
+    data_on_device: str = "auto"
 
     def training_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in RECORDED}
 
 
-def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool = False) -> TrainPlan:
+def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool = False, world_size: int = 1,
+                  check_fresh: bool = True) -> TrainPlan:
+    """The resolved, validated plan. ``world_size``: the processes of a torchrun launch, over
+    which the (global) batch is split; ``check_fresh``: whether a new run's folder is checked
+    here (under torchrun only rank 0 creates it)."""
     # imported here: the train command reads this module's declarations to build its flags,
     # and `ganzoo list` (which builds every command) must not import torch
     from ganzoo.augment import parse_loader_augments
@@ -195,6 +224,15 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     if settings.decay_start is not None and settings.decay_start < 0:
         raise UsageError(f"--decay-start must be >= 0, got {settings.decay_start}")
     d_steps = _positive("--d-steps", settings.d_steps)
+    accumulate = _positive("--accumulate", settings.accumulate)
+    shares = world_size * accumulate
+    if batch_size % shares:
+        over = f"{world_size} processes" + (f" x {accumulate} micro-batches" if accumulate > 1 else "")
+        raise UsageError(f"--batch-size {batch_size} does not split evenly over {over} "
+                         f"({batch_size / shares:g} each); use a multiple of {shares}")
+    if settings.sync_bn and world_size == 1:
+        raise UsageError("--sync-bn shares BatchNorm statistics between the processes of a torchrun launch; "
+                         "this run has one process")
     if settings.clip_grad is not None and settings.clip_grad <= 0:
         raise UsageError(f"--clip-grad must be positive, got {settings.clip_grad}")
 
@@ -223,13 +261,18 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
             if plugins.metrics.get(name).kind != kind:
                 raise UsageError(f"{flag} {name}: that is not a {kind} (see `ganzoo list metrics`)")
 
+    for flag, value, choices in (("--precision", settings.precision, PRECISIONS),
+                                 ("--compile-mode", settings.compile_mode, COMPILE_MODES),
+                                 ("--data-on-device", settings.data_on_device, DATA_ON_DEVICE)):
+        if value not in choices:
+            raise UsageError(f"{flag} must be one of {', '.join(choices)}; got '{value}'")
     loggers = checked_loggers(settings.loggers, plugins)
     name = settings.name or f"{spec.name}-{dataset_name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
         raise UsageError(f"--name '{name}' must be one folder name of letters, digits, '.', '_' and '-' "
                          "(not '.' or '..')")
     run_dir = Path(settings.out) / name
-    if not resuming:  # a new run: a new or empty folder inside --out (it is checked again, locked, at creation)
+    if not resuming and check_fresh:  # a new run: a new or empty folder inside --out (it is checked again, locked, at creation)
         if not run_dir.resolve().is_relative_to(Path(settings.out).resolve()):
             raise UsageError(f"--name '{name}': '{run_dir}' leads outside --out '{settings.out}' "
                              f"(to '{run_dir.resolve()}'); choose another --name")
@@ -242,7 +285,8 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
         lr_schedule=lr_schedule, decay_start=settings.decay_start, d_steps=d_steps, clip_grad=settings.clip_grad,
         fit=settings.fit, augment=augment, data_options=data_options, eval_every=settings.eval_every,
         eval_metric=settings.eval_metric, eval_n=settings.eval_n, eval_extractor=settings.eval_extractor,
-        loggers=loggers,
+        loggers=loggers, accumulate=accumulate, sync_bn=settings.sync_bn, precision=settings.precision, compile=settings.compile, compile_mode=settings.compile_mode,
+        deterministic=settings.deterministic, data_on_device=settings.data_on_device,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo.layers import norm_layer, uses_bias
+from ganzoo.layers import ReflectionPad2d, norm_layer, uses_bias
 
 
 class ResidualBlock(nn.Module):
@@ -14,8 +14,8 @@ class ResidualBlock(nn.Module):
         super().__init__()
         make_norm, bias = norm_layer(norm), uses_bias(norm)
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), make_norm(channels), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), make_norm(channels),
+            ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), make_norm(channels), nn.ReLU(True),
+            ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), make_norm(channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -30,7 +30,7 @@ class ResNetGenerator(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, ngf: int = 64, n_blocks: int = 9, norm: str = "instance"):
         super().__init__()
         make_norm, bias = norm_layer(norm), uses_bias(norm)
-        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias), make_norm(ngf), nn.ReLU(True)]
+        layers = [ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias), make_norm(ngf), nn.ReLU(True)]
         for i in range(2):
             width = ngf * 2 ** i
             layers += [nn.Conv2d(width, width * 2, 3, 2, 1, bias=bias), make_norm(width * 2), nn.ReLU(True)]
@@ -39,7 +39,7 @@ class ResNetGenerator(nn.Module):
             width = ngf * 2 ** i
             layers += [nn.ConvTranspose2d(width, width // 2, 3, 2, 1, output_padding=1, bias=bias),
                        make_norm(width // 2), nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
+        layers += [ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

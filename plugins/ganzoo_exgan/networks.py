@@ -27,6 +27,7 @@ from torch.nn.utils.parametrizations import spectral_norm as apply_spectral_norm
 from torchvision.ops import roi_align
 
 from ganzoo.data.masks import bounding_boxes
+from ganzoo.layers import ReflectionPad2d
 
 EXEMPLAR_MODES = ("reference", "code", "none")
 SUPPORTED_RESOLUTIONS = (32, 64, 128, 256)
@@ -47,7 +48,7 @@ def _conv_norm_relu(in_channels: int, out_channels: int, kernel: int, stride: in
     """A convolution, instance norm and ReLU; the norm has its own shift, so the conv has no bias.
     Reflection padding keeps the image border from reading as an edge."""
     pad = (kernel - 1) // 2 if stride == 1 else 0
-    layers: list[nn.Module] = [nn.ReflectionPad2d(pad)] if pad else []
+    layers: list[nn.Module] = [ReflectionPad2d(pad)] if pad else []
     conv_padding = 1 if stride == 2 else 0  # 4x4 stride-2 convs halve the size exactly
     layers += [nn.Conv2d(in_channels, out_channels, kernel, stride, conv_padding, bias=False),
                nn.InstanceNorm2d(out_channels, affine=True), nn.ReLU(True)]
@@ -60,9 +61,9 @@ class ResidualBlock(nn.Module):
     def __init__(self, width: int, dilation: int = 1):
         super().__init__()
         self.body = nn.Sequential(
-            nn.ReflectionPad2d(dilation), nn.Conv2d(width, width, 3, dilation=dilation, bias=False),
+            ReflectionPad2d(dilation), nn.Conv2d(width, width, 3, dilation=dilation, bias=False),
             nn.InstanceNorm2d(width, affine=True), nn.ReLU(True),
-            nn.ReflectionPad2d(1), nn.Conv2d(width, width, 3, bias=False),
+            ReflectionPad2d(1), nn.Conv2d(width, width, 3, bias=False),
             nn.InstanceNorm2d(width, affine=True),
         )
 
@@ -105,7 +106,7 @@ class ExGANGenerator(nn.Module):
         self.decoder = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"), *_conv_norm_relu(ngf * 4, ngf * 2, 3),
             nn.Upsample(scale_factor=2, mode="nearest"), *_conv_norm_relu(ngf * 2, ngf, 3),
-            nn.ReflectionPad2d(3), nn.Conv2d(ngf, channels, 7), nn.Tanh(),
+            ReflectionPad2d(3), nn.Conv2d(ngf, channels, 7), nn.Tanh(),
         )
 
     def forward(self, masked: torch.Tensor, mask: torch.Tensor, exemplar: torch.Tensor | None = None,

@@ -14,15 +14,9 @@ import torch
 import torch.nn.functional as F
 
 from ganzoo.errors import UsageError
+from ganzoo.regularization import input_gradients
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
-
-
-def input_gradients(critic: Critic, images: torch.Tensor) -> torch.Tensor:
-    """d critic(images).sum() / d images, kept in the graph so the penalty trains the critic."""
-    images = images.detach().requires_grad_(True)
-    (gradients,) = torch.autograd.grad(critic(images).sum(), images, create_graph=True)
-    return gradients.flatten(1)
 
 
 class AdversarialLoss:

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganzoo.layers import full_precision
+
 NOISE_MODES = ("random", "const", "none")
 LRELU_SLOPE = 0.2  # leaky ReLU slope of ProGAN/StyleGAN
 LRELU_GAIN = math.sqrt(2)  # He's gain for ReLU-like activations keeps unit variance (ProGAN)
@@ -390,6 +392,7 @@ class SynthesisNetwork(nn.Module):
 # -- mapping -------------------------------------------------------------------------------------
 
 
+@full_precision  # eight layers at lr x 0.01 and the tracked w_avg: fp32 under any --precision
 class MappingNetwork(nn.Module):
     """z (N, z_dim) [+ labels] -> ws (N, num_ws, w_dim).
 
@@ -479,6 +482,7 @@ class DiscriminatorBlock(nn.Module):
         return (self.skip(x) + self.conv1(self.conv0(x))) * math.sqrt(0.5)
 
 
+@full_precision  # a standard deviation over groups of images: fp32 under any --precision
 class MinibatchStdDev(nn.Module):
     """Appends the standard deviation of the features across groups of samples (ProGAN, Section
     3), so D can see a lack of variety. Each group holds ``group_size`` samples (fewer when the

@@ -19,7 +19,7 @@ from torch import nn
 from ganzoo.augment import diff_augment, parse_policy
 from ganzoo.errors import UsageError
 from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
-from ganzoo.regularization import lazy_adam_settings
+from ganzoo.regularization import input_gradients, lazy_adam_settings
 
 from .networks import Discriminator, Generator
 from .options import StyleGAN2Options, resolve_options
@@ -52,8 +52,11 @@ class StyleGAN2(nn.Module):
                                channel_base=s.channel_base, channel_max=s.channel_max,
                                mbstd_group=options.mbstd_group)
         self.register_buffer("pl_mean", torch.zeros(()))  # the path-length target, checkpointed with the model
-        self.phases = (Phase("G", optimizer="G"), Phase("G_reg", optimizer="G", every=options.pl_every),
-                       Phase("D", optimizer="D", critic=True), Phase("D_reg", optimizer="D", every=options.r1_every))
+        # the penalty phases differentiate a gradient: fp32 and uncompiled (Phase.double_backward)
+        self.phases = (Phase("G", optimizer="G"),
+                       Phase("G_reg", optimizer="G", every=options.pl_every, double_backward=True),
+                       Phase("D", optimizer="D", critic=True),
+                       Phase("D_reg", optimizer="D", every=options.r1_every, double_backward=True))
         if self.settings.pl_weight == 0:
             self.phases = tuple(p for p in self.phases if p.name != "G_reg")
 
@@ -147,9 +150,7 @@ class StyleGAN2(nn.Module):
     def _r1(self, real: torch.Tensor, labels: torch.Tensor | None) -> PhaseLoss:
         """R1: the squared gradient norm of D on real images (Mescheder et al. 2018), weighted by
         gamma / 2 and the lazy interval."""
-        real = real.detach().requires_grad_(True)
-        (grads,) = torch.autograd.grad(self._discriminate(real, labels).sum(), real, create_graph=True)
-        penalty = grads.square().sum(dim=(1, 2, 3)).mean()
+        penalty = input_gradients(lambda images: self._discriminate(images, labels), real).square().sum(1).mean()
         gamma = self.settings.gamma if self.settings.gamma is not None else 0.0002 * self.data.resolution ** 2 / len(real)
         loss = penalty * (gamma / 2) * self.options.r1_every
         return PhaseLoss(loss, {"r1_penalty": penalty.detach()})

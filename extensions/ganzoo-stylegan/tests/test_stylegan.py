@@ -109,7 +109,7 @@ def test_configs_follow_the_published_table():
 def test_an_interrupted_run_resumes_exactly(tmp_path):
     """17 steps: both lazy regularisers (and the path-length mean) run before and after the cut."""
     common = ["--batch-size", "8", "--log-every", "4", "--sample-every", "100", "--seed", "5", "--resolution", "16",
-              "--ema-start", "0", "--out", tmp_path, *tiny_sets()]
+              "--ema-start", "0", "--deterministic", "--out", tmp_path, *tiny_sets()]
     whole = run_cli("train", "stylegan2", "--steps", "17", "--name", "whole", "--checkpoint-every", "17", *common)
     part = run_cli("train", "stylegan2", "--steps", "9", "--name", "part", "--checkpoint-every", "9", *common)
     assert whole.returncode == 0 and part.returncode == 0, whole.stderr + part.stderr

@@ -140,6 +140,9 @@ class StepContext:
     #: empty at the start of every step and of every --d-steps repeat.
     scratch: dict[str, Any] = field(default_factory=dict)
     repeat: int = 0  # which --d-steps repeat of a critic phase this is (0 for the others)
+    #: Images in the step's whole batch: every process's share and every --accumulate micro-batch
+    #: (``batch`` holds fewer under torchrun or --accumulate). For settings defined per batch.
+    batch_size: int = 0
 
 
 @runtime_checkable

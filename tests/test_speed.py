@@ -294,10 +294,11 @@ def test_bench_train_times_the_loop_against_the_step_alone():
 # -- on a GPU ---------------------------------------------------------------------------------
 
 @cuda
-@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
 def test_a_cuda_step_never_waits_for_the_host(precision):
     """Whole training steps (batch gather on the device, phases, optimizer steps, guard, logs,
-    EMA) with torch's sync debug mode set to error: any host synchronisation fails the test."""
+    EMA) with torch's sync debug mode set to error: any host synchronisation fails the test.
+    (fp16 is not here: its scaler reads one overflow flag per phase, as docs/speed.md says.)"""
     from ganzoo.training.guard import DivergenceGuard
     from ganzoo.training.loop import LogAverager
 

@@ -25,7 +25,7 @@ from ganzoo.plugins import load_plugins
 from ganzoo.protocols import DataInfo, StepContext
 from ganzoo.specs import resolve
 from ganzoo.training.compiled import compile_networks
-from ganzoo.training.devices import configure_backends
+from ganzoo.training.devices import configure_backends, restore_backends
 from ganzoo.training.phases import PhaseRunner, checked_phases, synchronize
 from ganzoo.training.precision import Precision, resolve_precision
 
@@ -54,6 +54,7 @@ class Timing:
     images_per_second: float
     ms_per_step: float
     peak_memory_mb: float | None  # CUDA: allocated by torch; CPU: the process's resident high-water mark
+    gflop_per_step: float | None  # counted on this loop's own step (ganzoo's skips gradients nobody uses)
     tflops: float | None
 
 
@@ -148,13 +149,13 @@ def plain_iteration(model, optimizers, phases, batch) -> Callable[[int], None]:
     return iteration
 
 
-def count_flops(iteration: Callable[[int], None]) -> float | None:
-    """FLOPs of one iteration (matrix products and convolutions, forward and backward)."""
+def count_flops(iteration: Callable[[int], None], index: int) -> float | None:
+    """FLOPs of iteration ``index`` (matrix products and convolutions, forward and backward)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     try:
         with FlopCounterMode(display=False) as counter:
-            iteration(0)
+            iteration(index)
     except Exception:  # an operator the counter cannot trace: report no TFLOP/s rather than fail
         return None
     return float(counter.get_total_flops())
@@ -162,34 +163,42 @@ def count_flops(iteration: Callable[[int], None]) -> float | None:
 
 def compare(name: str, resolution: int, batch_size: int, steps: int, device: torch.device,
             precision: str = "auto", compiled: bool = True) -> Comparison:
-    configure_backends(device, deterministic=False)
-    plain_model, plain_opts, phases, batch = build(name, resolution, batch_size, device)
-    plain = plain_iteration(plain_model, plain_opts, phases, batch)
-    flops = count_flops(plain)
-    plain_timing = measure("plain eager fp32", plain, steps, device, batch_size, flops, warmup=1)
-    del plain_model, plain_opts
+    """Both loops time the same step indices (after WARMUP untimed ones), so lazy phases fall
+    alike; each loop's FLOPs are counted on its own first timed step."""
+    previous = configure_backends(device, deterministic=False)
+    try:
+        # the tutorial's loop runs with PyTorch's defaults: no TF32 matrix products, no cuDNN autotuning
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark = False, False
+        plain_model, plain_opts, phases, batch = build(name, resolution, batch_size, device)
+        plain = plain_iteration(plain_model, plain_opts, phases, batch)
+        plain_timing = measure("plain eager fp32", plain, steps, device, batch_size, count_flops(plain, WARMUP))
+        del plain_model, plain_opts
 
-    chosen = resolve_precision(precision, device)
-    channels_last = device.type == "cuda"
-    model, optimizers, phases, batch = build(name, resolution, batch_size, device, channels_last=channels_last)
-    if compiled:
-        compile_networks(model, "default")
-    runner = PhaseRunner(model, optimizers, phases, precision=Precision(chosen, device))
-    fast = lambda i: runner.step(i, lambda: batch, lambda logs: None)  # noqa: E731
-    settings = ", ".join([f"--precision {chosen}"] + (["--compile"] if compiled else []) +
-                         (["channels-last"] if channels_last else []))
-    fast_timing = measure("ganzoo", fast, steps, device, batch_size, flops, warmup=WARMUP if compiled else 1)
-    return Comparison(name, resolution, batch_size, str(device), round(flops / 1e9, 2) if flops else None,
-                      plain_timing, fast_timing, settings,
+        configure_backends(device, deterministic=False)
+        chosen = resolve_precision(precision, device)
+        channels_last = device.type == "cuda"
+        model, optimizers, phases, batch = build(name, resolution, batch_size, device, channels_last=channels_last)
+        runner = PhaseRunner(model, optimizers, phases, precision=Precision(chosen, device))
+        fast = lambda i: runner.step(i, lambda: batch, lambda logs: None)  # noqa: E731
+        fast_flops = count_flops(fast, WARMUP)  # before compiling: the counter sees eager operators
+        if compiled:
+            compile_networks(model, "default")
+        settings = ", ".join([f"--precision {chosen}"] + (["--compile"] if compiled else []) +
+                             (["channels-last", "TF32"] if channels_last else []))
+        fast_timing = measure("ganzoo", fast, steps, device, batch_size, fast_flops)
+    finally:
+        restore_backends(previous)
+    gflop = plain_timing.gflop_per_step
+    return Comparison(name, resolution, batch_size, str(device), gflop, plain_timing, fast_timing, settings,
                       round(fast_timing.images_per_second / plain_timing.images_per_second, 2))
 
 
 def measure(label: str, iteration: Callable[[int], None], steps: int, device: torch.device, batch_size: int,
-            flops: float | None, warmup: int) -> Timing:
+            flops: float | None) -> Timing:
     reset_peak_memory(device)
-    seconds = timed(iteration, steps, device, warmup=warmup)
+    seconds = timed(iteration, steps, device, warmup=WARMUP)
     return Timing(label, round(batch_size / seconds, 1), round(seconds * 1000, 2), peak_memory_mb(device),
-                  round(flops / seconds / 1e12, 6) if flops else None)
+                  round(flops / 1e9, 2) if flops else None, round(flops / seconds / 1e12, 6) if flops else None)
 
 
 def reset_peak_memory(device: torch.device) -> None:

@@ -114,11 +114,12 @@ def _bench_compare(name: str, resolution: int, batch_size: int, steps: int, devi
     table = Table(title=f"{name} at {resolution}x{resolution}, batch {batch_size}, on {result.device}, "
                         f"mean of {steps} steps" + (f", {result.gflop_per_step:,.1f} GFLOP/step"
                                                     if result.gflop_per_step else ""))
-    for column in ("loop", "img/s", "ms/step", "peak memory (MB)", "TFLOP/s"):
+    for column in ("loop", "img/s", "ms/step", "peak memory (MB)", "GFLOP/step", "TFLOP/s"):
         table.add_column(column, justify="left" if column == "loop" else "right")
     for timing, label in ((result.plain, "plain eager fp32"), (result.fast, f"ganzoo ({result.fast_settings})")):
         table.add_row(label, f"{timing.images_per_second:,.1f}", f"{timing.ms_per_step:,.2f}",
                       f"{timing.peak_memory_mb:,.0f}" if timing.peak_memory_mb is not None else "-",
+                      f"{timing.gflop_per_step:,.1f}" if timing.gflop_per_step is not None else "-",
                       f"{timing.tflops:.3f}" if timing.tflops is not None else "-")
     console.print(table)
     console.print(f"ganzoo / plain: {result.speedup:.2f}x", highlight=False)

@@ -51,7 +51,7 @@ def configure_backends(device: torch.device, deterministic: bool) -> dict:
 
     previous = backend_state()
     if deterministic:
-        # read when cuBLAS creates its handle: set before the run's first CUDA matrix product
+        # read when cuBLAS creates its handle: the Trainer sets it before building the model too
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic

@@ -31,6 +31,9 @@ from ganzoo.errors import GanzooError, UsageError
 
 #: Seconds a collective (or the process group's start) may wait for a peer before the run fails.
 DEFAULT_TIMEOUT_S = 600
+#: Hours the other processes wait for work rank 0 does alone (preparing a dataset's cache).
+PATIENT_HOURS = 12
+_JOINS = 0  # joins by this process: each gets its own keys in the launcher's store
 
 
 def launched_by_torchrun() -> bool:
@@ -54,6 +57,10 @@ class World:
     size: int = 1
     local_rank: int = 0
     control: Any = field(default=None, repr=False)  # the gloo group for host-side agreements
+    #: A gloo group with a long timeout, for waiting on work only rank 0 does (preparing a
+    #: dataset's cache, a translation model's evaluation): a healthy wait, not a lost peer.
+    patient: Any = field(default=None, repr=False)
+    owns_group: bool = False  # whether join() created the process group (and close() may end it)
 
     @property
     def active(self) -> bool:
@@ -81,11 +88,18 @@ class World:
             grad.copy_(synced)
 
     def broadcast_state(self, tensors: Iterable[torch.Tensor]) -> None:
-        """Every rank takes rank 0's values of ``tensors`` (parameters, buffers)."""
+        """Every rank takes rank 0's values of ``tensors`` (parameters, buffers): one flat
+        broadcast per dtype."""
         if self.size == 1:
             return
+        groups: dict[tuple, list[torch.Tensor]] = {}
         for tensor in tensors:
-            self._collective(torch.distributed.broadcast, tensor.data, src=0)
+            groups.setdefault((tensor.dtype, tensor.device), []).append(tensor.data)
+        for group in groups.values():
+            flat = torch._utils._flatten_dense_tensors(group)
+            self._collective(torch.distributed.broadcast, flat, src=0)
+            for tensor, synced in zip(group, torch._utils._unflatten_dense_tensors(flat, group)):
+                tensor.copy_(synced)
 
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         """The mean over ranks of a tensor of logged values."""
@@ -135,19 +149,21 @@ class World:
     def writer_first(self) -> Iterator[None]:
         """Rank 0 runs the block first (e.g. preparing a dataset's cache), the others after it."""
         if not self.is_writer:
-            self.barrier()
+            self.barrier(patient=True)
         try:
             yield
         finally:
             if self.is_writer:
-                self.barrier()
+                self.barrier(patient=True)
 
-    def share(self, value: Any) -> Any:
-        """Rank 0's ``value`` on every rank (a decision only rank 0 can take)."""
+    def share(self, value: Any, patient: bool = False) -> Any:
+        """Rank 0's ``value`` on every rank (a decision only rank 0 can take); ``patient``: rank 0
+        may take long to reach this point (it works alone before it)."""
         if self.size == 1:
             return value
         box = [value]
-        self._collective(torch.distributed.broadcast_object_list, box, src=0, group=self.control)
+        group = self.patient if patient else self.control
+        self._collective(torch.distributed.broadcast_object_list, box, src=0, group=group)
         return box[0]
 
     def gather_objects(self, value: Any) -> list[Any]:
@@ -158,23 +174,33 @@ class World:
         self._collective(torch.distributed.all_gather_object, boxes, value, group=self.control)
         return boxes
 
-    def barrier(self) -> None:
+    def barrier(self, patient: bool = False) -> None:
         if self.size > 1:
-            self._collective(torch.distributed.barrier, group=self.control)
+            self._collective(torch.distributed.barrier, group=self.patient if patient else self.control)
 
     def _collective(self, operation, *args, **kwargs) -> None:
         try:
             operation(*args, **kwargs)
-        except (RuntimeError, pickle.PickleError) as exc:  # DistBackendError, a lost peer, a timeout
+        except (RuntimeError, pickle.PickleError) as exc:
+            if not _lost_peer(exc):  # a bug (a dtype, a shape): its own error, not "lost contact"
+                raise
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise PeerLost(f"rank {self.rank} of {self.size} lost contact with the other processes of the run "
                            f"({first}); torchrun restarts the run with --max-restarts, `--resume auto` "
                            "continues it") from None
 
     def close(self) -> None:
-        if self.active and torch.distributed.is_initialized():
+        if self.owns_group and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
-        self.control = None
+        self.control = self.patient = None
+
+
+def _lost_peer(exc: BaseException) -> bool:
+    """Whether a collective failed because another process is gone or silent."""
+    if isinstance(exc, getattr(torch.distributed, "DistError", ())):
+        return True
+    text = str(exc).lower()
+    return any(mark in text for mark in ("connection", "timed out", "timeout", "gloo", "nccl", "peer", "socket"))
 
 
 class PeerLost(GanzooError):
@@ -191,6 +217,8 @@ def join(device_choice: str) -> tuple[World, str]:
     rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ["LOCAL_RANK"])
     wants_cuda = device_choice.startswith("cuda") or (device_choice == "auto" and torch.cuda.is_available())
+    if not wants_cuda and device_choice not in ("cpu", "auto"):
+        raise UsageError(f"--device {device_choice}: under torchrun ganzoo trains on CUDA GPUs (NCCL) or CPUs (gloo)")
     if wants_cuda:
         if not torch.cuda.is_available():
             raise UsageError(f"--device {device_choice}: no CUDA device is available here (try --device cpu)")
@@ -202,18 +230,23 @@ def join(device_choice: str) -> tuple[World, str]:
     else:
         device, backend = "cpu", "gloo"
     timeout = timedelta(seconds=float(os.environ.get("GANZOO_DIST_TIMEOUT", DEFAULT_TIMEOUT_S)))
+    global _JOINS
+    _JOINS += 1
+    owns = not dist.is_initialized()
     try:
-        if not dist.is_initialized():
+        if owns:
             # the launcher's store outlives a restart (torchrun --max-restarts): keys of each attempt
             # get their own prefix, so a restarted process never reads the address of a dead one
             store, _, _ = next(dist.rendezvous("env://", timeout=timeout))
-            store = dist.PrefixStore(f"ganzoo/attempt-{os.environ.get('TORCHELASTIC_RESTART_COUNT', '0')}", store)
+            attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+            store = dist.PrefixStore(f"ganzoo/attempt-{attempt}/join-{_JOINS}", store)
             dist.init_process_group(backend, store=store, rank=rank, world_size=size, timeout=timeout,
                                     **({"device_id": torch.device(device)} if backend == "nccl" else {}))
         control = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else dist.group.WORLD
+        patient = dist.new_group(backend="gloo", timeout=timedelta(hours=PATIENT_HOURS))
     except (RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise GanzooError(f"rank {rank} could not join the other {size - 1} process(es) of the run at "
                           f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout.seconds}s "
                           f"({first})") from None
-    return World(rank, size, local_rank, control), device
+    return World(rank, size, local_rank, control, patient, owns), device

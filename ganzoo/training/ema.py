@@ -45,7 +45,12 @@ class GeneratorEMA:
         for name, averaged in self.copies.items():
             live = getattr(model, name)
             weight = ema_weight(self.n_averaged[name], self.decay)
-            torch._foreach_lerp_(list(averaged.parameters()), list(live.parameters()), weight)
+            average = list(averaged.parameters())
+            # avg += weight * (live - avg): foreach ops that take a device tensor as the scalar
+            # (_foreach_lerp_ would read a tensor weight on the host)
+            steps = torch._foreach_sub(list(live.parameters()), average)
+            torch._foreach_mul_(steps, weight)
+            torch._foreach_add_(average, steps)
             buffers = list(averaged.buffers())
             if buffers:  # BatchNorm statistics and the like: copied, not averaged
                 torch._foreach_copy_(buffers, list(live.buffers()))

@@ -115,6 +115,9 @@ class BatchFeed:
             self._pending = None
 
     def close(self) -> None:
-        self._drop_pending()
+        try:
+            self._drop_pending()
+        except Exception:  # noqa: BLE001 - a failed prefetch already raised its error where it was used
+            self._pending = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)

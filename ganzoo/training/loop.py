@@ -100,9 +100,7 @@ def train(settings: TrainSettings, console: Console | None = None, plugins: Plug
             run_dir = RunDir(Path(settings.out) / settings.name)
             if world.share(run_dir.config_path.is_file()):  # rank 0 decides: the others may see it appear
                 overrides = {**(overrides or {}), **({"device": device} if world.active else {})}
-                path = _resume(run_dir, run_dir.read_config(), overrides, console, plugins, world, settings)
-                world.barrier()
-                return path
+                return _resume(run_dir, run_dir.read_config(), overrides, console, plugins, world, settings)
             console.print(f"{run_dir.path} holds no run yet: starting it", highlight=False)
         plan = world.together(lambda: plan_training(settings, plugins, world_size=world.size,
                                                     check_fresh=world.is_writer))
@@ -112,7 +110,6 @@ def train(settings: TrainSettings, console: Console | None = None, plugins: Plug
                 path = trainer.run()
         else:
             path = trainer.run()
-        world.barrier()
         return path
     finally:
         world.close()
@@ -134,9 +131,7 @@ def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
             overrides = {**overrides, "device": device}
         if not world.is_writer:
             console = Console(stderr=True, quiet=True)
-        path = _resume(run_dir, config, overrides, console, plugins, world)
-        world.barrier()
-        return path
+        return _resume(run_dir, config, overrides, console, plugins, world)
     finally:
         world.close()
 
@@ -198,7 +193,8 @@ class Trainer:
         self.run_id = run_id or world.share(uuid.uuid4().hex[:16])
 
         # --- device switches, data and its order -----------------------------------------
-        self.previous_backends = configure_backends(device, plan.deterministic)  # put back when the run ends
+        if plan.deterministic:  # read when cuBLAS starts: before this run's first CUDA matrix product
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         self.precision = Precision(resolve_precision(plan.precision, device), device)
         seed_everything(rank_seed(plan.seed, world.rank))  # each process its own noise; rank 0 the seed's
         with world.writer_first():  # rank 0 prepares a dataset's cache; the others then read it
@@ -242,14 +238,17 @@ class Trainer:
         self.compiled = compile_networks(self.model, plan.compile_mode) if plan.compile else []
         self.runner = PhaseRunner(self.model, self.optimizers, self.phases, plan.d_steps, plan.clip_grad,
                                   observe=self.guard.observe, precision=self.precision, compiled=bool(self.compiled),
-                                  accumulate=plan.accumulate, reduce_gradients=world.average_gradients)
-        self.evaluator = self._evaluator() if plan.eval_every else None
+                                  accumulate=plan.accumulate, reduce_gradients=world.average_gradients,
+                                  batch_size=plan.batch_size)
+        with world.writer_first():  # held-out caches, extractor weights: made once, by rank 0
+            self.evaluator = self._evaluator() if plan.eval_every else None
         self.best: float | None = None  # the best evaluation so far (its checkpoint is best.safetensors)
         # Sample grids: the same noise (and conditions) all through training, or fixed examples.
         self.sheet = (SampleSheet.for_model(self.model, self.data.info, plan.seed)
                       if isinstance(self.model, SamplesFromNoise) else None)
-        self.fixed_batch = (self._fixed_examples()
-                            if self.sheet is None and isinstance(self.model, PreviewsExamples) else None)
+        self.fixed_batch = (self._fixed_examples()  # rank 0 alone draws the grids
+                            if self.sheet is None and isinstance(self.model, PreviewsExamples) and world.is_writer
+                            else None)
         self.batches_drawn = 0
         self.lifecycle = Lifecycle(plugins, self._log)  # plugins and --logger loggers hear of the run
 
@@ -289,6 +288,7 @@ class Trainer:
         if self.world.is_writer:  # plugins and loggers hear of the run once, from rank 0
             self.lifecycle.start(Run(self.run_dir.path), self.plan.loggers, self.step)
         status = "failed"
+        previous_backends = configure_backends(self.device, self.plan.deterministic)  # put back when the run ends
         try:
             status = self._train()
         except Diverged:
@@ -299,7 +299,7 @@ class Trainer:
             raise
         finally:
             self.lifecycle.end(self.step, status)
-            restore_backends(self.previous_backends)
+            restore_backends(previous_backends)
         return self.run_dir.path
 
     def _train(self) -> str:
@@ -369,14 +369,15 @@ class Trainer:
                 self.save_checkpoint(time.monotonic() - started)
             except Diverged as exc:
                 self._stop_diverged(exc)
-        self.write_artifacts()
-        if self.stop_signal is not None:
+        if self.stop_signal is not None:  # the status first: a shutdown grace period may end during the artifacts
             name = signal.Signals(self.stop_signal).name
             self.run_dir.write_status("interrupted", self.step, self.total_steps, f"stopped by {name}")
+            self.write_artifacts()
             self._log(f"stopped by {name} at step {self.step}; checkpoint saved. "
                       f"Resume with: {shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}")
             return "interrupted"
         self.run_dir.write_status("finished", self.step, self.total_steps, budget_note)
+        self.write_artifacts()
         if self.world.is_writer:
             self._log(f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
                       f"checkpoint {self.run_dir.latest_checkpoint()}, samples in {self.run_dir.samples}")
@@ -390,6 +391,9 @@ class Trainer:
         """One step: every phase due at this step, in declared order (see PhaseRunner)."""
         try:
             self.runner.step(self.step, self.next_batch, logs.add)
+            # buffers (BatchNorm statistics, image pools, path-length means) follow rank 0's, as
+            # DDP's broadcast_buffers does: every process then holds the state the checkpoint saves
+            self.world.broadcast_state(self.model.buffers())
         except RuntimeError as exc:
             if self.plan.deterministic and "deterministic" in str(exc):
                 raise GanzooError(f"--deterministic: {str(exc).splitlines()[0]} (model '{self.plan.model.name}' "
@@ -736,11 +740,11 @@ class Trainer:
 
 
 def weights_digest(model: torch.nn.Module) -> str:
-    """A sha256 of every parameter's bytes."""
+    """A sha256 of every parameter's and buffer's bytes."""
     digest = hashlib.sha256()
-    for name, parameter in model.named_parameters():
+    for name, tensor in model.state_dict().items():
         digest.update(name.encode())
-        digest.update(parameter.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 

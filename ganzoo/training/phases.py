@@ -68,7 +68,7 @@ class PhaseRunner:
                  d_steps: int = 1, clip_grad: float | None = None,
                  observe: Callable[[str, torch.Tensor, int], None] | None = None,
                  precision: Precision | None = None, compiled: bool = False, accumulate: int = 1,
-                 reduce_gradients: Callable[[list[torch.Tensor]], None] | None = None):
+                 reduce_gradients: Callable[[list[torch.Tensor]], None] | None = None, batch_size: int = 0):
         self.model, self.optimizers, self.phases = model, optimizers, phases
         self.d_steps, self.clip_grad, self.observe = d_steps, clip_grad, observe
         self.precision = precision or Precision("fp32", torch.device("cpu"))
@@ -76,6 +76,7 @@ class PhaseRunner:
                            for name, opt in optimizers.items()}
         self.compiled, self.accumulate, self.reduce_gradients = compiled, accumulate, reduce_gradients
         self.compile_seconds = 0.0
+        self.batch_size = batch_size  # the global batch, told to the model through StepContext
         self._warm: set[str] = set()
 
     def step(self, step: int, draw_batch: Callable[[], Batch], add_logs: Callable[[dict], None]) -> None:
@@ -83,7 +84,7 @@ class PhaseRunner:
         share one batch and one scratch dict; a fresh-batch phase draws its own; each --d-steps
         repeat of a critic phase after the first draws a new batch and starts a new scratch,
         which the later phases of the step then share."""
-        contexts = [StepContext(step=step) for _ in range(self.accumulate)]
+        contexts = [StepContext(step=step, batch_size=self.batch_size) for _ in range(self.accumulate)]
         shared: list[Batch] | None = None
         for phase in self.phases:
             if not phase.runs_at(step):

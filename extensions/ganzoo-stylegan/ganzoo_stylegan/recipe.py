@@ -131,7 +131,7 @@ class StyleGAN2(nn.Module):
             loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
             return PhaseLoss(loss, {"loss_D": loss.detach(), "D(x)": real_logits.detach().mean(),
                                     "D(G(z))": fake_logits.detach().mean()})
-        return self._r1(real, labels)
+        return self._r1(real, labels, ctx.batch_size or len(real))
 
     def _path_length(self, n: int, labels: torch.Tensor | None, device: torch.device) -> PhaseLoss:
         """Path-length regularisation: |J_w^T y| for random image-space y should stay near its
@@ -147,11 +147,11 @@ class StyleGAN2(nn.Module):
         loss = penalty * self.settings.pl_weight * self.options.pl_every
         return PhaseLoss(loss, {"pl_penalty": penalty.detach(), "pl_mean": self.pl_mean.detach().clone()})
 
-    def _r1(self, real: torch.Tensor, labels: torch.Tensor | None) -> PhaseLoss:
+    def _r1(self, real: torch.Tensor, labels: torch.Tensor | None, batch_size: int) -> PhaseLoss:
         """R1: the squared gradient norm of D on real images (Mescheder et al. 2018), weighted by
         gamma / 2 and the lazy interval."""
         penalty = input_gradients(lambda images: self._discriminate(images, labels), real).square().sum(1).mean()
-        gamma = self.settings.gamma if self.settings.gamma is not None else 0.0002 * self.data.resolution ** 2 / len(real)
+        gamma = self.settings.gamma if self.settings.gamma is not None else 0.0002 * self.data.resolution ** 2 / batch_size
         loss = penalty * (gamma / 2) * self.options.r1_every
         return PhaseLoss(loss, {"r1_penalty": penalty.detach()})
 

@@ -23,7 +23,7 @@ def bench_command(
     precision: Annotated[Optional[str], typer.Option(help="fp32, bf16, fp16 or auto (default: fp32; auto with "
                                                           "--compare and for train).")] = None,
     compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help="Compile the networks "
-                                                    "(default: off; on with --compare).", show_default=False)] = None,
+                                                    "(default: off; with --compare on CUDA).", show_default=False)] = None,
     dataset: Annotated[Optional[str], typer.Option(help="train: the dataset (default: the model's).")] = None,
     data_on_device: Annotated[str, typer.Option(help="train: auto, yes or no (as `ganzoo train`).")] = "auto",
     jpegs: Annotated[int, typer.Option(help="data: synthetic 178x218 JPEGs to prepare and to feed the baseline.")] = 2000,
@@ -45,7 +45,7 @@ def bench_command(
         _check_model(target, resolution or 256, batch_size or 1, steps)
         if compare:
             return _bench_compare(target, resolution or 256, batch_size or 1, steps, device, precision or "auto",
-                                  True if compile is None else compile, as_json)
+                                  _compile_default(device) if compile is None else compile, as_json)
         return _bench_model(target, resolution or 256, batch_size or 1, steps, device, precision or "fp32",
                             bool(compile), as_json)
     resolution, batch_size = resolution or 64, batch_size or 64
@@ -71,6 +71,14 @@ def bench_command(
     small, large = (result.rss_mb[c]["VmRSS"] for c in counts[:2]) if len(counts) > 1 else (0.0, 0.0)
     if len(counts) > 1:
         console.print(f"growth from {counts[0]:,} to {counts[1]:,} images: {large - small:+.1f} MB", highlight=False)
+
+
+def _compile_default(device: str) -> bool:
+    """--compare compiles on CUDA; on CPUs compiled DCGAN steps measured slower than eager ones
+    (docs/benchmarks.md), so the fastest CPU configuration is eager."""
+    from ganzoo.training.devices import resolve_device
+
+    return resolve_device(device).type == "cuda"
 
 
 def _check_model(name: str, resolution: int, batch_size: int, steps: int) -> None:

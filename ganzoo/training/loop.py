@@ -209,7 +209,8 @@ class Trainer:
         except ValueError as exc:  # fewer examples than the batch size
             raise DataError(f"dataset '{plan.dataset.name}': {exc}; lower --batch-size") from None
         self.augment = parse_loader_augments(plan.augment)
-        # convolutions run fastest on NHWC tensors on GPUs (tensor cores); on CPUs NCHW measured faster
+        # convolutions run fastest on NHWC tensors on GPUs (tensor cores); on CPUs it depends on the
+        # model (DCGAN +11-15%, Pix2Pix/CycleGAN -6-11%: docs/benchmarks.md), so they keep NCHW
         self.channels_last = device.type == "cuda"
         self.feed = BatchFeed(self.data, self.order, device,
                               choose_mode(plan.data_on_device, self.data, device, plan.dataset.name),

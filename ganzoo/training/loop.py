@@ -104,6 +104,7 @@ def train(settings: TrainSettings, console: Console | None = None, plugins: Plug
             console.print(f"{run_dir.path} holds no run yet: starting it", highlight=False)
         plan = world.together(lambda: plan_training(settings, plugins, world_size=world.size,
                                                     check_fresh=world.is_writer))
+        plan.run_dir = Path(world.share(str(plan.run_dir)))  # a default name holds rank 0's clock time
         trainer = Trainer(plan, resolve_device(plan.device), console, plugins, world=world)
         if world.is_writer:
             with trainer.run_dir.create_locked():  # one run, one writer: a second process gets an error

@@ -47,12 +47,10 @@ def configure_backends(device: torch.device, deterministic: bool) -> dict:
     workspace, PyTorch's deterministic mode): a run interrupted and resumed then equals one
     that was not, bitwise, on a GPU too. Without it cuDNN picks the fastest algorithm per
     shape (benchmark mode), some of which sum in a varying order."""
-    import os
 
     previous = backend_state()
     if deterministic:
-        # read when cuBLAS creates its handle: the Trainer sets it before building the model too
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        fix_cublas_workspace()
     torch.use_deterministic_algorithms(deterministic)
     torch.backends.cudnn.deterministic = deterministic
     torch.backends.cudnn.benchmark = device.type == "cuda" and not deterministic
@@ -60,6 +58,14 @@ def configure_backends(device: torch.device, deterministic: bool) -> dict:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
     return previous
+
+
+def fix_cublas_workspace() -> None:
+    """cuBLAS's fixed workspace, which its deterministic mode needs. Read when cuBLAS creates its
+    handle, so a run calls this before its first CUDA matrix product (before building a model)."""
+    import os
+
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
 def backend_state() -> dict:

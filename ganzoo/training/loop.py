@@ -39,7 +39,8 @@ from ganzoo.training.artifacts import plot_losses, read_metrics, write_timelapse
 from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
 from ganzoo.training.compiled import compile_networks, eager_networks
 from ganzoo.training.distributed import World, join, rank_seed
-from ganzoo.training.devices import configure_backends, resolve_device, restore_backends, seed_everything
+from ganzoo.training.devices import (configure_backends, fix_cublas_workspace, resolve_device, restore_backends,
+                                    seed_everything)
 from ganzoo.training.ema import GeneratorEMA
 from ganzoo.training.feed import BatchFeed, choose_mode
 from ganzoo.training.guard import Diverged, DivergenceGuard
@@ -194,8 +195,8 @@ class Trainer:
         self.run_id = run_id or world.share(uuid.uuid4().hex[:16])
 
         # --- device switches, data and its order -----------------------------------------
-        if plan.deterministic:  # read when cuBLAS starts: before this run's first CUDA matrix product
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        if plan.deterministic:
+            fix_cublas_workspace()
         self.precision = Precision(resolve_precision(plan.precision, device), device)
         seed_everything(rank_seed(plan.seed, world.rank))  # each process its own noise; rank 0 the seed's
         with world.writer_first():  # rank 0 prepares a dataset's cache; the others then read it

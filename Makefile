@@ -1,12 +1,14 @@
 # make install: .venv with ganzoo and its dev tools; make demo: train DCGAN on the embedded
-# digits; make test: the test suite, the ganzoo-stylegan extension's (installed into .venv
-# first; the tests that uninstall it run alone, last) and the strict docs build (what CI runs).
+# digits; make test (what CI runs): lint, format and type checks, the test suite with the
+# ganzoo-stylegan extension and the example plugin installed into .venv (the tests that
+# uninstall the extension run alone, last) and the strict docs build; make check: the inner
+# loop, lint and types plus the tests not marked slow.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test docs clean
+.PHONY: install demo lint types check test docs clean
 
 install: $(STAMP)
 
@@ -20,9 +22,26 @@ demo: install
 	$(BIN)/ganzoo train dcgan
 
 STYLEGAN := extensions/ganzoo-stylegan
+MLPGAN := examples/ganzoo-mlpgan
+PLUGIN_STAMP := $(VENV)/.plugins-installed
 
-test: install
-	$(BIN)/python -m pip install --quiet --no-deps -e $(STYLEGAN)
+# The every-model test covers every registered model, so the separately installable ones are
+# installed too (editable, no dependencies of their own).
+$(PLUGIN_STAMP): $(STAMP) $(STYLEGAN)/pyproject.toml $(MLPGAN)/pyproject.toml
+	$(BIN)/python -m pip install --quiet --no-deps -e $(STYLEGAN) -e $(MLPGAN)
+	touch $(PLUGIN_STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: install
+	$(BIN)/mypy
+
+check: lint types $(PLUGIN_STAMP)
+	$(BIN)/python -m pytest -n auto --dist worksteal -m "not alone and not slow" -q tests $(STYLEGAN)/tests
+
+test: lint types $(PLUGIN_STAMP)
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not alone" tests $(STYLEGAN)/tests
 	$(BIN)/python -m pytest -m alone $(STYLEGAN)/tests
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site

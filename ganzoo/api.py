@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ganzoo.errors import CheckpointError, UsageError, did_you_mean
+from ganzoo.metrics.eval_settings import EVAL_DEFAULTS, EvalSettings
+from ganzoo.protocols import Truncates
 
 if TYPE_CHECKING:
     import torch
@@ -24,7 +26,7 @@ def train(model: str | None = None, dataset: str | None = None, *, config: str |
     model options as ``options={"ngf": 32}`` (or ``sets=["ngf=32"]``), dataset options as
     ``data_options={...}``. ``config`` is a TOML file or a run's config.json; keywords override it.
     Progress is shown as in a terminal (a live bar in Jupyter)."""
-    from rich.console import Console
+    from rich.console import Console  # lazy: import ganzoo stays light (no torch, no engine)
 
     from ganzoo.training.config_file import merged_settings
     from ganzoo.training.loop import train as train_loop
@@ -32,7 +34,7 @@ def train(model: str | None = None, dataset: str | None = None, *, config: str |
     given = _settings_by_name(settings)
     if dataset is not None:
         given["dataset"] = dataset
-    path = train_loop(merged_settings(model, given, config), console=_console(Console))
+    path = train_loop(merged_settings(model, given, config), console=_console(Console), run_view=Run)
     return Run(path)
 
 
@@ -43,9 +45,11 @@ def load_run(path: str | Path) -> "Run":
 
 def _settings_by_name(settings: dict[str, Any]) -> dict[str, Any]:
     """Keywords -> setting names; ``options``/``data_options`` are typed model/dataset options."""
-    from ganzoo.training.config_file import setting_keys
+    from ganzoo.training.config_file import setting_keys  # lazy: import ganzoo stays light (no torch, no engine)
+    from ganzoo.training.settings import declared_settings
 
     keys = setting_keys()
+    repeatable = {declared.name for declared in declared_settings() if declared.repeatable}
     given: dict[str, Any] = {}
     for key, value in settings.items():
         if key == "options":
@@ -54,7 +58,7 @@ def _settings_by_name(settings: dict[str, Any]) -> dict[str, Any]:
             given["data_options"] = dict(value)
         elif key in keys:
             name = keys[key]
-            given[name] = [value] if name in ("loggers", "sets", "data_sets") and isinstance(value, str) else value
+            given[name] = [value] if name in repeatable and isinstance(value, str) else value
         else:
             known = sorted({k for k in keys if "-" not in k} | {"options", "data_options", "config"})
             raise UsageError(f"unknown setting '{key}'.{did_you_mean(key, known)}")
@@ -85,7 +89,7 @@ class Run:
     @property
     def config(self) -> dict[str, Any]:
         """config.json: model, dataset, options, training settings (read afresh each time)."""
-        from ganzoo.training.run_dir import RunDir
+        from ganzoo.training.run_dir import RunDir  # lazy: import ganzoo stays light (no torch, no engine)
 
         return RunDir(self.path).read_config()
 
@@ -99,7 +103,7 @@ class Run:
 
     def metrics(self) -> list[dict]:
         """The records of metrics.jsonl: logged losses, learning rates, speed, evaluations."""
-        from ganzoo.training.artifacts import read_metrics
+        from ganzoo.training.artifacts import read_metrics  # lazy: import ganzoo stays light (no torch, no engine)
 
         return read_metrics(self.path / "metrics.jsonl")
 
@@ -115,7 +119,7 @@ class Run:
     def model(self, checkpoint: str | Path | None = None, ema: bool = True, device: str = "auto"):
         """The run's model (an ``nn.Module`` in eval mode) with a checkpoint's weights: the
         newest by default, ``"best"``, or a file. Loaded once per checkpoint and device."""
-        from ganzoo.training.devices import resolve_device
+        from ganzoo.training.devices import resolve_device  # lazy: import ganzoo stays light (no torch, no engine)
         from ganzoo.training.inference import load_run as load_weights
         from ganzoo.training.run_dir import RunDir
 
@@ -131,7 +135,7 @@ class Run:
                  device: str = "auto", batch_size: int = 256) -> "torch.Tensor":
         """``n`` images (per class, with ``classes``) as a uint8 tensor ``(N, C, H, W)``: the same
         images as ``ganzoo generate RUN --seed SEED`` with the same arguments."""
-        import torch
+        import torch  # lazy: import ganzoo stays light (no torch, no engine)
 
         from ganzoo.training.inference import class_choices, require_inference
         from ganzoo.training.samples import generated
@@ -140,7 +144,7 @@ class Run:
             raise UsageError(f"n must be at least 1, got {n}")
         loaded = self.model(checkpoint, ema, device)
         require_inference(loaded, "sample")
-        if truncation is not None and not (truncation > 0 and loaded.model_entry.spec.truncation):
+        if truncation is not None and not (truncation > 0 and isinstance(loaded.model, Truncates)):
             raise UsageError(f"truncation {truncation}: model '{loaded.model_entry.name}' needs a positive value "
                              "and support for truncation")
         choices = class_choices(loaded, [str(c) for c in classes] if classes else None)
@@ -151,11 +155,12 @@ class Run:
         """Translate images (a uint8 tensor ``(N, 3, H, W)``, or PIL images or files) as
         ``ganzoo translate`` does: each at the model's resolution, returned at its own size; a
         tensor in gives a tensor out, anything else a list of uint8 ``(3, H, W)`` tensors."""
-        import numpy as np
+        import numpy as np  # lazy: import ganzoo stays light (no torch, no engine)
         import torch
         from PIL import Image
 
         from ganzoo.data.images import open_rgb
+        from ganzoo.protocols import Translates
         from ganzoo.training.inference import require_inference
         from ganzoo.translate import translate_image
 
@@ -163,7 +168,7 @@ class Run:
             raise UsageError(f"direction must be a2b or b2a, not '{direction}'")
         loaded = self.model(checkpoint, ema, device)
         require_inference(loaded, "translate")
-        direction = direction or getattr(loaded.model, "direction", "a2b")
+        direction = direction or cast(Translates, loaded.model).directions[0]  # its default (require_inference checked)
         as_tensor = isinstance(images, torch.Tensor)
         if as_tensor:
             if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
@@ -185,7 +190,7 @@ class Run:
                 checkpoint: str | Path | None = None, ema: bool = True, device: str = "auto") -> "torch.Tensor":
         """Fill the holes (mask value 1) of uint8 images ``(N, C, H, W)`` at the model's
         resolution, for models that inpaint; pixels outside the holes are returned unchanged."""
-        import torch
+        import torch  # lazy: import ganzoo stays light (no torch, no engine)
 
         from ganzoo.data.convert import to_model_range, to_uint8
         from ganzoo.training.inference import require_inference
@@ -206,7 +211,7 @@ class Run:
     def resume(self, **budgets: Any) -> "Run":
         """Continue the run from its newest checkpoint, exactly as ``ganzoo train --resume``;
         only budgets, cadence, loggers and the device may change (``steps=4000``)."""
-        from rich.console import Console
+        from rich.console import Console  # lazy: import ganzoo stays light (no torch, no engine)
 
         from ganzoo.training.loop import resume as resume_loop
         from ganzoo.training.settings import RESUMABLE
@@ -216,18 +221,18 @@ class Run:
         if fixed:
             raise UsageError(f"resume continues a run as it was configured; {', '.join(fixed)} cannot change it "
                              "(budgets, cadence, loggers and the device can)")
-        resume_loop(self.path, given, console=_console(Console))
+        resume_loop(self.path, given, console=_console(Console), run_view=Run)
         self._loaded = {}
         return self
 
-    def evaluate(self, metrics: str | list[str] = "fid", n: int = 10_000, *, extractor: str = "inception",
-                 real: int | None = None, split: str | None = None, seed: int = 0,
+    def evaluate(self, metrics: str | list[str] | tuple[str, ...] = EVAL_DEFAULTS.metrics, n: int = EVAL_DEFAULTS.n,
+                 *, extractor: str = EVAL_DEFAULTS.extractor, real: int | None = None, split: str | None = None,
+                 seed: int = EVAL_DEFAULTS.seed,
                  checkpoint: str | Path | None = None, ema: bool = True, device: str = "auto",
                  inception_weights: str | Path | None = None) -> dict[str, Any]:
         """Score the run as ``ganzoo eval`` does; returns the record it adds to metrics.jsonl
         (``record["eval"]`` maps each metric to its value)."""
-        from ganzoo.metrics.evaluate import EvalSettings
-        from ganzoo.metrics.runner import evaluate_run
+        from ganzoo.metrics.runner import evaluate_run  # lazy: import ganzoo stays light (no torch, no engine)
         from ganzoo.training.devices import resolve_device
 
         names = tuple(m.strip() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip())

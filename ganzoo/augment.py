@@ -11,6 +11,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+__all__ = ["POLICIES", "diff_augment", "parse_policy"]  # for models; the loader's augments are internal
+
+#: The DiffAugment transformations a policy may name.
 POLICIES = ("color", "translation", "cutout")
 
 
@@ -24,6 +27,8 @@ def parse_policy(policy: str, allowed: tuple[str, ...] = POLICIES) -> tuple[str,
 
 
 def diff_augment(images: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
+    """``images`` through each transformation of ``policy`` (from :func:`parse_policy`) in order,
+    drawn afresh per image; differentiable, so G's gradients pass through."""
     for name in policy:
         images = _AUGMENTS[name](images)
     return images

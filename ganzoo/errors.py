@@ -39,6 +39,15 @@ class PluginError(GanzooError):
     """A plugin failed to import, validate or register."""
 
 
+class UnknownPhaseError(PluginError):
+    """A model was asked for the loss of a phase it does not declare: a bug in the model's plugin,
+    raised by its ``phase_loss`` instead of silently treating the phase as another one."""
+
+    def __init__(self, model: object, phase_name: str):
+        declared = ", ".join(phase.name for phase in model.phases)  # type: ignore[attr-defined]
+        super().__init__(f"{type(model).__name__} has no phase '{phase_name}' (it declares: {declared})")
+
+
 class CheckpointError(GanzooError):
     """A checkpoint or run folder that cannot be read safely."""
 

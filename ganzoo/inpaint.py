@@ -106,6 +106,7 @@ def check_mask(job: InpaintJob, invert: bool) -> None:
 
 
 def open_as(path: Path, mode: str) -> Image.Image:
+    """The image file converted to a Pillow ``mode`` ("RGB", "L"); SkippedImage if unreadable."""
     try:
         with Image.open(path) as image:
             image.load()

@@ -11,6 +11,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganzoo.execution import autocast_off
+
+__all__ = ["NORMS", "PatchDiscriminator", "ReflectionPad2d", "full_precision", "init_normal", "norm_layer",
+           "random_jitter", "uses_bias"]
+
+#: The normalisation layers :func:`norm_layer` builds (``none``: an identity).
 NORMS = ("batch", "instance", "none")
 
 
@@ -49,8 +55,6 @@ def full_precision(layer_class: type[nn.Module]) -> type[nn.Module]:
     """Class decorator: the layer computes in fp32 under any ``--precision`` (autocast off, its
     floating-point tensor arguments cast to fp32). For layers that lower precision would ruin:
     normalisations and statistics over many values, tiny learning-rate multipliers."""
-    from ganzoo.training.precision import autocast_off
-
     forward = layer_class.forward
 
     @functools.wraps(forward)

@@ -1,23 +1,30 @@
 """The plugin manager: every plugin, built-in or third-party, comes through the ``ganzoo``
 entry-point group, is validated, and registers its entries through callbacks that record it
-as their provider. A plugin that fails is reported in one line and left out."""
+as their provider. Hooks are called through pluggy (``pm.hook.register_models(...)``), each
+plugin's code behind a guard (ganzoo._isolation): a plugin that fails is reported in one line
+and left out, and the others still run."""
 
 from __future__ import annotations
 
 import os
 import sys
 import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from ganzoo import hookspecs
+from ganzoo._isolation import Isolation, Policy
 from ganzoo.errors import GanzooError, PluginError
 from ganzoo.registry import Provider, Registry
 from ganzoo.specs import DatasetSpec, LoggerSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec
+
+if TYPE_CHECKING:
+    import typer
 
 ENTRY_POINT_GROUP = "ganzoo"
 #: What a plugin's own code may raise and still be isolated: a plugin calling sys.exit() or
@@ -55,6 +62,7 @@ class PluginSystem:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("ganzoo")
         self.pm.add_hookspecs(hookspecs)
+        self.isolation = Isolation()  # hooks run through pluggy, each plugin's code behind a guard
         self.registries: dict[str, Registry] = {
             kind: Registry(singular) for kind, singular, _ in REGISTERING_HOOKS.values()
         }
@@ -94,9 +102,11 @@ class PluginSystem:
 
     # -- loading ----------------------------------------------------------------------
     def load_entry_points(self) -> None:
+        """Import every plugin of the entry-point group, then register all of their entries together."""
         disabled = {n.strip() for n in os.environ.get("GANZOO_DISABLE_PLUGINS", "").split(",") if n.strip()}
+        imported: list[tuple[ModuleType, PluginInfo]] = []
         for ep in _sorted_entry_points():
-            dist = getattr(ep, "dist", None)
+            dist = ep.dist
             info = PluginInfo(ep.name, dist.name if dist else None, dist.version if dist else None, ep.value)
             if ep.name in self.plugins:
                 first = self.plugins[ep.name]
@@ -105,37 +115,28 @@ class PluginSystem:
                           f"'{ep.name}' is already taken by {_origin(first)}; rename its entry point",
                           file=sys.stderr)
                 continue  # (the same plugin seen twice on sys.path is simply loaded once)
+            self.plugins[ep.name] = info
             if ep.name in disabled:
                 info.status = "disabled"
-                self.plugins[ep.name] = info
                 continue
             try:
-                module = ep.load()
+                imported.append((ep.load(), info))
             except ISOLATED as exc:  # any failure of foreign code is isolated
                 self._fail(info, "failed to import", exc)
-                continue
-            self.add(module, info)
+        self._add_all(imported)
 
-    def add(self, module: ModuleType | Any, info: PluginInfo | str) -> PluginInfo:
-        """Register one plugin object and its entries; used for entry points and by tests."""
+    def add(self, plugin: ModuleType | object, info: PluginInfo | str) -> PluginInfo:
+        """Register one plugin object (a module, or an object with hook methods) and its entries."""
         if isinstance(info, str):
-            info = PluginInfo(info, module=getattr(module, "__name__", None))
+            info = PluginInfo(info, module=plugin.__name__ if isinstance(plugin, ModuleType) else None)
         self.plugins[info.name] = info
-        try:
-            self.pm.register(module, name=info.name)
-            self.pm.check_pending()  # a misspelt hook name fails here, naming the hook
-        except ISOLATED as exc:
-            if self.pm.is_registered(module):
-                self.pm.unregister(module)
-            self._fail(info, "is invalid", exc)
-            return info
-        info.hooks = sorted(impl_hook for impl_hook in _hook_names(self.pm, info.name))
-        try:
-            self._register_entries(info)
-        except ISOLATED as exc:
-            self.remove(info.name, keep_info=True)
-            self._fail(info, "failed to register", exc)
+        self._add_all([(plugin, info)])
         return info
+
+    def register(self, plugin: object, name: str) -> None:
+        """Register ``plugin`` with pluggy, each hook implementation behind an isolation guard (see
+        ganzoo._isolation); raises pluggy.PluginValidationError for a hook that no hookspec declares."""
+        self.isolation.register(self.pm, plugin, name)
 
     def remove(self, name: str, keep_info: bool = False) -> None:
         """Unregister a plugin and every entry it gave."""
@@ -147,34 +148,64 @@ class PluginSystem:
         if not keep_info:
             self.plugins.pop(name, None)
 
-    def call_for_each(self, hook_name: str, after_each=None, **kwargs: Any) -> None:
-        """Call ``hook_name`` plugin by plugin so one failing plugin cannot stop the others;
-        ``after_each(plugin_info)`` runs after each plugin's call (to check what it did)."""
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-            info = self.plugins.get(impl.plugin_name) or PluginInfo(impl.plugin_name)
+    def register_commands(self, app: typer.Typer, after_each: Callable[[PluginInfo], None]) -> None:
+        """Call ``register_commands(app)`` through pluggy; ``after_each(plugin_info)`` runs after each piece of a
+        plugin's code (to see which commands it added). A plugin that raises is reported; the others go on."""
+        policy = Policy(catches=ISOLATED, after_each=lambda name: after_each(self._info(name)))
+        with self.isolation.applying(policy):
+            self.pm.hook.register_commands(app=app)
+        for name, hook, exc in policy.failures:
+            self._fail(self._info(name), f"failed in {hook}", exc)
+
+    def _add_all(self, plugins: Sequence[tuple[object, PluginInfo]]) -> None:
+        """Register the plugins with pluggy (one that pluggy rejects is reported), then their entries."""
+        added = []
+        for plugin, info in plugins:
             try:
-                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+                self.register(plugin, info.name)
             except ISOLATED as exc:
-                self._fail(info, f"failed in {hook_name}", exc)
-            if after_each is not None:
-                after_each(info)
+                self._fail(info, "is invalid", exc)
+                continue
+            callers = self.pm.get_hookcallers(self.pm.get_plugin(info.name)) or []
+            info.hooks = sorted({caller.name for caller in callers})
+            added.append(info)
+        self._register_entries(added)
 
-    def _register_entries(self, info: PluginInfo) -> None:
-        """Stage everything the plugin registers; commit only if all of it is valid."""
-        staged: list[tuple[Registry, str, Any]] = []
+    def _register_entries(self, added: list[PluginInfo]) -> None:
+        """Call each registering hook once, through pluggy, for the plugins just added, so tryfirst, trylast and
+        wrappers apply among them. What a plugin registers is staged; it is committed (in load order, so the
+        built-ins come first whatever the call order) only if every hook of that plugin succeeded."""
+        staged: dict[str, list[tuple[Registry, Any]]] = {info.name: [] for info in added}
+        failed: dict[str, BaseException] = {}
+        policy = Policy(catches=ISOLATED)
         for hook_name, (kind, _, spec_cls) in REGISTERING_HOOKS.items():
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                if impl.plugin_name != info.name:
-                    continue
+            def register(spec: Any, _hook: str = hook_name, _kind: str = kind, _cls: type = spec_cls) -> None:
+                plugin = self.isolation.running  # the plugin whose hook is calling
+                if plugin not in staged:
+                    raise PluginError(f"the register callback of {_hook} was called outside that hook")
+                if not isinstance(spec, _cls):
+                    raise PluginError(f"{_hook} expects {_cls.__name__}, got {type(spec).__name__}")
+                staged[plugin].append((self.registries[_kind], spec))
 
-                def register(spec: Any, _kind=kind, _cls=spec_cls) -> None:
-                    if not isinstance(spec, _cls):
-                        raise PluginError(f"{hook_name} expects {_cls.__name__}, got {type(spec).__name__}")
-                    staged.append((self.registries[_kind], spec.name, spec))
+            others = [plugin for name, plugin in self.pm.list_name_plugin() if name not in staged or name in failed]
+            with self.isolation.applying(policy):
+                self.pm.subset_hook_caller(hook_name, remove_plugins=others)(register=register)
+            for name, _, exc in policy.failures:
+                failed.setdefault(name, exc)  # its first failure is the one reported
+            policy.failures.clear()
+        for info in added:
+            try:
+                if info.name not in failed:
+                    for registry, spec in staged[info.name]:
+                        registry.register(spec.name, spec, info.provider)
+            except ISOLATED as exc:  # a name that another plugin has, or one that is not valid
+                failed[info.name] = exc
+            if info.name in failed:
+                self.remove(info.name, keep_info=True)
+                self._fail(info, "failed to register", failed[info.name])
 
-                impl.function(register=register)
-        for registry, name, spec in staged:
-            registry.register(name, spec, info.provider)
+    def _info(self, name: str) -> PluginInfo:
+        return self.plugins.get(name) or PluginInfo(name)
 
     def _fail(self, info: PluginInfo, what: str, exc: BaseException) -> None:
         info.status = "failed"
@@ -202,16 +233,9 @@ def _sorted_entry_points() -> list[metadata.EntryPoint]:
     eps = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
 
     def key(ep: metadata.EntryPoint) -> tuple:
-        dist = getattr(ep, "dist", None)
-        return (0 if dist is not None and dist.name == "ganzoo" else 1, ep.name)
+        return (0 if ep.dist is not None and ep.dist.name == "ganzoo" else 1, ep.name)
 
     return sorted(eps, key=key)
-
-
-def _hook_names(pm: pluggy.PluginManager, plugin_name: str) -> list[str]:
-    plugin = pm.get_plugin(plugin_name)
-    callers = pm.get_hookcallers(plugin) or []
-    return [caller.name for caller in callers]
 
 
 _SYSTEM: PluginSystem | None = None

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import torch
+import torch
+
+from ganzoo.execution import autocast_off, eager_networks
+
+__all__ = ["double_backward", "input_gradients", "lazy_adam_settings", "lazy_ratio"]
 
 
 @contextmanager
@@ -26,18 +28,13 @@ def double_backward() -> Iterator[None]:
     torch.compile's autograd has no double backward. (The loop's gradient scaler scales the
     final loss only, so what is computed here is never scaled.) A phase declared with
     ``Phase(..., double_backward=True)`` runs entirely like this."""
-    from ganzoo.training.compiled import eager_networks
-    from ganzoo.training.precision import autocast_off
-
     with autocast_off(), eager_networks():
         yield
 
 
-def input_gradients(critic: Callable[["torch.Tensor"], "torch.Tensor"], images: "torch.Tensor") -> "torch.Tensor":
+def input_gradients(critic: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> torch.Tensor:
     """d critic(images).sum() / d images, flattened per image and kept in the graph so a penalty
     on it trains the critic; computed in fp32 by the eager networks (see :func:`double_backward`)."""
-    import torch
-
     with double_backward():
         images = images.detach().float().requires_grad_(True)
         (gradients,) = torch.autograd.grad(critic(images).sum(), images, create_graph=True)

@@ -7,14 +7,15 @@ so registering (and ``ganzoo list``) stays cheap: no torch, no networks, no down
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ganzoo.errors import PluginError
+from ganzoo.protocols import BatchSchema, conforming
 
-INFERENCE = ("sample", "translate", "inpaint")
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]*"
 
 Ref = str | Callable[..., Any] | type
@@ -34,6 +35,22 @@ def resolve(ref: Ref) -> Any:
     return obj
 
 
+def build_conforming(ref: Ref, protocol: type, owner: str, /, *args: Any, **kwargs: Any) -> Any:
+    """Call an entry's ``build`` with the arguments its contract names and check that the object
+    it returns implements ``protocol``. A build that cannot take those arguments, or that returns
+    something else, is a one-line PluginError naming ``owner`` ("metric 'x' of plugin y")."""
+    factory = resolve(ref)
+    try:
+        inspect.signature(factory).bind(*args, **kwargs)
+    except TypeError as exc:
+        given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        raise PluginError(f"{owner}: its build must be callable as build({given}), as the {protocol.__name__} "
+                          f"contract says ({exc})") from None
+    except ValueError:  # no signature to read (a builtin): the call itself will tell
+        pass
+    return conforming(factory(*args, **kwargs), protocol, owner)
+
+
 def _check_name(what: str, value: str) -> None:
     if not isinstance(value, str) or not re.fullmatch(NAME_PATTERN, value):
         raise ValueError(f"{what} '{value}' must be lower-case letters, digits, '.', '_' or '-'")
@@ -46,13 +63,15 @@ def _check_choice(what: str, value: str, allowed: tuple[str, ...]) -> None:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """What a family of models learns, and the data kind it trains on. Built-in tasks:
-    unconditional, class-conditional (images), paired-translation (paired),
-    unpaired-translation (unpaired), inpainting (inpainting); a plugin may add its own."""
+    """What a family of models learns, the data kind it trains on and what a batch of that data
+    holds. Built-in tasks: unconditional, class-conditional (images), paired-translation
+    (paired), unpaired-translation (unpaired), inpainting (inpainting); a plugin may add its own."""
 
     name: str
     summary: str
     data_kind: str  # the DatasetSpec.kind its datasets have (and DataInfo.kind)
+    batch: BatchSchema
+    """The keys its datasets' batches hold (``label``/``attributes`` come with labelled datasets)."""
 
     def __post_init__(self):
         _check_name("task data kind", self.data_kind)
@@ -60,26 +79,31 @@ class TaskSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A GAN architecture: its task, options and how to build its recipe."""
+    """A GAN architecture: its task, options and how to build its recipe.
+
+    What the model offers at inference (sampling, truncation, translating, inpainting) is not a
+    field here: the recipe class declares it by implementing the capability protocols of
+    ``ganzoo.protocols``, and commands read it with ``isinstance`` on the model they build. A
+    second declaration here could only disagree with the class; ``ganzoo list``/``info`` stay
+    cheap (no torch import) by showing the task, which says what the model is for."""
 
     name: str
     summary: str
     task: str  # a registered task (`ganzoo list tasks`), which fixes the data kind it trains on
     build: Ref  # -> a class implementing ganzoo.protocols.GANModel
     options: Ref  # -> a dataclass of the model's options (see ganzoo.options)
-    inference: tuple[str, ...] = ("sample",)
     paper: str = ""
     default_dataset: str | None = None
     resolutions: tuple[int, ...] = (16, 32, 64, 128)
     default_steps: int = 2000
     default_batch_size: int = 64
-    truncation: bool = False  # its noise is standard normal, so `generate --truncation` applies
     lr_schedule: str = "constant"  # the default of `train --lr-schedule`
+    #: Options of the model's smallest variant (a few channels, one block): what the every-model
+    #: test builds, trains and resumes. ``{}``: the defaults are already small.
+    tiny_options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self):
         _check_name("task", self.task)
-        for kind in self.inference:
-            _check_choice("inference", kind, INFERENCE)
 
 
 @dataclass(frozen=True)
@@ -89,7 +113,7 @@ class DatasetSpec:
     name: str
     summary: str
     kind: str
-    load: Ref  # -> callable(root, resolution, split, **kw) returning a ganzoo.protocols.Dataset
+    load: Ref  # -> callable(root, resolution, split, **kw) returning a ganzoo.protocols.Dataset (checked)
     channels: int
     resolution: int  # natural resolution of the source images
     default_resolution: int = 64
@@ -115,7 +139,9 @@ class LossSpec:
 
     name: str
     summary: str
-    build: Ref  # -> callable(**options) returning a ganzoo.protocols.Loss
+    build: Ref
+    """-> ``callable(label_smoothing=0.0, label_noise=0.0, r1_gamma=0.0)`` returning a
+    :class:`~ganzoo.protocols.Loss` (checked when built; the protocol's docstring has the details)."""
     paper: str = ""
 
 
@@ -126,6 +152,10 @@ class MetricSpec:
     name: str
     summary: str
     build: Ref
+    """Kind ``metric``: -> ``callable()`` returning a :class:`~ganzoo.protocols.Metric` (which
+    declares its direction and whether it needs logits); kind ``feature-extractor``: ->
+    ``callable(weights=PATH or None)`` returning a :class:`~ganzoo.protocols.FeatureExtractor`.
+    Both are checked when built."""
     kind: str = "metric"  # or "feature-extractor"
 
     def __post_init__(self):
@@ -136,10 +166,11 @@ class MetricSpec:
 class LoggerSpec:
     """A training logger, chosen with ``ganzoo train --logger NAME``. ``build(run)`` returns an
     object whose methods are lifecycle hook implementations (``@ganzoo.hookimpl def on_log(self,
-    step, scalars)``, ...); it is registered for that run only."""
+    step, scalars)``, ...; see ganzoo.protocols.Logger); it is registered for that run only."""
 
     name: str
     summary: str
-    build: Ref  # -> callable(run: ganzoo.Run) returning the logger object
+    build: Ref
+    """-> ``callable(run: ganzoo.Run)`` returning a :class:`~ganzoo.protocols.Logger`."""
     requires: tuple[str, ...] = ()  # modules it imports, checked before training starts
     install: str = ""  # the command that installs them, named in the error when one is missing

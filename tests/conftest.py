@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,3 +74,21 @@ def isolated_data_home(tmp_path_factory, monkeypatch) -> Path:
     home = tmp_path_factory.mktemp("ganzoo-data")
     monkeypatch.setenv("GANZOO_DATA", str(home))
     return home
+
+
+def assert_same_tensors(a, b, path="") -> None:
+    """Every tensor and value of two nested checkpoint states is identical (bitwise)."""
+    if isinstance(a, torch.Tensor):
+        assert torch.equal(a, b), f"{path} differs"
+    elif isinstance(a, dict):
+        assert set(a) == set(b), f"{path}: keys differ"
+        for key in a:
+            assert_same_tensors(a[key], b[key], f"{path}/{key}")
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same_tensors(x, y, f"{path}/{i}")
+    elif path.endswith("elapsed"):
+        return
+    else:
+        assert a == b, f"{path}: {a} != {b}"

@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -159,7 +158,7 @@ def test_config_file_mistakes_are_usage_errors(tmp_path, text, message):
 def test_the_example_configs_plan_their_recipes():
     from ganzoo.plugins import load_plugins
     from ganzoo.training.config_file import merged_settings
-    from ganzoo.training.settings import plan_training
+    from ganzoo.training.plan import plan_training
 
     examples = sorted((ROOT / "examples" / "configs").glob("*.toml"))
     assert {p.stem for p in examples} >= {"digits", "mnist", "celeba-32", "cartoonset", "anime-64"}
@@ -227,7 +226,7 @@ def test_lifecycle_hooks_loggers_and_a_failing_hook(tmp_path):
     console = Console(file=open(tmp_path / "console.txt", "w"), width=200)
     settings = TrainSettings(model="dcgan", steps=10, out=str(tmp_path), name="hooks", eval_every=10, eval_n=32,
                              eval_extractor="digits", loggers=["tensorboard", "csv"], **TINY)
-    run = train(settings, console=console, plugins=plugins)
+    run = train(settings, console=console, plugins=plugins, run_view=ganzoo.Run)
     console.file.close()
 
     calls = recorder.calls
@@ -274,7 +273,7 @@ def test_logger_errors(tmp_path, monkeypatch):
     import importlib.util
 
     from ganzoo.plugins import load_plugins
-    from ganzoo.training.settings import checked_loggers
+    from ganzoo.training.plan import checked_loggers
 
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
@@ -282,38 +281,6 @@ def test_logger_errors(tmp_path, monkeypatch):
     with pytest.raises(GanzooError, match=re.escape(
             "--logger tensorboard needs tensorboard, which is not installed: pip install 'ganzoo[tensorboard]'")):
         checked_loggers(["tensorboard"], load_plugins())
-
-
-def test_a_third_party_logger_from_the_tutorial(tmp_path):
-    """The plugin tutorial's logger, installed as a distribution, records the run's losses."""
-    from conftest import make_distribution, with_site
-
-    source = textwrap.dedent('''
-        import json
-        import ganzoo
-
-        class JsonLinesLogger:
-            def __init__(self, run):
-                self.file = open(run.path / "my-log.jsonl", "a")
-
-            @ganzoo.hookimpl
-            def on_log(self, step, scalars):
-                self.file.write(json.dumps({"step": step, **scalars}) + "\\n")
-
-            @ganzoo.hookimpl
-            def on_train_end(self, status):
-                self.file.close()
-
-        @ganzoo.hookimpl
-        def register_loggers(register):
-            register(ganzoo.LoggerSpec("jsonl", "every log line as JSON", build=JsonLinesLogger))
-    ''')
-    site = make_distribution(tmp_path / "site", "ganzoo-jsonl", "ganzoo_jsonl", source)
-    result = run_cli("train", "dcgan", "--steps", "4", "--batch-size", "8", "--log-every", "2", "--logger", "jsonl",
-                     "--out", tmp_path / "runs", "--name", "r", env=with_site(site))
-    assert result.returncode == 0, result.stderr
-    lines = [json.loads(line) for line in (tmp_path / "runs" / "r" / "my-log.jsonl").read_text().splitlines()]
-    assert [line["step"] for line in lines] == [2, 4] and "loss_G" in lines[0]
 
 
 def test_python_api_page_examples_run(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import assert_no_traceback, make_distribution, run_cli, with_site
+from conftest import assert_no_traceback, assert_same_tensors, make_distribution, run_cli, with_site
 from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.latents import slerp, truncate
 
@@ -43,24 +43,6 @@ def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> Non
 def final_state(run: Path, step: int) -> dict:
     state, _ = load_checkpoint(run / "checkpoints" / f"step-{step:08d}.safetensors")
     return state
-
-
-def assert_same_tensors(a, b, path="") -> None:
-    """Every tensor and value of two nested checkpoint states is identical (bitwise)."""
-    if isinstance(a, torch.Tensor):
-        assert torch.equal(a, b), f"{path} differs"
-    elif isinstance(a, dict):
-        assert set(a) == set(b), f"{path}: keys differ"
-        for key in a:
-            assert_same_tensors(a[key], b[key], f"{path}/{key}")
-    elif isinstance(a, list):
-        assert len(a) == len(b)
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_same_tensors(x, y, f"{path}/{i}")
-    elif path.endswith("elapsed"):
-        return
-    else:
-        assert a == b, f"{path}: {a} != {b}"
 
 
 STEPS = 60

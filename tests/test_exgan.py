@@ -30,7 +30,7 @@ def hole_l1(model, data, exemplars: torch.Tensor | None = None) -> float:
     batch = data.batch(torch.arange(len(data)))
     if exemplars is not None:
         batch["exemplar"] = exemplars
-    batch = to_model_range(batch, torch.device("cpu"))
+    batch = to_model_range(batch, torch.device("cpu"), masks={"mask"})
     with torch.no_grad():
         output = model.inpaint(batch["image"], batch["mask"], batch["exemplar"])
     error = (output - batch["image"]).abs() * batch["mask"]

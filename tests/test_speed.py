@@ -16,11 +16,11 @@ from torch.optim.swa_utils import AveragedModel
 from conftest import assert_no_traceback, run_cli
 from ganzoo.data import ShuffledIndices, TensorImages
 from ganzoo.errors import UsageError
+from ganzoo.execution import compile_networks, eager_networks
 from ganzoo.layers import ReflectionPad2d, full_precision, reflect_by_slices
 from ganzoo.protocols import DataInfo, GathersRows, Phase, PhaseLoss
 from ganzoo.regularization import double_backward, input_gradients
 from ganzoo.training.checkpoint import load_checkpoint
-from ganzoo.training.compiled import compile_networks, eager_networks
 from ganzoo.training.ema import GeneratorEMA
 from ganzoo.training.feed import BatchFeed, choose_mode
 from ganzoo.training.phases import PhaseRunner

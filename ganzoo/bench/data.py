@@ -24,8 +24,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
+from PIL import Image
 
+from ganzoo.data import ShuffledIndices, TensorImages, to_model_range
 from ganzoo.data.cache import RowFile
+from ganzoo.data.prepare import image_dataset
+from ganzoo.protocols import DataInfo
 
 BATCHES_READ = 200
 
@@ -44,8 +49,6 @@ class DataBenchmark:
 
 
 def make_jpegs(folder: Path, count: int, seed: int = 0) -> list[Path]:
-    from PIL import Image
-
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     paths = []
@@ -61,8 +64,6 @@ def make_jpegs(folder: Path, count: int, seed: int = 0) -> list[Path]:
 
 
 def time_prepare(root: Path, files: list[Path], resolution: int) -> tuple[float, object]:
-    from ganzoo.data.prepare import image_dataset
-
     started = time.perf_counter()
     data = image_dataset("bench", root, files, split="train", resolution=resolution, crop=108)
     return len(files) / (time.perf_counter() - started), data
@@ -70,11 +71,6 @@ def time_prepare(root: Path, files: list[Path], resolution: int) -> tuple[float,
 
 def time_cache_loader(rows: RowFile, batch_size: int, seconds: float = 3.0) -> float:
     """Random batches as training reads them: prepared rows -> float [-1, 1] on the CPU."""
-    import torch
-
-    from ganzoo.data import ShuffledIndices, TensorImages, to_model_range
-    from ganzoo.protocols import DataInfo
-
     data = TensorImages(rows, DataInfo(kind="images", channels=3, resolution=rows.shape[-1], size=len(rows)))
     order = ShuffledIndices(len(data), batch_size, seed=0)
     device = torch.device("cpu")
@@ -88,8 +84,7 @@ def time_cache_loader(rows: RowFile, batch_size: int, seconds: float = 3.0) -> f
 
 
 def time_imagefolder(root: Path, resolution: int, batch_size: int, images: int) -> float:
-    import torch
-    from torchvision import datasets, transforms
+    from torchvision import datasets, transforms  # lazy: torchvision takes seconds to import; only the baseline uses it
 
     transform = transforms.Compose([transforms.CenterCrop(108), transforms.Resize(resolution, antialias=True),
                                     transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.5] * 3)])

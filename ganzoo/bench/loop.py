@@ -8,11 +8,20 @@ batch of the same shape."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import tempfile
 from dataclasses import asdict, dataclass
 
 from rich.console import Console
+
+from ganzoo.bench import model as model_bench
+from ganzoo.plugins import load_plugins
+from ganzoo.training.artifacts import read_metrics
+from ganzoo.training.devices import resolve_device
+from ganzoo.training.loop import Trainer
+from ganzoo.training.plan import plan_training
+from ganzoo.training.settings import TrainSettings
 
 
 @dataclass
@@ -32,15 +41,6 @@ class LoopBenchmark:
 
 def run(name: str, dataset: str | None, resolution: int, batch_size: int, steps: int, device: str,
         precision: str = "auto", compiled: bool = False, data_on_device: str = "auto") -> LoopBenchmark:
-    import json
-
-    from ganzoo.bench import model as model_bench
-    from ganzoo.plugins import load_plugins
-    from ganzoo.training.artifacts import read_metrics
-    from ganzoo.training.devices import resolve_device
-    from ganzoo.training.loop import Trainer
-    from ganzoo.training.settings import TrainSettings, plan_training
-
     log_every = max(1, steps // 6)
     with tempfile.TemporaryDirectory(prefix="ganzoo-bench-") as scratch:
         settings = TrainSettings(model=name, dataset=dataset, resolution=resolution, batch_size=batch_size,

@@ -1,8 +1,9 @@
 """``ganzoo bench MODEL``: the speed of any registered model's training iteration.
 
 The model is built with its default options at the given resolution, fed a fixed random batch
-of its data kind, and stepped like the training loop does (the loop's own PhaseRunner: each
-phase's loss backward into its optimizer's parameters only, lazy phases at their interval);
+made from its task's batch schema (so any registered model runs, a plugin task's too), and
+stepped like the training loop does (the loop's own PhaseRunner: each phase's loss backward
+into its optimizer's parameters only, lazy phases at their interval);
 warm-up iterations (allocator, cuDNN autotuning, compiling) are not timed. On CUDA the clock
 waits for the device before reading.
 
@@ -20,11 +21,12 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from ganzoo.data.convert import to_model_range
+from ganzoo.execution import compile_networks
 from ganzoo.options import build_options
 from ganzoo.plugins import load_plugins
-from ganzoo.protocols import DataInfo, StepContext
+from ganzoo.protocols import BatchSchema, DataInfo, StepContext
 from ganzoo.specs import resolve
-from ganzoo.training.compiled import compile_networks
 from ganzoo.training.devices import configure_backends, restore_backends
 from ganzoo.training.phases import PhaseRunner, checked_phases, synchronize
 from ganzoo.training.precision import Precision, resolve_precision
@@ -75,12 +77,21 @@ class Comparison:
 CLASSES = tuple(str(k) for k in range(10))
 
 
-def random_batch(kind: str, batch_size: int, channels: int, resolution: int, device) -> dict[str, torch.Tensor]:
-    shape = (batch_size, channels, resolution, resolution)
-    make = lambda: torch.rand(shape, device=device) * 2 - 1  # noqa: E731
-    if kind in ("paired", "unpaired"):
-        return {"A": make(), "B": make()}
-    return {"image": make(), "label": torch.randint(len(CLASSES), (batch_size,), device=device)}
+def random_batch(schema: BatchSchema, info: DataInfo, batch_size: int, device) -> dict[str, torch.Tensor]:
+    """A batch of every key the schema declares for ``info`` (labels too), random within each
+    kind's stored range and converted as the training loop converts a dataset's batch."""
+    stored = {}
+    for key in schema.keys_for(info):
+        shape = key.shape(info, batch_size)
+        if key.kind == "image":
+            stored[key.name] = torch.randint(0, 256, shape, dtype=torch.uint8)
+        elif key.kind == "mask":  # a quarter of the pixels are holes
+            stored[key.name] = (torch.rand(shape) < 0.25).to(torch.uint8) * 255
+        elif key.kind == "label":
+            stored[key.name] = torch.randint(info.num_classes, shape)
+        else:  # attributes
+            stored[key.name] = (torch.rand(shape) < 0.5).float()
+    return to_model_range(stored, device, masks=schema.masks)
 
 
 def build(name: str, resolution: int, batch_size: int, device: torch.device, channels_last: bool = False,
@@ -88,13 +99,13 @@ def build(name: str, resolution: int, batch_size: int, device: torch.device, cha
     """The model (seeded, default options), its optimizers and phases, and a random batch."""
     plugins = load_plugins()
     spec = plugins.models.get(name)
-    kind = plugins.data_kind(spec)
+    kind = plugins.data_kind(spec)  # (an unregistered task is a one-line error here)
     options = build_options(resolve(spec.options), {}, owner=f"model '{name}'")
     info = DataInfo(kind=kind, channels=channels, resolution=resolution, size=batch_size, name="random",
-                    classes=CLASSES if kind == "images" else ())
+                    classes=CLASSES)
     torch.manual_seed(0)
     model = resolve(spec.build)(options, info).to(device).train()
-    batch = random_batch(kind, batch_size, channels, resolution, device)
+    batch = random_batch(plugins.tasks.get(spec.task).batch, info, batch_size, device)
     if channels_last:
         model.to(memory_format=torch.channels_last)
         batch = {k: v.contiguous(memory_format=torch.channels_last) if v.ndim == 4 else v for k, v in batch.items()}
@@ -151,7 +162,7 @@ def plain_iteration(model, optimizers, phases, batch) -> Callable[[int], None]:
 
 def count_flops(iteration: Callable[[int], None], index: int) -> float | None:
     """FLOPs of iteration ``index`` (matrix products and convolutions, forward and backward)."""
-    from torch.utils.flop_counter import FlopCounterMode
+    from torch.utils.flop_counter import FlopCounterMode  # lazy: a quarter second to import, for TFLOP/s only
 
     try:
         with FlopCounterMode(display=False) as counter:

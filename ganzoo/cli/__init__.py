@@ -15,6 +15,7 @@ from ganzoo.cli.output import err_console, version_callback
 from rich.markup import escape
 
 from ganzoo.errors import GanzooError
+from ganzoo.plugins import load_plugins
 
 
 def build_app() -> typer.Typer:
@@ -45,8 +46,6 @@ def build_app() -> typer.Typer:
 def _add_plugin_commands(app: typer.Typer) -> None:
     """Plugins add commands; one that would replace a command another provider already gave
     (a built-in such as `train`, or another plugin's) is dropped with a one-line warning."""
-    from ganzoo.plugins import load_plugins
-
     providers = {_command_name(command): "ganzoo (built-in)" for command in app.registered_commands}
     plugins = load_plugins()
 
@@ -64,7 +63,7 @@ def _add_plugin_commands(app: typer.Typer) -> None:
         app.registered_commands[:] = kept
 
     try:
-        plugins.call_for_each("register_commands", after_each=keep_new_names, app=app)
+        plugins.register_commands(app, after_each=keep_new_names)
     except GanzooError as exc:  # strict plugins: report, and let built-in commands still run
         err_console.print(f"[red]Error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise SystemExit(exc.exit_code) from None

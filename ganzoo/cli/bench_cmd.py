@@ -7,8 +7,12 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.table import Table
 
 from ganzoo.cli.output import console, print_json
+from ganzoo.errors import UsageError
+from ganzoo.plugins import load_plugins
+
 
 def bench_command(
     target: Annotated[str, typer.Argument(help="data, train, or a model name (see `ganzoo list models`).")],
@@ -49,8 +53,7 @@ def bench_command(
         return _bench_model(target, resolution or 256, batch_size or 1, steps, device, precision or "fp32",
                             bool(compile), as_json)
     resolution, batch_size = resolution or 64, batch_size or 64
-    from ganzoo.bench.data import BATCHES_READ, as_dict, run
-    from ganzoo.errors import UsageError
+    from ganzoo.bench.data import BATCHES_READ, as_dict, run  # lazy: building the CLI must not import torch
 
     try:
         counts = tuple(int(s) for s in sizes.split(","))
@@ -76,15 +79,12 @@ def bench_command(
 def _compile_default(device: str) -> bool:
     """--compare compiles on CUDA; on CPUs compiled DCGAN steps measured slower than eager ones
     (docs/benchmarks.md), so the fastest CPU configuration is eager."""
-    from ganzoo.training.devices import resolve_device
+    from ganzoo.training.devices import resolve_device  # lazy: building the CLI must not import torch
 
     return resolve_device(device).type == "cuda"
 
 
 def _check_model(name: str, resolution: int, batch_size: int, steps: int) -> None:
-    from ganzoo.errors import UsageError
-    from ganzoo.plugins import load_plugins
-
     spec = load_plugins().models.get(name)
     if resolution not in spec.resolutions:
         raise UsageError(f"--resolution {resolution}: {name} supports {', '.join(map(str, spec.resolutions))}")
@@ -94,7 +94,7 @@ def _check_model(name: str, resolution: int, batch_size: int, steps: int) -> Non
 
 def _bench_model(name: str, resolution: int, batch_size: int, steps: int, device: str, precision: str,
                  compiled: bool, as_json: bool) -> None:
-    from ganzoo.bench.model import as_dict, run
+    from ganzoo.bench.model import as_dict, run  # lazy: building the CLI must not import torch
     from ganzoo.training.devices import resolve_device
 
     result = run(name, resolution, batch_size, steps, resolve_device(device), precision, compiled)
@@ -110,9 +110,7 @@ def _bench_model(name: str, resolution: int, batch_size: int, steps: int, device
 
 def _bench_compare(name: str, resolution: int, batch_size: int, steps: int, device: str, precision: str,
                    compiled: bool, as_json: bool) -> None:
-    from rich.table import Table
-
-    from ganzoo.bench.model import as_dict, compare
+    from ganzoo.bench.model import as_dict, compare  # lazy: building the CLI must not import torch
     from ganzoo.training.devices import resolve_device
 
     result = compare(name, resolution, batch_size, steps, resolve_device(device), precision, compiled)
@@ -135,8 +133,7 @@ def _bench_compare(name: str, resolution: int, batch_size: int, steps: int, devi
 
 def _bench_train(name: str, dataset: str | None, resolution: int | None, batch_size: int, steps: int, device: str,
                  precision: str, compiled: bool, data_on_device: str, as_json: bool) -> None:
-    from ganzoo.bench.loop import as_dict, run
-    from ganzoo.plugins import load_plugins
+    from ganzoo.bench.loop import as_dict, run  # lazy: building the CLI must not import torch
 
     spec = load_plugins().models.get(name)
     result = run(name, dataset, resolution or min(spec.resolutions, key=lambda r: abs(r - 64)), batch_size, steps,

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
 from ganzoo.cli.output import console, err_console
 from ganzoo.cli.overwrite import Overwrite
+from ganzoo.errors import DataError, UnknownNameError, UsageError
+from ganzoo.outputs import Outputs
+from ganzoo.plugins import load_plugins
+from ganzoo.protocols import ReadsPreparedCache
+from ganzoo.specs import resolve
 
 data_app = typer.Typer(help="Fetch and manage datasets.", no_args_is_help=True)
 
@@ -19,10 +27,6 @@ def download_command(
     root: Annotated[Optional[Path], typer.Option(help="Folder to put the files in (default: the cache, $GANZOO_DATA).")] = None,
 ) -> None:
     """Download a dataset's official files, verify their checksums, resume partial downloads."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
-    from ganzoo.plugins import load_plugins
-    from ganzoo.specs import resolve
 
     spec = load_plugins().datasets.get(name)
     if spec.embedded:
@@ -56,26 +60,23 @@ def prepare_command(
 
     `train` does this by itself on first use; preparing ahead lets you see skipped files and
     timings first. The cache is rebuilt when the source files or these settings change."""
-    import time
 
-    from ganzoo.data.loading import dataset_options, open_dataset
-    from ganzoo.plugins import load_plugins
+    from ganzoo.data.loading import dataset_options, open_dataset  # lazy: building the CLI must not import torch
 
     spec = load_plugins().datasets.get(name)
     started = time.perf_counter()
     data = open_dataset(spec, root=str(data_root) if data_root else None, resolution=resolution, split=split,
                         fit=fit, options=dataset_options(spec, list(data_set or [])))
     seconds = time.perf_counter() - started
-    manifest = getattr(data, "manifest", None)
     size = f"{len(data):,} examples at {data.info.resolution}px"
     counts = {"classes": data.info.num_classes, "attributes": data.info.num_attributes}
     labelled = [f"{n} {what}" for what, n in counts.items() if n]
     size += f" ({', '.join(labelled)})" if labelled else ""
-    if manifest is None:
+    if not isinstance(data, ReadsPreparedCache):
         console.print(f"{name}: {size}, read straight from its files in {seconds:.1f}s "
                       "(they are pixel arrays already: no cache needed)", highlight=False)
         return
-    built = "prepared" if data.cache_built else "cache up to date"
+    manifest, built = data.manifest, "prepared" if data.cache_built else "cache up to date"
     rate = f", {manifest['count'] / manifest['seconds']:,.0f} images/s" if built == "prepared" and manifest["seconds"] else ""
     console.print(f"{name}: {size}, {built} ({manifest['seconds']:.1f}s{rate}); "
                   f"{manifest['skipped_count']} file(s) skipped", highlight=False)
@@ -95,10 +96,8 @@ def make_edges_command(
 
     Train Pix2Pix on it with `ganzoo train pix2pix --dataset paired --data-root DESTINATION`.
     Files already in DESTINATION are never replaced without --overwrite."""
-    from ganzoo.data.edges import make_edges
+    from ganzoo.data.edges import make_edges  # lazy: building the CLI must not import torch
     from ganzoo.data.images import report_skipped
-    from ganzoo.errors import DataError, UsageError
-    from ganzoo.outputs import Outputs
 
     if not source.is_dir():
         raise DataError(f"'{source}' is not a folder")
@@ -124,11 +123,8 @@ def masks_command(
 ) -> None:
     """Write the masks a mask generator draws, as PNGs: to look at them, or to reuse them
     (`ganzoo inpaint --mask DIR`, an inpaint-folder dataset's masks/)."""
-    import re
 
-    from ganzoo.data.masks import MASK_KINDS, write_masks
-    from ganzoo.errors import UnknownNameError
-    from ganzoo.outputs import Outputs
+    from ganzoo.data.masks import MASK_KINDS, write_masks  # lazy: building the CLI must not import torch
 
     if kind not in MASK_KINDS:
         raise UnknownNameError("mask kind", kind, MASK_KINDS)

@@ -1,37 +1,50 @@
-"""`ganzoo eval RUN [--metric fid,kid,is,pr] [--n N] ...`."""
+"""`ganzoo eval RUN [--metric fid,kid,is,pr] [--n N] ...`; the defaults are the evaluation's own
+(ganzoo.metrics.eval_settings), as for ``Run.evaluate``."""
 
 from __future__ import annotations
 
+import copy
+import functools
+import inspect
 import os
-
+import typing
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.table import Table
 
 from ganzoo.cli.output import console, print_json
+from ganzoo.errors import UsageError
+from ganzoo.metrics.eval_settings import EVAL_DEFAULTS, MIN_REAL_IMAGES, EvalSettings
+from ganzoo.plugins import PluginSystem
+from ganzoo.training.declared import Registered, plugins_for_help
+
+#: The options whose help lists what the plugins registered.
+REGISTERED = {"metric": Registered("metrics", kind="metric"),
+              "feature_extractor": Registered("metrics", kind="feature-extractor")}
 
 
 def eval_command(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
-    metric: Annotated[str, typer.Option(help="Comma-separated metrics: fid, kid, is, pr (see `ganzoo list metrics`).")] = "fid",
+    metric: Annotated[str, typer.Option(help="Comma-separated metrics (see `ganzoo list metrics`).")] = ",".join(
+        EVAL_DEFAULTS.metrics),
     n: Annotated[int, typer.Option("--n", "--samples", help="Generated samples (translations: held-out inputs, at most); "
-                                                        "--samples under torchrun, whose own flags --n would abbreviate.")] = 10_000,
-    real: Annotated[Optional[int], typer.Option(help="Real images (default: min(split size, max(n, 10000))).")] = None,
+                                                        "--samples under torchrun, whose own flags --n would abbreviate.")] = EVAL_DEFAULTS.n,
+    real: Annotated[Optional[int], typer.Option(help=f"Real images (default: min(split size, max(n, {MIN_REAL_IMAGES}))).")] = None,
     split: Annotated[Optional[str], typer.Option(help="Dataset split of the real images (default: test if any).")] = None,
-    feature_extractor: Annotated[str, typer.Option(help="inception (standard) or digits (offline, digit datasets).")] = "inception",
+    feature_extractor: Annotated[str, typer.Option(help="Feature extractor of the metrics: inception is the standard, digits "
+                                                        "works offline on digit datasets.")] = EVAL_DEFAULTS.extractor,
     inception_weights: Annotated[Optional[Path], typer.Option(help="Inception weights file (default: the torch hub cache).")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Checkpoint file (default: the newest).")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
-    seed: Annotated[int, typer.Option(help="Seed of the generated samples.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the generated samples.")] = EVAL_DEFAULTS.seed,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Score a run's samples against real images; the result is also added to its metrics.jsonl."""
-    from ganzoo.errors import UsageError
-    from ganzoo.metrics.evaluate import EvalSettings
-    from ganzoo.metrics.runner import evaluate_run
+    from ganzoo.metrics.runner import evaluate_run  # lazy: building the CLI must not import torch
     from ganzoo.training.devices import resolve_device
 
     metrics = tuple(m.strip() for m in metric.split(",") if m.strip())
@@ -56,5 +69,29 @@ def eval_command(
     console.print(table)
 
 
+def with_registered_names(command: Callable[..., Any], registered: dict[str, Registered],
+                          plugins: PluginSystem | None) -> Callable[..., Any]:
+    """``command`` with the help of each option named in ``registered`` ending with the names the
+    plugins registered for it (``command`` itself is left as it is)."""
+    hints = typing.get_type_hints(command, include_extras=True)
+    parameters = []
+    for parameter in inspect.signature(command).parameters.values():
+        annotation = hints[parameter.name]
+        if parameter.name in registered:
+            kind, option = typing.get_args(annotation)
+            option = copy.copy(option)
+            option.help = (option.help or "") + registered[parameter.name].help_suffix(plugins)
+            annotation = Annotated[kind, option]
+        parameters.append(parameter.replace(annotation=annotation))
+
+    @functools.wraps(command)
+    def described(**given: Any) -> Any:
+        return command(**given)
+
+    described.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    described.__annotations__ = {p.name: p.annotation for p in parameters}
+    return described
+
+
 def register(app: typer.Typer) -> None:
-    app.command("eval")(eval_command)
+    app.command("eval")(with_registered_names(eval_command, REGISTERED, plugins_for_help()))

@@ -11,6 +11,8 @@ import typer
 from ganzoo.cli.output import console
 from ganzoo.cli.overwrite import Overwrite
 from ganzoo.errors import UsageError
+from ganzoo.outputs import Outputs
+from ganzoo.protocols import Truncates
 
 MAX_GRID = 10_000  # images in one grid PNG (all of them are held in memory to draw it)
 
@@ -33,9 +35,8 @@ def generate_command(
 ) -> None:
     """Generate images from a trained run. With neither --out nor --grid, writes
     RUN/generated/seed-S.png (seed-S-2.png, ... when that exists, unless --overwrite)."""
-    import torch
+    import torch  # lazy: building the CLI must not import torch
 
-    from ganzoo.outputs import Outputs
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import class_choices, load_run, require_inference
     from ganzoo.training.samples import generated, save_grid, save_png
@@ -44,7 +45,7 @@ def generate_command(
         raise UsageError(f"--truncation must be positive, got {truncation}")
     loaded = load_run(run, resolve_device(device), checkpoint=checkpoint, ema=ema)
     require_inference(loaded, "sample")
-    if truncation is not None and not loaded.model_entry.spec.truncation:
+    if truncation is not None and not isinstance(loaded.model, Truncates):
         raise UsageError(f"--truncation: model '{loaded.model_entry.name}' does not support truncation")
     choices = class_choices(loaded, class_)
     names = loaded.data.classes or loaded.data.attributes

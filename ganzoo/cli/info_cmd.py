@@ -12,18 +12,21 @@ from ganzoo.cli.output import console, print_json
 from ganzoo.errors import UnknownNameError
 from ganzoo.options import describe
 from ganzoo.plugins import load_plugins
-from ganzoo.specs import DatasetSpec, ModelSpec, resolve
+from ganzoo.specs import DatasetSpec, ModelSpec, TaskSpec, resolve
 
 
 def describe_entry(entry) -> dict:
     spec = entry.spec
-    data = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("build", "load", "download", "options")}
+    data = {k: v for k, v in dataclasses.asdict(spec).items()
+            if k not in ("build", "load", "download", "options", "batch")}
     if "kind" in data:  # "kind" names the registry in ganzoo's output; a spec's own kind is its "type"
         data["type"] = data.pop("kind")
     data["provided_by"] = str(entry.provider)
     if isinstance(spec, DatasetSpec):
         data["downloadable"] = spec.download is not None
-    if getattr(spec, "options", None) is not None:
+    if isinstance(spec, TaskSpec):  # what each batch holds, as its schema declares (labels: from the dataset)
+        data["batch_keys"] = [key.describe() for key in spec.batch.keys]
+    if isinstance(spec, (ModelSpec, DatasetSpec)) and spec.options is not None:
         data["options"] = describe(resolve(spec.options))
     return data
 
@@ -47,9 +50,12 @@ def info_command(
         options = data.pop("options", None)
         files = data.pop("files", ())
         labelling = {key: data.pop(key) for key in ("classes", "attributes", "labels") if key in data}
+        batch_keys = data.pop("batch_keys", [])
         for key, value in data.items():
             if value not in (None, "", (), []):
                 console.print(f"  {key.replace('_', ' ')}: {_text(value)}", highlight=False)
+        for described in batch_keys:
+            console.print(f"  batch key {described}", highlight=False, markup=False)
         _print_labelling(**labelling)
         for file in files:
             checks = "  ".join(f"{k}: {v}" for k, v in file.items() if k not in ("name", "url"))

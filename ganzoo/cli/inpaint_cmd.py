@@ -9,6 +9,7 @@ import typer
 
 from ganzoo.cli.output import console
 from ganzoo.cli.overwrite import Overwrite
+from ganzoo.outputs import Outputs
 
 MAX_GRID_ROWS = 64
 
@@ -32,10 +33,9 @@ def inpaint_command(
     The model runs at its resolution; only the hole is pasted back at the image's own size, so
     every pixel outside it is the input's, bitwise. Existing files are never replaced without
     --overwrite, and the inputs never."""
-    import torch
+    import torch  # lazy: building the CLI must not import torch
 
     from ganzoo.inpaint import check_mask, inpaint_file, match_files
-    from ganzoo.outputs import Outputs
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import load_run, require_inference
     from ganzoo.training.samples import save_grid

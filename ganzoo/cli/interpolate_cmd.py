@@ -9,6 +9,7 @@ import typer
 
 from ganzoo.cli.output import console
 from ganzoo.cli.overwrite import Overwrite
+from ganzoo.outputs import Outputs
 
 
 def interpolate_command(
@@ -28,10 +29,9 @@ def interpolate_command(
 ) -> None:
     """Walk the latent space along great circles (slerp): a looping GIF, and a PNG strip with one
     row per walk showing its first leg (walk.gif -> walk-strip.png)."""
-    import torch
+    import torch  # lazy: building the CLI must not import torch
     from torchvision.utils import make_grid
 
-    from ganzoo.outputs import Outputs
     from ganzoo.training.artifacts import tensor_to_pil, write_gif
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import class_choices, load_run, require_inference

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ganzoo.cli.output import console, print_json
 from ganzoo.plugins import load_plugins
-from ganzoo.specs import DatasetSpec, ModelSpec, TaskSpec
+from ganzoo.specs import DatasetSpec, MetricSpec, ModelSpec, TaskSpec
 
 KINDS = ("models", "datasets", "losses", "metrics", "tasks", "loggers")
 
@@ -20,8 +20,10 @@ def _detail(spec) -> str:
     if isinstance(spec, DatasetSpec):
         return spec.kind
     if isinstance(spec, TaskSpec):
-        return f"{spec.data_kind} data"
-    return getattr(spec, "kind", "")
+        return f"{spec.data_kind} data: {', '.join(key.name for key in spec.batch.keys)}"
+    if isinstance(spec, MetricSpec):
+        return spec.kind
+    return ""  # losses and loggers have no type
 
 
 def rows(what: str | None, pattern: str | None) -> list[dict]:

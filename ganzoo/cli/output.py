@@ -7,14 +7,13 @@ from typing import Any
 
 import typer
 
+from ganzoo._version import __version__
 from ganzoo.console import console, err_console  # noqa: F401 (the commands import them from here)
 
 
 def version_callback(value: bool) -> None:
     if value:
-        import ganzoo
-
-        console.print(f"ganzoo {ganzoo.__version__}", highlight=False)
+        console.print(f"ganzoo {__version__}", highlight=False)
         raise typer.Exit()
 
 

@@ -1,24 +1,27 @@
 """`ganzoo train MODEL [options]` and `ganzoo train --resume RUN`.
 
 The options are not written out here: each comes from its declaration in
-``ganzoo.training.settings.TrainSettings`` (flag, help, panel, default), so a setting's flag,
-its resume rule and its config.json key cannot drift apart."""
+``ganzoo.training.settings.TrainSettings`` (flag, help, panel, default, choices), so a setting's
+flag, its checks, its resume rule and its config.json key cannot drift apart."""
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
+import json
 import os
-import typing
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from ganzoo.api import Run
 from ganzoo.cli.output import console, err_console
 from ganzoo.errors import UsageError
+from ganzoo.outputs import shell_command
+from ganzoo.plugins import PluginSystem
 from ganzoo.training.config_file import merged_settings
-from ganzoo.training.settings import BUDGET, RESUMABLE, TrainSettings, declared_settings, flag_of
+from ganzoo.training.declared import Declared, plugins_for_help
+from ganzoo.training.settings import BUDGET, RESUMABLE, declared_settings, flag_of
 
 
 def train_command(ctx: typer.Context, **given: Any) -> None:
@@ -26,7 +29,7 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
 
     Ctrl-C (or SIGTERM) finishes the current step, saves a checkpoint and tells you how to
     resume; `ganzoo train --resume RUN` continues exactly where the run stopped."""
-    from ganzoo.training.loop import resume as resume_run
+    from ganzoo.training.loop import resume as resume_run  # lazy: the loop imports torch; building the CLI does not
     from ganzoo.training.loop import train
 
     # typer may vendor click, so the parameter source is compared by name
@@ -40,7 +43,7 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
             raise UsageError("--resume auto needs --name (with --out): it starts OUT/NAME, or resumes it when it "
                              "holds a run")
         overrides = {key: given[key] for key in RESUMABLE if key in typed}
-        run = train(settings, console=err_console, resume_if_exists=True, overrides=overrides)
+        run = train(settings, console=err_console, run_view=Run, resume_if_exists=True, overrides=overrides)
     elif resume is not None:
         if config is not None:
             raise UsageError("--resume continues a run with its own config.json; --config starts a new run")
@@ -50,18 +53,15 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
                              "cannot change it (budgets, cadence and --device can)")
         if model is not None:
             raise UsageError("give either MODEL or --resume RUN, not both")
-        run = resume_run(resume, {key: given[key] for key in RESUMABLE if key in typed}, console=err_console)
+        run = resume_run(resume, {key: given[key] for key in RESUMABLE if key in typed}, console=err_console,
+                         run_view=Run)
     else:  # the flags typed win over the config file, which wins over the defaults
         values = {key: (list(value) if isinstance(value, (list, tuple)) else value)
                   for key, value in given.items() if key in typed}
-        run = train(merged_settings(model, values, config), console=err_console)
+        run = train(merged_settings(model, values, config), console=err_console, run_view=Run)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 alone reports
         return
     console.print(f"samples: {run / 'samples'}", highlight=False, soft_wrap=True, markup=False)
-    import json
-
-    from ganzoo.outputs import shell_command
-
     inference = json.loads((run / "config.json").read_text()).get("inference", ["sample"])
     if "translate" in inference:  # commands to paste: quoted, and never wrapped by the terminal width
         follow_up = "translate images: " + shell_command("ganzoo", "translate", run, "--input", "IMAGES", "--out",
@@ -74,9 +74,9 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
     console.print(follow_up, highlight=False, soft_wrap=True, markup=False)
 
 
-def _signature() -> inspect.Signature:
-    """MODEL, --resume, then one typer option per declared setting."""
-    hints = typing.get_type_hints(TrainSettings)
+def _signature(plugins: PluginSystem | None) -> inspect.Signature:
+    """MODEL, --resume, then one typer option per declared setting (its help listing what
+    ``plugins`` registered, for a choice that plugins provide)."""
     parameters = [
         inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
         inspect.Parameter("model", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
@@ -90,27 +90,23 @@ def _signature() -> inspect.Signature:
                                               "flags given here override it.", rich_help_panel=BUDGET)]),
     ]
     for declared in declared_settings():
-        meta, kind = declared.metadata, _option_type(hints[declared.name])
-        default = None if declared.default_factory is not dataclasses.MISSING else declared.default
-        option = typer.Option(flag_of(declared.name), help=meta["help"], rich_help_panel=meta["panel"],
-                              metavar=meta.get("metavar"))
+        option = typer.Option(declared.flag, help=declared.help(plugins), rich_help_panel=declared.rules.panel,
+                              metavar=declared.rules.metavar)
+        default = None if declared.repeatable else declared.default  # typer: a repeatable flag defaults to None
         parameters.append(inspect.Parameter(declared.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                            annotation=Annotated[kind, option]))
+                                            annotation=Annotated[_option_type(declared), option]))
     return inspect.Signature(parameters)
 
 
-def _option_type(hint: Any) -> Any:
-    """``int | None`` -> ``Optional[int]``; ``list[str]`` (repeatable) -> ``Optional[list[str]]``."""
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if typing.get_origin(hint) is list:
-        return Optional[hint]
-    if len(args) == 1 and type(None) in typing.get_args(hint):
-        return Optional[args[0]]
-    return hint
+def _option_type(declared: Declared) -> Any:
+    """A repeatable setting -> ``Optional[list[str]]``; one that defaults to None -> ``Optional[int]``..."""
+    if declared.repeatable:
+        return Optional[list[str]]
+    return Optional[declared.kind] if declared.default is None else declared.kind
 
 
 def register(app: typer.Typer) -> None:
-    signature = _signature()
+    signature = _signature(plugins_for_help())
     train_command.__signature__ = signature
     train_command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
     app.command("train")(train_command)

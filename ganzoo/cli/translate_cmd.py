@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Optional, cast
 
 import typer
 
 from ganzoo.cli.output import console
 from ganzoo.cli.overwrite import Overwrite
+from ganzoo.errors import DataError, UsageError
+from ganzoo.outputs import Outputs
 
 
 def translate_command(
     run: Annotated[Path, typer.Argument(help="A run of a translation model (pix2pix, cyclegan).")],
     input: Annotated[Path, typer.Option("--input", help="An image file, or a folder of them (searched recursively).")],
     out: Annotated[Path, typer.Option(help="Folder for the outputs (same relative names as the inputs).")],
-    direction: Annotated[Optional[str], typer.Option(help="a2b or b2a (default: the model's own, or a2b).")] = None,
+    direction: Annotated[Optional[str], typer.Option(help="a2b or b2a (default: the model's first direction).")] = None,
     compare: Annotated[Optional[Path], typer.Option(help="Also write a strip: inputs on top, outputs below.")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file, or best; default: the newest.")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generators' moving average.")] = True,
@@ -27,9 +29,8 @@ def translate_command(
     Each image is resized to the model's resolution, translated and resized back to its own
     size; greyscale and transparent images are converted to RGB. Existing files are never
     replaced without --overwrite, and the inputs never."""
-    from ganzoo.data.images import report_skipped
-    from ganzoo.errors import DataError, UsageError
-    from ganzoo.outputs import Outputs
+    from ganzoo.data.images import report_skipped  # lazy: building the CLI must not import torch
+    from ganzoo.protocols import Translates
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import load_run, require_inference
     from ganzoo.translate import comparison_strip, input_files, plan_outputs, translate_files
@@ -47,7 +48,7 @@ def translate_command(
     jobs = plan_outputs(outputs, files, base, out)
     compare = outputs.file(compare, "--compare") if compare else None
     outputs.create_folders()  # every target is checked: nothing was written before this
-    direction = direction or getattr(loaded.model, "direction", "a2b")
+    direction = direction or cast(Translates, loaded.model).directions[0]  # its default (require_inference checked)
     resolution = loaded.config["data"]["resolution"]
     pairs, skipped = translate_files(loaded.model, jobs, resolution, direction, next(loaded.model.parameters()).device)
     report_skipped(skipped, len(files))

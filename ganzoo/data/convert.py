@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import torch
 import torch.nn.functional as F
 
 
-def to_model_range(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    """uint8 [0, 255] -> float [-1, 1] on ``device``; keys ending in 'mask' -> [0, 1]."""
+def to_model_range(batch: dict[str, torch.Tensor], device: torch.device,
+                   masks: Collection[str] = frozenset()) -> dict[str, torch.Tensor]:
+    """uint8 [0, 255] -> float [-1, 1] on ``device``; the keys in ``masks`` (the task's
+    ``BatchSchema.masks``) -> [0, 1]; labels and attributes move unchanged."""
     out = {}
     for key, value in batch.items():
         value = value.to(device, non_blocking=True)
         if value.dtype == torch.uint8:
-            value = value.float().div_(255.0) if key.endswith("mask") else value.float().div_(127.5).sub_(1.0)
+            value = value.float().div_(255.0) if key in masks else value.float().div_(127.5).sub_(1.0)
         out[key] = value
     return out
 

@@ -22,6 +22,7 @@ CHUNK = 1 << 16
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest (``hashlib`` algorithm name) of a file's bytes, read in chunks."""
     digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(CHUNK), b""):

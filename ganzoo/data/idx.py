@@ -27,6 +27,7 @@ def read_bytes(path: Path) -> bytes:
 
 
 def content_md5(path: Path) -> str:
+    """The MD5 of the file's content after decompression (MNIST publishes those)."""
     return hashlib.md5(read_bytes(path)).hexdigest()
 
 

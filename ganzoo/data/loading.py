@@ -8,6 +8,7 @@ from typing import Any
 
 from ganzoo.errors import UsageError
 from ganzoo.options import build_options, parse_assignments
+from ganzoo.protocols import Dataset, conforming
 from ganzoo.specs import DatasetSpec, resolve
 
 FITS = ("crop", "pad")
@@ -41,4 +42,4 @@ def open_dataset(spec: DatasetSpec, *, root: str | None = None, resolution: int 
             raise UsageError(f"--fit {fit}: the images of dataset '{spec.name}' are square already")
         kwargs["fit"] = fit
     kwargs.update(options or {})
-    return load(**kwargs)
+    return conforming(load(**kwargs), Dataset, f"dataset '{spec.name}'")

@@ -8,6 +8,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from rich.progress import Progress
+
+from ganzoo.console import err_console
 from ganzoo.data.cache import (ATTRIBUTE_NAMES, ATTRIBUTES, CLASSES, IDENTITIES, LABEL, CacheWriter, Prepared,
                                fingerprint_files, open_prepared)
 from ganzoo.data.decode import Decoder, decode_files
@@ -78,10 +81,6 @@ class _progress:
     def __enter__(self):
         if not self.enabled:
             return None
-        from rich.progress import Progress
-
-        from ganzoo.console import err_console
-
         self.bar = Progress(console=err_console, transient=True)
         self.bar.start()
         task = self.bar.add_task(self.label, total=self.total)

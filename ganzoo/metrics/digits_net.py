@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganzoo.metrics.extractors import FeatureExtractor
+from ganzoo.data.cache import data_home
 
 VERSION = 1
 SIDE = 16
@@ -40,6 +41,7 @@ def _prepare(images: torch.Tensor) -> torch.Tensor:
 
 
 def _train() -> dict[str, torch.Tensor]:
+    # lazy: scikit-learn takes a second to import; only training this net needs it
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -65,7 +67,9 @@ def _train() -> dict[str, torch.Tensor]:
     return net.state_dict()
 
 
-class DigitsExtractor(FeatureExtractor):
+class DigitsExtractor(nn.Module):
+    """The ``digits`` feature extractor (a ``ganzoo.protocols.FeatureExtractor``)."""
+
     name = "digits"
     num_features = 64
     num_classes = 10
@@ -73,9 +77,6 @@ class DigitsExtractor(FeatureExtractor):
 
     def __init__(self, weights=None):
         super().__init__()
-        from safetensors.torch import load_file, save_file
-
-        from ganzoo.data.cache import data_home
 
         self.net = DigitsNet()
         path = data_home() / "extractors" / f"digits-v{VERSION}.safetensors"

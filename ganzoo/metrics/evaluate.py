@@ -10,51 +10,44 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load_file, save_file
 
 from ganzoo.data.cache import data_home
 from ganzoo.data.convert import to_uint8
 from ganzoo.data.loading import open_dataset
 from ganzoo.errors import UsageError
-from ganzoo.metrics.extractors import FeatureExtractor
 from ganzoo.plugins import PluginSystem
-from ganzoo.specs import resolve
+from ganzoo.protocols import FeatureExtractor, Metric, ReadsPreparedCache
+from ganzoo.specs import build_conforming
+from ganzoo.training.samples import draw_codes
 
 METRIC_BATCH = 100
 
 
-@dataclass
-class EvalSettings:
-    metrics: tuple[str, ...] = ("fid",)
-    n: int = 10_000  # generated samples
-    real: int | None = None  # real images (default: min(split size, max(n, 10,000)))
-    split: str | None = None  # default: "test" when the dataset has it, else "train"
-    extractor: str = "inception"
-    inception_weights: str | None = None
-    seed: int = 0
-    options: dict[str, Any] = field(default_factory=dict)
-
-
 def build_extractor(name: str, plugins: PluginSystem, weights: str | None, device: torch.device) -> FeatureExtractor:
-    spec = plugins.metrics.get(name)
-    if spec.kind != "feature-extractor":
+    """The registered feature extractor ``name`` on ``device``, in inference mode."""
+    entry = plugins.metrics.entry(name)
+    if entry.spec.kind != "feature-extractor":
         raise UsageError(f"'{name}' is a metric, not a feature extractor (see `ganzoo list metrics`)")
-    return resolve(spec.build)(weights=weights).to(device).eval()
+    extractor = build_conforming(entry.spec.build, FeatureExtractor,
+                                 f"feature extractor '{name}' of plugin {entry.provider}", weights=weights)
+    return extractor.to(device).eval()
 
 
-def metric_functions(names: Iterable[str], plugins: PluginSystem) -> dict[str, Callable]:
-    functions = {}
+def build_metrics(names: Iterable[str], plugins: PluginSystem) -> dict[str, Metric]:
+    """The registered metrics ``names``, each checked to be a Metric (its direction, its need of logits)."""
+    metrics = {}
     for name in names:
-        spec = plugins.metrics.get(name)
-        if spec.kind != "metric":
+        entry = plugins.metrics.entry(name)
+        if entry.spec.kind != "metric":
             raise UsageError(f"'{name}' is a feature extractor; pass it as --feature-extractor")
-        functions[name] = resolve(spec.build)
-    return functions
+        metrics[name] = build_conforming(entry.spec.build, Metric, f"metric '{name}' of plugin {entry.provider}")
+    return metrics
 
 
 @torch.no_grad()
@@ -71,9 +64,8 @@ def encode(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device:
 
 
 def real_features(data, extractor: FeatureExtractor, device: torch.device, count: int, identity: dict,
-                  key: str = "image") -> torch.Tensor:
+                  key: str) -> torch.Tensor:
     """Features of the first ``count`` images of a fixed shuffle of ``data``, cached on disk."""
-    from safetensors.torch import load_file, save_file
 
     digest = hashlib.sha256(json.dumps({**identity, "key": key, "count": count, "extractor": extractor.key},
                                        sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -98,7 +90,6 @@ def sample_batches(model, n: int, seed: int, batch: int = METRIC_BATCH, only=Non
     generator; a conditional model's conditions are drawn like its training data's. ``only``
     (a batch index -> bool) picks the batches to generate: the codes of the others are still
     drawn, so each batch is the same whichever process makes it."""
-    from ganzoo.training.samples import draw_codes
 
     generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
@@ -110,18 +101,23 @@ def sample_batches(model, n: int, seed: int, batch: int = METRIC_BATCH, only=Non
             yield to_uint8(model.sample(noise.to(device), labels.to(device) if labels is not None else None))
 
 
-def compute_metrics(functions: dict[str, Callable], real: torch.Tensor, fake: torch.Tensor,
-                    fake_logits: torch.Tensor | None) -> dict[str, float]:
+def compute_metrics(metrics: dict[str, Metric], real: torch.Tensor, fake: torch.Tensor,
+                    fake_logits: torch.Tensor | None, directions: dict[str, bool] | None = None) -> dict[str, float]:
+    """Every metric's values; ``fake_logits`` go only to the metrics that declare they need them.
+    ``directions``, when given, learns whether a larger value is better for each value returned."""
     results: dict[str, float] = {}
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*will save all extracted features.*")
-        for function in functions.values():
-            results.update(function(real, fake, fake_logits))
+        for metric in metrics.values():
+            values = metric(real, fake, fake_logits if metric.needs_logits else None)
+            results.update(values)
+            if directions is not None:
+                directions.update(dict.fromkeys(values, metric.higher_is_better))
     return results
 
 
-def needs_logits(functions: dict[str, Callable]) -> bool:
-    return any(getattr(f, "needs_logits", False) for f in functions.values())
+def needs_logits(metrics: dict[str, Metric]) -> bool:
+    return any(metric.needs_logits for metric in metrics.values())
 
 
 def dataset_identity(config: dict, split: str, plugins: PluginSystem) -> tuple[Any, dict]:
@@ -130,7 +126,7 @@ def dataset_identity(config: dict, split: str, plugins: PluginSystem) -> tuple[A
     spec = plugins.datasets.get(config["dataset"])
     data = open_dataset(spec, root=config.get("data_root"), resolution=training["resolution"], split=split,
                         fit=training.get("fit", "crop"), options=training.get("data_options", {}))
-    manifest = getattr(data, "manifest", None)
+    manifest = data.manifest if isinstance(data, ReadsPreparedCache) else None
     identity = {"dataset": spec.name, "split": split, "resolution": training["resolution"],
                 "fit": training.get("fit", "crop"), "options": training.get("data_options", {}),
                 "root": str(Path(config["data_root"]).resolve()) if config.get("data_root") else None,

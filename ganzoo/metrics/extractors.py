@@ -1,10 +1,6 @@
-"""Feature extractors: networks that map images to the features metrics compare.
-
-An extractor takes uint8 ``(N, C, H, W)`` images of any size and 1 or 3 channels (it resizes
-and converts them itself, so every model's samples go in as they are) and returns
-``features`` ``(N, D)``; ``logits`` ``(N, K)`` gives class scores for the Inception Score.
-Its ``key`` names everything that changes its numbers (weights, resize), for the
-real-statistics cache.
+"""The Inception feature extractor (a ``ganzoo.protocols.FeatureExtractor``): the network that
+maps images to the features FID, KID and precision/recall compare, and the logits of the
+Inception Score, as the published numbers compute them.
 """
 
 from __future__ import annotations
@@ -15,28 +11,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ganzoo.data.download import download
 from ganzoo.errors import GanzooError
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_FILE}"
-
-
-class FeatureExtractor(nn.Module):
-    """Base class: subclasses set ``name``, ``num_features``, ``num_classes`` and ``key``."""
-
-    name = "extractor"
-    num_features = 0
-    num_classes = 0
-    key = ""
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def logits(self, images: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.features(images)
 
 
 def rgb(images: torch.Tensor) -> torch.Tensor:
@@ -47,7 +26,6 @@ def inception_weights(path: str | Path | None = None) -> Path:
     """The Inception weights file: ``path``, else ``$GANZOO_INCEPTION_WEIGHTS``, else the torch hub
     cache (``$TORCH_HOME/hub/checkpoints``), downloaded there when missing. The URL can be
     redirected to a mirror with ``$GANZOO_INCEPTION_URL``."""
-    from ganzoo.data.download import download
 
     given = path or os.environ.get("GANZOO_INCEPTION_WEIGHTS")
     if given:
@@ -68,7 +46,7 @@ def inception_weights(path: str | Path | None = None) -> Path:
                           f"--inception-weights PATH, or set GANZOO_INCEPTION_WEIGHTS)") from None
 
 
-class InceptionExtractor(FeatureExtractor):
+class InceptionExtractor(nn.Module):
     """The standard FID Inception-v3 (TF 2015-12-05 weights, via torchmetrics/torch-fidelity):
     2048-d pool features and 1008 logits. ``antialias=False`` resizes like the TensorFlow
     reference implementation, which is what makes FIDs comparable with published ones."""
@@ -79,6 +57,7 @@ class InceptionExtractor(FeatureExtractor):
 
     def __init__(self, weights: str | Path | None = None, antialias: bool = False):
         super().__init__()
+        # lazy: torchmetrics takes seconds to import; only this extractor needs it
         from torchmetrics.image.fid import NoTrainInceptionV3
 
         path = inception_weights(weights)

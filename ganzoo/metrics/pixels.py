@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import torch
 
+#: Whether a larger value is better, for each score pixel_scores computes.
+HIGHER_IS_BETTER = {"l1": False, "l1_hole": False, "psnr": True, "ssim": True}
+
 
 def pixel_scores(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> dict[str, float]:
     """Sums over the batch of L1, PSNR and SSIM (images in [0, 1]); with a mask (1 = hole), also
     the L1 inside the hole (per hole pixel and channel)."""
+    # lazy: torchmetrics takes seconds to import; only these scores need it
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
     n = output.shape[0]

@@ -32,6 +32,7 @@ LOCAL = {"sync_on_compute": False}
 
 def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
     """Frechet distance between Gaussians fitted to the two feature sets (Heusel et al. 2017)."""
+    # lazy: torchmetrics takes seconds to import; only this metric needs it
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     metric = FrechetInceptionDistance(feature=_Given(real.shape[1]), reset_real_features=False, **LOCAL)
@@ -45,6 +46,7 @@ def fid(real: torch.Tensor, fake: torch.Tensor) -> float:
 def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, subset_size: int = 1000) -> tuple[float, float]:
     """Kernel Inception Distance (Binkowski et al. 2018): mean and std over random subsets; the
     subset size shrinks to the smaller set when there are fewer samples."""
+    # lazy: torchmetrics takes seconds to import; only this metric needs it
     from torchmetrics.image.kid import KernelInceptionDistance
 
     size = min(subset_size, len(real), len(fake))
@@ -59,6 +61,7 @@ def kid(real: torch.Tensor, fake: torch.Tensor, subsets: int = 100, subset_size:
 
 def inception_score(logits: torch.Tensor, splits: int = 10) -> tuple[float, float]:
     """exp(E[KL(p(y|x) || p(y))]) over ``splits`` (Salimans et al. 2016): mean and std."""
+    # lazy: torchmetrics takes seconds to import; only this metric needs it
     from torchmetrics.image.inception import InceptionScore
 
     splits = max(1, min(splits, len(logits) // 2))
@@ -73,6 +76,7 @@ def inception_score(logits: torch.Tensor, splits: int = 10) -> tuple[float, floa
 def precision_recall(real: torch.Tensor, fake: torch.Tensor, neighbourhood: int = 3) -> tuple[float, float]:
     """Improved precision and recall (Kynkaanniemi et al. 2019): the share of fakes inside the
     real manifold, and of reals inside the fake one (k-NN balls, k = ``neighbourhood``)."""
+    # lazy: torch-fidelity takes a second to import; only this metric needs it
     from torch_fidelity.metric_prc import calculate_precision_recall_part
 
     smallest = min(len(real), len(fake))
@@ -83,30 +87,46 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, neighbourhood: int 
     return calculate_precision_recall_part(fake.float(), real.float(), neighbourhood, batch_size=4096)
 
 
-# --- the registered metrics: (real features, fake features, fake logits) -> named values ---
+# --- the registered metrics (ganzoo.protocols.Metric): features in, named values out ---------
 
-def fid_metric(real, fake, fake_logits=None) -> dict[str, float]:
-    return {"fid": fid(real, fake)}
+class FID:
+    """Frechet Inception Distance: lower is better."""
 
+    higher_is_better = False
+    needs_logits = False
 
-def kid_metric(real, fake, fake_logits=None) -> dict[str, float]:
-    mean, std = kid(real, fake)
-    return {"kid": mean, "kid_std": std}
-
-
-def is_metric(real, fake, fake_logits=None) -> dict[str, float]:
-    mean, std = inception_score(fake_logits)
-    return {"is": mean, "is_std": std}
+    def __call__(self, real, fake, fake_logits=None) -> dict[str, float]:
+        return {"fid": fid(real, fake)}
 
 
-is_metric.needs_logits = True
+class KID:
+    """Kernel Inception Distance, with its spread over subsets: lower is better."""
+
+    higher_is_better = False
+    needs_logits = False
+
+    def __call__(self, real, fake, fake_logits=None) -> dict[str, float]:
+        mean, std = kid(real, fake)
+        return {"kid": mean, "kid_std": std}
 
 
-def pr_metric(real, fake, fake_logits=None) -> dict[str, float]:
-    precision, recall = precision_recall(real, fake)
-    return {"precision": precision, "recall": recall}
+class InceptionScore:
+    """Inception Score of the generated images' class scores (logits): higher is better."""
+
+    higher_is_better = True
+    needs_logits = True
+
+    def __call__(self, real, fake, fake_logits=None) -> dict[str, float]:
+        mean, std = inception_score(fake_logits)
+        return {"is": mean, "is_std": std}
 
 
-#: Which way is better, for picking the best checkpoint.
-LOWER_IS_BETTER = {"fid": True, "kid": True, "is": False, "precision": False, "recall": False,
-                   "l1": True, "psnr": False, "ssim": False}
+class PrecisionRecall:
+    """Improved precision (fidelity) and recall (coverage): higher is better for both."""
+
+    higher_is_better = True
+    needs_logits = False
+
+    def __call__(self, real, fake, fake_logits=None) -> dict[str, float]:
+        precision, recall = precision_recall(real, fake)
+        return {"precision": precision, "recall": recall}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from PIL import Image
+
 FRAME_MS = 250
 
 
@@ -18,8 +20,6 @@ def write_gif(frames: list, path: Path, durations: list[int]) -> Path:
 
 def write_timelapse(sample_files: list[Path], path: Path) -> Path | None:
     """One frame per sample grid (oldest first); the last frame lingers so the result can be seen."""
-    from PIL import Image
-
     if not sample_files:
         return None
     frames = [Image.open(f).convert("RGB") for f in sample_files]
@@ -28,8 +28,6 @@ def write_timelapse(sample_files: list[Path], path: Path) -> Path | None:
 
 def tensor_to_pil(image):
     """uint8 (C, H, W) tensor -> PIL image."""
-    from PIL import Image
-
     array = image.permute(1, 2, 0).numpy()
     return Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
 
@@ -49,10 +47,10 @@ def read_metrics(path: Path) -> list[dict]:
 
 def plot_losses(records: list[dict], path: Path) -> Path | None:
     """losses.png: every ``loss_*`` series against the step (headless matplotlib)."""
-    import matplotlib
+    import matplotlib  # lazy: matplotlib takes half a second to import and only this plot needs it
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: as above, and after choosing the headless backend
 
     training = [r for r in records if "step" in r and any(k.startswith("loss_") for k in r)]
     if not training:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-import typing
 from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import UsageError, did_you_mean
-from ganzoo.training.settings import RECORDED, TrainSettings, declared_settings, flag_of
+from ganzoo.training.declared import describe_type, typed
+from ganzoo.training.settings import RECORDED, TrainSettings, declared_settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,7 +32,7 @@ def setting_keys() -> dict[str, str]:
     the flag without dashes, with ``_`` or ``-``, and the setting's own name."""
     keys = {}
     for declared in declared_settings():
-        flag = flag_of(declared.name).removeprefix("--")
+        flag = declared.flag.removeprefix("--")
         for key in (declared.name, declared.name.replace("_", "-"), flag, flag.replace("-", "_")):
             keys[key] = declared.name
     return keys
@@ -59,17 +59,22 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
 def _from_toml(table: dict[str, Any], path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     keys = setting_keys()
+    by_name = {declared.name: declared for declared in declared_settings()}
     for key, value in table.items():
         if key in TABLES and isinstance(value, dict):  # [model] / [dataset]: a name and options
             options = dict(value)
             if "name" in options:
-                values[key] = _typed(key, options.pop("name"), str, path)
+                values[key] = _string(key, options.pop("name"), path)
             values[TABLES[key]] = options
         elif key == "model":
-            values["model"] = _typed("model", value, str, path)
+            values["model"] = _string("model", value, path)
         elif key in keys:
-            name = keys[key]
-            values[name] = _typed(key, value, typing.get_type_hints(TrainSettings)[name], path)
+            declared = by_name[keys[key]]
+            try:
+                values[declared.name] = typed(declared, value)
+            except TypeError:
+                raise UsageError(f"'{key}' in --config '{path}' must be {describe_type(declared.kind)}, "
+                                 f"not {value!r}") from None
         else:
             known = sorted({k for k in keys if "_" not in k} | set(TABLES))
             raise UsageError(f"unknown key '{key}' in --config '{path}'.{did_you_mean(key, known)}")
@@ -91,30 +96,10 @@ def _from_run_config(path: Path) -> dict[str, Any]:
     return values
 
 
-def _typed(key: str, value: Any, hint: Any, path: Path) -> Any:
-    """``value`` checked against a setting's type (TOML values are typed already)."""
-    if typing.get_origin(hint) is list:
-        kind = list
-    else:  # ``int | None`` -> int
-        kind = next((a for a in typing.get_args(hint) if a is not type(None)), hint)
-    wrong = UsageError(f"'{key}' in --config '{path}' must be {_describe(kind)}, not {value!r}")
-    if kind is list:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-            raise wrong
-        return list(items)
-    if isinstance(value, bool) and kind is not bool:
-        raise wrong
-    if kind is float and isinstance(value, int):
-        return float(value)
-    if not isinstance(value, kind):
-        raise wrong
+def _string(key: str, value: Any, path: Path) -> str:
+    if not isinstance(value, str):
+        raise UsageError(f"'{key}' in --config '{path}' must be a string, not {value!r}")
     return value
-
-
-def _describe(kind: Any) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-            list: "a list of strings"}.get(kind, str(kind))
 
 
 def merged_settings(model: str | None, given: dict[str, Any], config: Path | str | None = None) -> TrainSettings:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 
 import numpy as np
@@ -63,8 +64,6 @@ def configure_backends(device: torch.device, deterministic: bool) -> dict:
 def fix_cublas_workspace() -> None:
     """cuBLAS's fixed workspace, which its deterministic mode needs. Read when cuBLAS creates its
     handle, so a run calls this before its first CUDA matrix product (before building a model)."""
-    import os
-
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 

@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import torch
+import torch.distributed as dist
 
 from ganzoo.errors import GanzooError, UsageError
 
@@ -212,8 +213,6 @@ def join(device_choice: str) -> tuple[World, str]:
     the process group is initialised here; otherwise the world is this process alone."""
     if not launched_by_torchrun():
         return World(), device_choice
-    import torch.distributed as dist
-
     rank, size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ["LOCAL_RANK"])
     wants_cuda = device_choice.startswith("cuda") or (device_choice == "auto" and torch.cuda.is_available())

@@ -47,8 +47,9 @@ def choose_mode(choice: str, data: Any, device: torch.device, dataset_name: str)
 
 class BatchFeed:
     def __init__(self, data: Any, order: Any, device: torch.device, mode: str,
-                 channels_last: bool = False, shard: tuple[int, int] = (0, 1)):
+                 channels_last: bool = False, shard: tuple[int, int] = (0, 1), masks: frozenset[str] = frozenset()):
         self.order, self.device, self.mode, self.channels_last = order, device, mode, channels_last
+        self.masks = masks  # the keys the task's BatchSchema declares masks: converted to [0, 1]
         self.rank, self.ranks = shard  # this process's slice of every global batch
         self.data = data.to_device(device) if mode == "device" else data
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ganzoo-prefetch") if mode == "prefetch" else None
@@ -91,10 +92,10 @@ class BatchFeed:
         batch = self.data.batch(indices)
         if self.device.type == "cuda":
             return {key: value.pin_memory() for key, value in batch.items()}
-        return to_model_range(batch, self.device)  # on the CPU the conversion is work worth moving off the loop
+        return to_model_range(batch, self.device, self.masks)  # on the CPU: work worth moving off the loop
 
     def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        batch = to_model_range(batch, self.device)
+        batch = to_model_range(batch, self.device, self.masks)
         if self.channels_last:
             batch = {key: value.contiguous(memory_format=torch.channels_last) if value.ndim == 4 else value
                      for key, value in batch.items()}

@@ -12,7 +12,7 @@ from torch import nn
 from ganzoo.errors import CheckpointError, UnknownNameError, UsageError
 from ganzoo.options import build_options
 from ganzoo.plugins import PluginSystem, load_plugins
-from ganzoo.protocols import DataInfo, SamplesConditionally
+from ganzoo.protocols import INFERENCE, DataInfo, SamplesConditionally, inference_kinds
 from ganzoo.registry import Entry
 from ganzoo.specs import ModelSpec, resolve
 from ganzoo.training.checkpoint import load_checkpoint
@@ -88,8 +88,8 @@ def _load_fitting(module: nn.Module, weights: dict[str, torch.Tensor], misfit: s
 
 
 def require_inference(run: LoadedRun, kind: str) -> None:
-    if kind not in run.model_entry.spec.inference:
-        offered = ", ".join(run.model_entry.spec.inference)
+    if not isinstance(run.model, INFERENCE[kind]):  # the capability its class implements
+        offered = ", ".join(inference_kinds(run.model)) or "nothing"
         raise UsageError(f"model '{run.model_entry.name}' cannot {kind} (it offers: {offered})")
 
 

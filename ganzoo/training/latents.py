@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+__all__ = ["slerp", "truncate"]
+
 
 def truncate(noise: torch.Tensor, threshold: float) -> torch.Tensor:
     """The truncation trick (Brock et al. 2019) for standard normal noise: every component is

@@ -15,9 +15,11 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 import typing
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,19 +27,22 @@ from typing import Any
 import torch
 from rich.console import Console
 
-import ganzoo
+from ganzoo._version import __version__ as ganzoo_version
 from ganzoo.augment import LEAKING, augment_batch, parse_loader_augments
 from ganzoo.data import ShuffledIndices, to_model_range
 from ganzoo.data.convert import to_uint8
 from ganzoo.data.loading import open_dataset
 from ganzoo.errors import CheckpointError, DataError, GanzooError, UsageError
+from ganzoo.execution import compile_networks, eager_networks
+from ganzoo.metrics.eval_settings import EvalSettings
+from ganzoo.metrics.runner import Evaluator
 from ganzoo.outputs import shell_command
 from ganzoo.plugins import PluginSystem, load_plugins
-from ganzoo.protocols import AveragesOverImages, OrdersItsData, PreviewsExamples, SamplesFromNoise
+from ganzoo.protocols import (AveragesOverImages, OrdersItsData, PreviewsExamples, ReadsPreparedCache,
+                              SamplesFromNoise, inference_kinds)
 from ganzoo.specs import resolve
 from ganzoo.training.artifacts import plot_losses, read_metrics, write_timelapse
 from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
-from ganzoo.training.compiled import compile_networks, eager_networks
 from ganzoo.training.distributed import World, join, rank_seed
 from ganzoo.training.devices import (configure_backends, fix_cublas_workspace, resolve_device, restore_backends,
                                     seed_everything)
@@ -46,13 +51,16 @@ from ganzoo.training.feed import BatchFeed, choose_mode
 from ganzoo.training.guard import Diverged, DivergenceGuard
 from ganzoo.training.lifecycle import Lifecycle
 from ganzoo.training.phases import PhaseRunner, batches_per_step, check_critic_steps, checked_phases
+from ganzoo.training.plan import TrainPlan, plan_to_dict, plan_training
 from ganzoo.training.precision import Precision, resolve_precision
 from ganzoo.training.progress import TrainingProgress
 from ganzoo.training.rng import capture_rng, restore_rng
 from ganzoo.training.run_dir import ReadOnlyRunDir, RunDir
 from ganzoo.training.samples import SampleSheet, grid_image, save_png
-from ganzoo.training.settings import (DEFAULT_EMA_DECAY, RECORDED, RESUMABLE, TrainPlan, TrainSettings, plan_to_dict,
-                                     plan_training, settings_for_resume)
+from ganzoo.training.settings import DEFAULT_EMA_DECAY, RECORDED, RESUMABLE, TrainSettings, settings_for_resume
+
+#: Makes the ``run`` lifecycle hooks receive from a run folder's path (``ganzoo.Run``).
+RunView = Callable[[Path], Any]
 
 PREVIEW_EXAMPLES = 8  # rows of a translation model's sample grid
 
@@ -84,11 +92,13 @@ class LogAverager:
 
 
 def train(settings: TrainSettings, console: Console | None = None, plugins: PluginSystem | None = None, *,
-          resume_if_exists: bool = False, overrides: dict[str, Any] | None = None) -> Path:
+          run_view: RunView, resume_if_exists: bool = False, overrides: dict[str, Any] | None = None) -> Path:
     """Start a run from settings; returns the run folder. Under torchrun every process of the
     launch calls this, and together they train one run (rank 0 alone writes it). With
     ``resume_if_exists`` (``--resume auto``) a run already in OUT/NAME is resumed instead, with
-    ``overrides`` (its resumable settings), after checking it is the run these settings describe."""
+    ``overrides`` (its resumable settings), after checking it is the run these settings describe.
+    ``run_view`` makes the ``run`` that lifecycle hooks and loggers receive from the run folder:
+    ``ganzoo.Run``, passed in by the Python API and the CLI, the layers above this one."""
     console = console or Console(stderr=True)
     plugins = plugins or load_plugins()
     world, device = join(settings.device)
@@ -101,26 +111,29 @@ def train(settings: TrainSettings, console: Console | None = None, plugins: Plug
             run_dir = RunDir(Path(settings.out) / settings.name)
             if world.share(run_dir.config_path.is_file()):  # rank 0 decides: the others may see it appear
                 overrides = {**(overrides or {}), **({"device": device} if world.active else {})}
-                return _resume(run_dir, run_dir.read_config(), overrides, console, plugins, world, settings)
+                return _resume(run_dir, run_dir.read_config(), overrides, console, plugins, world, run_view,
+                               settings)
             console.print(f"{run_dir.path} holds no run yet: starting it", highlight=False)
         plan = world.together(lambda: plan_training(settings, plugins, world_size=world.size,
                                                     check_fresh=world.is_writer))
-        plan.run_dir = Path(world.share(str(plan.run_dir)))  # a default name holds rank 0's clock time
-        trainer = Trainer(plan, resolve_device(plan.device), console, plugins, world=world)
+        shared = Path(world.share(str(plan.run_dir)))  # a default name holds rank 0's clock time
+        plan = dataclasses.replace(plan, run_dir=shared, settings=dataclasses.replace(plan.settings, name=shared.name))
+        trainer = Trainer(plan, resolve_device(plan.settings.device), console, plugins, world=world)
         if world.is_writer:
             with trainer.run_dir.create_locked():  # one run, one writer: a second process gets an error
-                path = trainer.run()
+                path = trainer.run(run_view)
         else:
-            path = trainer.run()
+            path = trainer.run(run_view)
         return path
     finally:
         world.close()
 
 
 def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
-           plugins: PluginSystem | None = None) -> Path:
+           plugins: PluginSystem | None = None, *, run_view: RunView) -> Path:
     """Continue a run from its newest usable checkpoint of its own, exactly where it stopped.
-    Nothing in the run folder changes before the run's lock is held and every check passed."""
+    Nothing in the run folder changes before the run's lock is held and every check passed.
+    ``run_view``: as for :func:`train`."""
     console = console or Console(stderr=True)
     plugins = plugins or load_plugins()
     run = Path(run)
@@ -133,13 +146,13 @@ def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
             overrides = {**overrides, "device": device}
         if not world.is_writer:
             console = Console(stderr=True, quiet=True)
-        return _resume(run_dir, config, overrides, console, plugins, world)
+        return _resume(run_dir, config, overrides, console, plugins, world, run_view)
     finally:
         world.close()
 
 
 def _resume(run_dir: RunDir, config: dict[str, Any], overrides: dict[str, Any], console: Console,
-            plugins: PluginSystem, world: World, expected: TrainSettings | None = None) -> Path:
+            plugins: PluginSystem, world: World, run_view: RunView, expected: TrainSettings | None = None) -> Path:
     settings = settings_for_resume(config, run_dir.path, overrides)
 
     def checked_plan() -> TrainPlan:
@@ -159,7 +172,7 @@ def _resume(run_dir: RunDir, config: dict[str, Any], overrides: dict[str, Any], 
     plan = world.together(checked_plan)
     lock = world.together(lambda: run_dir.lock() if world.is_writer else contextlib.nullcontext())
     with lock:
-        trainer = Trainer(plan, resolve_device(plan.device), console, plugins, run_id=config.get("run_id"),
+        trainer = Trainer(plan, resolve_device(plan.settings.device), console, plugins, run_id=config.get("run_id"),
                           world=world)
         trainer.check_dataset(config.get("dataset_fingerprint"))
         refused = trainer.restore_newest_checkpoint()
@@ -172,7 +185,7 @@ def _resume(run_dir: RunDir, config: dict[str, Any], overrides: dict[str, Any], 
             for path in refused:  # out of the way, kept: later resumes and `generate` use the good ones
                 os.replace(path, path.with_name(path.name + ".refused"))
             run_dir.truncate_metrics(trainer.step)
-        return trainer.run()
+        return trainer.run(run_view)
 
 
 def primary_value(results: dict[str, float], metric: str) -> float:
@@ -188,6 +201,7 @@ class Trainer:
     def __init__(self, plan: TrainPlan, device: torch.device, console: Console, plugins: PluginSystem,
                  run_id: str | None = None, world: World | None = None):
         self.plan, self.device, self.console, self.plugins = plan, device, console, plugins
+        self.settings = settings = plan.settings  # resolved
         self.world = world = world or World()
         # rank 0 alone writes the run folder; the other processes of a torchrun launch read it
         self.run_dir = RunDir(plan.run_dir) if world.is_writer else ReadOnlyRunDir(plan.run_dir)
@@ -195,32 +209,33 @@ class Trainer:
         self.run_id = run_id or world.share(uuid.uuid4().hex[:16])
 
         # --- device switches, data and its order -----------------------------------------
-        if plan.deterministic:
+        if settings.deterministic:
             fix_cublas_workspace()
-        self.precision = Precision(resolve_precision(plan.precision, device), device)
-        seed_everything(rank_seed(plan.seed, world.rank))  # each process its own noise; rank 0 the seed's
+        self.precision = Precision(resolve_precision(settings.precision, device), device)
+        seed_everything(rank_seed(settings.seed, world.rank))  # each process its own noise; rank 0 the seed's
         with world.writer_first():  # rank 0 prepares a dataset's cache; the others then read it
-            self.data = open_dataset(plan.dataset.spec, root=plan.data_root, resolution=plan.resolution,
-                                     split="train", fit=plan.fit, options=plan.data_options)
+            self.data = open_dataset(plan.dataset.spec, root=settings.data_root, resolution=settings.resolution,
+                                     split="train", fit=settings.fit, options=settings.data_options)
         if isinstance(self.data, OrdersItsData):  # e.g. unpaired domains, each with its own order
             make_order = self.data.make_order
         else:
             make_order = lambda batch_size, seed: ShuffledIndices(len(self.data), batch_size, seed)  # noqa: E731
         try:
-            self.order = make_order(plan.batch_size, plan.seed)
+            self.order = make_order(settings.batch_size, settings.seed)
         except ValueError as exc:  # fewer examples than the batch size
             raise DataError(f"dataset '{plan.dataset.name}': {exc}; lower --batch-size") from None
-        self.augment = parse_loader_augments(plan.augment)
+        self.augment = parse_loader_augments(settings.augment)
         # convolutions run fastest on NHWC tensors on GPUs (tensor cores); on CPUs it depends on the
         # model (DCGAN +11-15%, Pix2Pix/CycleGAN -6-11%: docs/benchmarks.md), so they keep NCHW
         self.channels_last = device.type == "cuda"
         self.feed = BatchFeed(self.data, self.order, device,
-                              choose_mode(plan.data_on_device, self.data, device, plan.dataset.name),
-                              channels_last=self.channels_last, shard=(world.rank, world.size))
+                              choose_mode(settings.data_on_device, self.data, device, plan.dataset.name),
+                              channels_last=self.channels_last, shard=(world.rank, world.size),
+                              masks=plugins.tasks.get(plan.model.spec.task).batch.masks)
 
         # --- model, optimizers, phases, schedules, EMA --------------------------------------
         self.model = resolve(plan.model.spec.build)(plan.options, self.data.info).to(device)
-        if plan.sync_bn:
+        if settings.sync_bn:
             if device.type != "cuda":
                 raise UsageError("--sync-bn needs CUDA GPUs (SyncBatchNorm); on CPUs each process normalises over "
                                  "its share of the batch")
@@ -230,24 +245,24 @@ class Trainer:
         world.broadcast_state(self.model.state_dict().values())  # every process starts from rank 0's weights
         self.optimizers = self.model.configure_optimizers()
         self.phases = checked_phases(self.model, self.optimizers, plan.model.name)
-        check_critic_steps(self.phases, plan.d_steps, plan.model.name)
-        self.total_steps = plan.steps or math.ceil(
-            plan.epochs * self.feed.batches_per_epoch / batches_per_step(self.phases, plan.d_steps))
+        check_critic_steps(self.phases, settings.d_steps, plan.model.name)
+        self.total_steps = settings.steps or math.ceil(
+            settings.epochs * self.feed.batches_per_epoch / batches_per_step(self.phases, settings.d_steps))
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, self._lr_factor)
                            for name, opt in self.optimizers.items()}
-        self.ema = GeneratorEMA(self.model, self.model.inference_networks, self._ema_decay(), plan.ema_start)
+        self.ema = GeneratorEMA(self.model, self.model.inference_networks, self._ema_decay(), settings.ema_start)
         self.guard = DivergenceGuard(tuple(p.name for p in self.phases), device, world)
         # compiled after the EMA copied the networks: the copies (used for samples) stay eager
-        self.compiled = compile_networks(self.model, plan.compile_mode) if plan.compile else []
-        self.runner = PhaseRunner(self.model, self.optimizers, self.phases, plan.d_steps, plan.clip_grad,
+        self.compiled = compile_networks(self.model, settings.compile_mode) if settings.compile else []
+        self.runner = PhaseRunner(self.model, self.optimizers, self.phases, settings.d_steps, settings.clip_grad,
                                   observe=self.guard.observe, precision=self.precision, compiled=bool(self.compiled),
-                                  accumulate=plan.accumulate, reduce_gradients=world.average_gradients,
-                                  batch_size=plan.batch_size)
+                                  accumulate=settings.accumulate, reduce_gradients=world.average_gradients,
+                                  batch_size=settings.batch_size)
         with world.writer_first():  # held-out caches, extractor weights: made once, by rank 0
-            self.evaluator = self._evaluator() if plan.eval_every else None
+            self.evaluator = self._evaluator() if settings.eval_every else None
         self.best: float | None = None  # the best evaluation so far (its checkpoint is best.safetensors)
         # Sample grids: the same noise (and conditions) all through training, or fixed examples.
-        self.sheet = (SampleSheet.for_model(self.model, self.data.info, plan.seed)
+        self.sheet = (SampleSheet.for_model(self.model, self.data.info, settings.seed)
                       if isinstance(self.model, SamplesFromNoise) else None)
         self.fixed_batch = (self._fixed_examples()  # rank 0 alone draws the grids
                             if self.sheet is None and isinstance(self.model, PreviewsExamples) and world.is_writer
@@ -263,35 +278,35 @@ class Trainer:
 
     def _ema_decay(self) -> float:
         """--ema-decay, or the model's half-life in images at this batch size, or the default."""
-        if self.plan.ema_decay is not None:
-            return self.plan.ema_decay
+        if self.settings.ema_decay is not None:
+            return self.settings.ema_decay
         if isinstance(self.model, AveragesOverImages):
-            kimg = self.model.ema_half_life_kimg(self.plan.batch_size)
+            kimg = self.model.ema_half_life_kimg(self.settings.batch_size)
             if kimg > 0:
-                return 0.5 ** (self.plan.batch_size / (1000.0 * kimg))
+                return 0.5 ** (self.settings.batch_size / (1000.0 * kimg))
         return DEFAULT_EMA_DECAY
 
     def _lr_factor(self, step: int) -> float:
         """constant, or linear-decay: constant until decay_start, then linearly to 0 at the end."""
-        if self.plan.lr_schedule == "constant":
+        if self.settings.lr_schedule == "constant":
             return 1.0
-        start = self.plan.decay_start if self.plan.decay_start is not None else self.total_steps // 2
+        start = self.settings.decay_start if self.settings.decay_start is not None else self.total_steps // 2
         if step < start:
             return 1.0
         return max(0.0, (self.total_steps - step) / max(1, self.total_steps - start))
 
     # -- the loop ------------------------------------------------------------------------
-    def run(self) -> Path:
-        from ganzoo.api import Run
-
+    def run(self, run_view: RunView | None = None) -> Path:
+        """Train to the end of the budget; returns the run folder. Lifecycle hooks and loggers hear of
+        the run only with a ``run_view`` (a Trainer used without one, as by benchmarks, has no listeners)."""
         self.run_dir.create()
         self.run_dir.write_config(self.config())
         self.run_dir.write_status("running", self.step, self.total_steps)
         self._log(self._banner())
-        if self.world.is_writer:  # plugins and loggers hear of the run once, from rank 0
-            self.lifecycle.start(Run(self.run_dir.path), self.plan.loggers, self.step)
+        if self.world.is_writer and run_view is not None:  # plugins and loggers hear of the run once, from rank 0
+            self.lifecycle.start(run_view(self.run_dir.path), self.settings.loggers, self.step)
         status = "failed"
-        previous_backends = configure_backends(self.device, self.plan.deterministic)  # put back when the run ends
+        previous_backends = configure_backends(self.device, self.settings.deterministic)  # put back when the run ends
         try:
             status = self._train()
         except Diverged:
@@ -307,7 +322,7 @@ class Trainer:
 
     def _train(self) -> str:
         """Train until the budget, a signal or a divergence; returns how it ended."""
-        plan = self.plan
+        plan, settings = self.plan, self.settings
         leaking = [name for name in self.augment if name in LEAKING]
         if leaking and isinstance(self.model, SamplesFromNoise):
             self._log(f"warning: --augment {','.join(leaking)} changes only the real images, so the samples "
@@ -339,20 +354,20 @@ class Trainer:
                         compile_reported = True
 
                     at_end = self.step == self.total_steps
-                    if self.step % plan.log_every == 0 or at_end:
+                    if self.step % settings.log_every == 0 or at_end:
                         now = time.perf_counter()
                         drawn = self.batches_drawn - last_batches
                         busy = now - last_time - (self.excluded_seconds() - last_hooks)  # hooks, compiling
-                        speed = drawn * plan.batch_size / max(busy, 1e-9)
+                        speed = drawn * settings.batch_size / max(busy, 1e-9)
                         last_time, last_batches, last_hooks = now, self.batches_drawn, self.excluded_seconds()
                         self.guard.check(self.model)
                         self.log_record(progress, speed, logs.pop_means())
-                    if self.step % plan.sample_every == 0 or at_end:
+                    if self.step % settings.sample_every == 0 or at_end:
                         self.save_samples()
                     # evaluate first, so a checkpoint of this step holds this step's best value
-                    if plan.eval_every and (self.step % plan.eval_every == 0 or at_end):
+                    if settings.eval_every and (self.step % settings.eval_every == 0 or at_end):
                         self.evaluate(progress, time.monotonic() - started)
-                    if self.step % plan.checkpoint_every == 0 or at_end:
+                    if self.step % settings.checkpoint_every == 0 or at_end:
                         self.save_checkpoint(time.monotonic() - started)
         except Diverged as exc:
             self._stop_diverged(exc)
@@ -398,7 +413,7 @@ class Trainer:
             # DDP's broadcast_buffers does: every process then holds the state the checkpoint saves
             self.world.broadcast_state(self.model.buffers())
         except RuntimeError as exc:
-            if self.plan.deterministic and "deterministic" in str(exc):
+            if self.settings.deterministic and "deterministic" in str(exc):
                 raise GanzooError(f"--deterministic: {str(exc).splitlines()[0]} (model '{self.plan.model.name}' "
                                   f"cannot train deterministically on {self.device}; drop --deterministic)") from None
             raise
@@ -425,13 +440,13 @@ class Trainer:
     def _fixed_examples(self, count: int = PREVIEW_EXAMPLES) -> dict[str, torch.Tensor]:
         """The first examples of the held-out split (val, else test, else the training data),
         shown by translation models' sample grids all through training."""
-        spec, plan = self.plan.dataset.spec, self.plan
+        spec, settings = self.plan.dataset.spec, self.settings
         held_out = next((s for s in ("val", "test") if s in spec.splits), None)
         data = self.data
         if held_out:
             try:
-                data = open_dataset(spec, root=plan.data_root, resolution=plan.resolution, split=held_out,
-                                    fit=plan.fit, options=plan.data_options)
+                data = open_dataset(spec, root=settings.data_root, resolution=settings.resolution, split=held_out,
+                                    fit=settings.fit, options=settings.data_options)
             except GanzooError:  # a user folder without that split: show training examples
                 data = self.data
         return data.batch(torch.arange(min(count, len(data))))
@@ -451,7 +466,7 @@ class Trainer:
             with self.ema.swapped_in(self.model) as model, torch.no_grad():
                 model.eval()
                 try:
-                    rows = model.preview(to_model_range(self.fixed_batch, self.device))
+                    rows = model.preview(to_model_range(self.fixed_batch, self.device, self.feed.masks))
                 finally:
                     model.train()
             grid = grid_image(to_uint8(rows.flatten(0, 1)), nrow=rows.shape[1])
@@ -470,28 +485,23 @@ class Trainer:
 
     # -- evaluation ----------------------------------------------------------------------
     def _evaluator(self):
-        from ganzoo.metrics.evaluate import EvalSettings
-        from ganzoo.metrics.runner import Evaluator
-
-        plan = self.plan
-        settings = EvalSettings(metrics=(plan.eval_metric,), n=plan.eval_n, extractor=plan.eval_extractor)
-        return Evaluator(plan_to_dict(plan), settings, self.device, plan.model.spec.inference, self.plugins,
+        plan, wanted = self.plan, self.settings
+        settings = EvalSettings(metrics=(wanted.eval_metric,), n=wanted.eval_n, extractor=wanted.eval_extractor)
+        return Evaluator(plan_to_dict(plan), settings, self.device, self.model, self.plugins,
                          world=self.world)
 
     def evaluate(self, progress: TrainingProgress, elapsed: float) -> None:
         """Score the EMA generator; a new best is saved as checkpoints/best.safetensors."""
-        from ganzoo.metrics.scores import LOWER_IS_BETTER
-
         with self.ema.swapped_in(self.model) as model, eager_networks():
             results = self.evaluator(model)
-        metric = self.plan.eval_metric
+        metric = self.settings.eval_metric
         value = primary_value(results, metric)
-        lower = LOWER_IS_BETTER.get(metric, True)
+        lower = not self.evaluator.ranks_higher(metric)  # as the metric declares
         improved = self.best is None or (value < self.best if lower else value > self.best)
         if improved:
             self.best = value
         self.run_dir.append_metrics({"step": self.step, "eval": {k: round(v, 6) for k, v in results.items()},
-                                     "extractor": self.plan.eval_extractor, "n": self.plan.eval_n,
+                                     "extractor": self.settings.eval_extractor, "n": self.settings.eval_n,
                                      "best": improved})
         progress.extra = f"{metric} {value:.4g}" + (" (best)" if improved else f" (best {self.best:.4g})")
         self.run_dir.append_log(f"step {self.step}: {progress.extra}")
@@ -523,13 +533,13 @@ class Trainer:
         identity = self.identity()
         info = {"step": self.step, "epoch": self.feed.epoch, "model": self.plan.model.name,
                 "config_hash": identity_hash(identity), "identity": identity,
-                "dataset": self.dataset_fingerprint(), "run_id": self.run_id, "ganzoo": ganzoo.__version__}
+                "dataset": self.dataset_fingerprint(), "run_id": self.run_id, "ganzoo": ganzoo_version}
         state = self.state_dict(elapsed)  # every process takes part: their random streams are gathered
         if self.world.is_writer:
             save_checkpoint(path, state, info)
         if step_file:
             self.last_checkpoint_step = self.step
-            self.run_dir.prune_checkpoints(self.plan.keep)
+            self.run_dir.prune_checkpoints(self.settings.keep)
             self.run_dir.write_status("running", self.step, self.total_steps)
         self.lifecycle.emit("on_checkpoint", step=self.step, path=path)
         return path
@@ -629,8 +639,6 @@ class Trainer:
     def _install_signal_handlers(self) -> dict[int, Any]:
         """SIGINT/SIGTERM finish the current step, checkpoint and exit cleanly; a second
         Ctrl-C stops at once (checkpoints are atomic, so nothing is corrupted)."""
-        import threading
-
         if threading.current_thread() is not threading.main_thread():
             return {}
 
@@ -658,15 +666,15 @@ class Trainer:
         raise Diverged(f"{exc}; {kept}") from None
 
     def _banner(self) -> str:
-        plan = self.plan
+        plan, settings = self.plan, self.settings
         verb = f"resuming {self.run_dir.path} from step {self.step}" if self.step else f"run {self.run_dir.path}"
-        processes = (f", {self.world.size} processes ({plan.batch_size // self.world.size} images each)"
+        processes = (f", {self.world.size} processes ({settings.batch_size // self.world.size} images each)"
                      if self.world.active else "")
         speed = [self.precision.name] + (["compiled"] if self.compiled else []) + \
-            (["deterministic"] if plan.deterministic else []) + \
+            (["deterministic"] if settings.deterministic else []) + \
             (["data on device"] if self.feed.mode == "device" else [])
         return (f"{verb} on {self.device} ({', '.join(speed)}){processes}: {plan.model.name} on {plan.dataset.name} ({len(self.data)} images at "
-                f"{plan.resolution}px), {self.total_steps} steps of {plan.batch_size}")
+                f"{settings.resolution}px), {self.total_steps} steps of {settings.batch_size}")
 
     def identity(self) -> dict[str, Any]:
         """What defines this run: its model, dataset and every setting --resume may not change
@@ -675,7 +683,7 @@ class Trainer:
 
     def dataset_fingerprint(self) -> dict[str, Any]:
         """The training data's size, and its prepared cache's source fingerprint where it has one."""
-        manifest = getattr(self.data, "manifest", None)
+        manifest = self.data.manifest if isinstance(self.data, ReadsPreparedCache) else None
         return {"examples": len(self.data), "source": manifest.get("fingerprint") if isinstance(manifest, dict) else None}
 
     def config(self) -> dict:
@@ -694,10 +702,10 @@ class Trainer:
             "run_id": self.run_id,
             **plan_to_dict(plan),
             "data": asdict(self.data.info),
-            "inference": list(plan.model.spec.inference),
+            "inference": list(inference_kinds(self.model)),
             "device": str(self.device),
             "world_size": self.world.size,
-            "versions": {"ganzoo": ganzoo.__version__, "torch": torch.__version__,
+            "versions": {"ganzoo": ganzoo_version, "torch": torch.__version__,
                          **{p.name: p.version for p in self.plugins.plugins.values() if p.status == "loaded"}},
             "providers": {"model": str(plan.model.provider), "dataset": str(plan.dataset.provider)},
             "dataset_fingerprint": self.dataset_fingerprint(),
@@ -726,7 +734,7 @@ class Trainer:
         elif str(rank) in state.get("rank_rng", {}):
             restore_rng(state["rank_rng"][str(rank)])
         else:  # resumed with more processes than it was saved with: a new stream, from (seed, rank, step)
-            seed_everything(rank_seed(self.plan.seed + int(state["step"]), rank))
+            seed_everything(rank_seed(self.settings.seed + int(state["step"]), rank))
 
     def _check_processes_agree(self) -> None:
         """Every process must hold the same weights: a silent divergence (a process that skipped

@@ -8,8 +8,7 @@ phases may step one optimizer (a lazy R1 phase and the D phase both step D).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import nullcontext
 
 import torch
 
@@ -32,17 +31,6 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if name != "fp32" and device.type == "mps":
         raise UsageError(f"--precision {name} is not supported on Apple MPS here; use fp32")
     return name
-
-
-@contextmanager
-def autocast_off() -> Iterator[None]:
-    """Within the block nothing is autocast (inputs made under autocast may still be bf16/fp16:
-    cast them with ``.float()``)."""
-    with ExitStack() as stack:
-        for device_type in ("cuda", "cpu"):
-            if torch.is_autocast_enabled(device_type):
-                stack.enter_context(torch.autocast(device_type, enabled=False))
-        yield
 
 
 class Precision:

@@ -12,6 +12,7 @@ from torch import nn
 
 from ganzoo.data.convert import to_uint8
 from ganzoo.protocols import DataInfo, SamplesConditionally
+from ganzoo.training.artifacts import tensor_to_pil
 
 SHEET_COLUMNS = 8  # images per row of a training sample grid (8 x 8 for unconditional models)
 MAX_CLASS_ROWS = 16  # rows of a class-conditional grid, at most
@@ -103,7 +104,7 @@ def row_choices(count: int, most: int = MAX_CLASS_ROWS) -> list[int]:
 
 def grid_image(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> torch.Tensor:
     """uint8 ``(N, C, H, W)`` images as one uint8 ``(C, H', W')`` grid, as square as possible."""
-    from torchvision.utils import make_grid
+    from torchvision.utils import make_grid  # lazy: torchvision takes seconds to import; only grids need it
 
     nrow = nrow or math.ceil(math.sqrt(images.shape[0]))
     return make_grid(images, nrow=nrow, padding=padding, pad_value=255)
@@ -116,8 +117,6 @@ def save_grid(images: torch.Tensor, path: Path, nrow: int | None = None, padding
 
 def save_png(image: torch.Tensor, path: Path) -> None:
     """One uint8 ``(C, H, W)`` image to a PNG, written to a temporary name first."""
-    from ganzoo.training.artifacts import tensor_to_pil
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tensor_to_pil(image).save(tmp, format="PNG")

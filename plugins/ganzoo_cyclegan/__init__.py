@@ -1,6 +1,6 @@
 """Built-in plugin: CycleGAN (Zhu, Park, Isola & Efros, 2017) and its offline demo domains."""
 
-from ganzoo import DatasetSpec, ModelSpec, hookimpl
+from ganzoo.plugin import DatasetSpec, ModelSpec, hookimpl
 
 
 @hookimpl
@@ -11,8 +11,8 @@ def register_models(register):
         task="unpaired-translation",
         build="ganzoo_cyclegan.recipe:CycleGAN",
         options="ganzoo_cyclegan.options:CycleGANOptions",
-        inference=("translate",),
         paper="https://arxiv.org/abs/1703.10593",
+        tiny_options={"ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers": 1, "pool_size": 2},
         default_dataset="china2flower",
         resolutions=(16, 32, 64, 128, 256, 512),
         default_steps=1000,

@@ -9,8 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ganzoo.data import UnpairedImages
-from ganzoo.protocols import DataInfo
+from ganzoo.plugin import DataInfo, datakit
 
 COUNTS = {"train": 400, "test": 50}
 
@@ -27,11 +26,11 @@ def crops(photo: np.ndarray, count: int, resolution: int, seed: int) -> torch.Te
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
 
 
-def load_china2flower(root=None, resolution: int = 32, split: str = "train") -> UnpairedImages:
+def load_china2flower(root=None, resolution: int = 32, split: str = "train") -> datakit.UnpairedImages:
     from sklearn.datasets import load_sample_image
 
     seed = 0 if split == "train" else 1
     a = crops(load_sample_image("china.jpg"), COUNTS[split], resolution, seed)
     b = crops(load_sample_image("flower.jpg"), COUNTS[split], resolution, seed + 10)
     info = DataInfo(kind="unpaired", channels=3, resolution=resolution, size=COUNTS[split], name="china2flower")
-    return UnpairedImages(a, b, info)
+    return datakit.UnpairedImages(a, b, info)

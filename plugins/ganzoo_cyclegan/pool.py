@@ -12,6 +12,10 @@ from torch import nn
 
 
 class ImagePool(nn.Module):
+    # buffers registered below; declared so the checker knows they are tensors, not sub-modules
+    images: torch.Tensor
+    count: torch.Tensor
+
     def __init__(self, size: int, shape: tuple[int, int, int]):
         super().__init__()
         self.size = size

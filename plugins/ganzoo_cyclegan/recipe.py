@@ -11,10 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import create_loss
-from ganzoo.errors import UsageError
-from ganzoo.layers import PatchDiscriminator, init_normal, random_jitter
-from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
+from ganzoo.plugin import DataInfo, Phase, PhaseLoss, StepContext, UnknownPhaseError, UsageError, create_loss, layers
 
 from .networks import ResNetGenerator, default_blocks
 from .options import CycleGANOptions
@@ -24,6 +21,7 @@ from .pool import ImagePool
 class CycleGAN(nn.Module):
     phases = (Phase("G", optimizer="G"), Phase("D", optimizer="D", critic=True))
     inference_networks = ("G_AB", "G_BA")
+    directions = ("a2b", "b2a")  # translates both ways (Translates)
 
     def __init__(self, options: CycleGANOptions, data: DataInfo):
         super().__init__()
@@ -32,15 +30,13 @@ class CycleGAN(nn.Module):
         blocks = options.n_blocks or default_blocks(data.resolution)
         self.G_AB = ResNetGenerator(a, b, options.ngf, blocks, options.norm)
         self.G_BA = ResNetGenerator(b, a, options.ngf, blocks, options.norm)
-        self.D_A = PatchDiscriminator(a, options.ndf, options.n_layers, options.norm, data.resolution)
-        self.D_B = PatchDiscriminator(b, options.ndf, options.n_layers, options.norm, data.resolution)
+        self.D_A = layers.PatchDiscriminator(a, options.ndf, options.n_layers, options.norm, data.resolution)
+        self.D_B = layers.PatchDiscriminator(b, options.ndf, options.n_layers, options.norm, data.resolution)
         for network in (self.G_AB, self.G_BA, self.D_A, self.D_B):
-            network.apply(init_normal)
+            network.apply(layers.init_normal)
         self.pool_A = ImagePool(options.pool_size, (a, data.resolution, data.resolution))
         self.pool_B = ImagePool(options.pool_size, (b, data.resolution, data.resolution))
         self.identity = options.lambda_identity > 0 and a == b  # identity maps need equal channels
-        if options.loss not in ("lsgan", "nonsaturating"):
-            raise UsageError(f"cyclegan is defined with the lsgan or nonsaturating loss, not '{options.loss}'")
         self.adversarial = create_loss(options.loss)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -62,27 +58,44 @@ class CycleGAN(nn.Module):
         return torch.stack([real_a, fake_b, self.G_BA(fake_b), real_b, fake_a, self.G_AB(fake_a)], dim=1)
 
     def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
-        step = ctx.scratch
         if phase.name == "G":
-            real_a, real_b = batch["A"], batch["B"]
-            if self.options.jitter:
-                real_a, = random_jitter([real_a])
-                real_b, = random_jitter([real_b])
-            fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
-            adversarial = (self.adversarial.generator_loss(self.D_B(fake_b))
-                           + self.adversarial.generator_loss(self.D_A(fake_a)))
-            cycle = F.l1_loss(self.G_BA(fake_b), real_a) + F.l1_loss(self.G_AB(fake_a), real_b)
-            loss = adversarial + self.options.lambda_cycle * cycle
-            logs = {"loss_G_adv": adversarial.detach(), "loss_cycle": cycle.detach()}
-            if self.identity:
-                identity = F.l1_loss(self.G_AB(real_b), real_b) + F.l1_loss(self.G_BA(real_a), real_a)
-                loss = loss + self.options.lambda_cycle * self.options.lambda_identity * identity
-                logs["loss_identity"] = identity.detach()
-            step.update(real_a=real_a, real_b=real_b, fake_a=fake_a.detach(), fake_b=fake_b.detach())
-            return PhaseLoss(loss, {"loss_G": loss.detach(), **logs})
-        d_a = self._discriminator_loss(self.D_A, step["real_a"], self.pool_A.query(step["fake_a"]))
-        d_b = self._discriminator_loss(self.D_B, step["real_b"], self.pool_B.query(step["fake_b"]))
-        return PhaseLoss(d_a + d_b, {"loss_D": (d_a + d_b).detach(), "loss_D_A": d_a.detach(), "loss_D_B": d_b.detach()})
+            return self._generator_loss(batch, ctx.scratch)
+        if phase.name == "D":
+            return self._discriminators_loss(batch, ctx.scratch)
+        raise UnknownPhaseError(self, phase.name)
+
+    def _reals(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's A and B images, jittered when the option asks (each domain on its own)."""
+        real_a, real_b = batch["A"], batch["B"]
+        if self.options.jitter:
+            real_a, = layers.random_jitter([real_a])
+            real_b, = layers.random_jitter([real_b])
+        return real_a, real_b
+
+    def _generator_loss(self, batch, scratch: dict) -> PhaseLoss:
+        real_a, real_b = self._reals(batch)
+        fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
+        adversarial = (self.adversarial.generator_loss(self.D_B(fake_b))
+                       + self.adversarial.generator_loss(self.D_A(fake_a)))
+        cycle = F.l1_loss(self.G_BA(fake_b), real_a) + F.l1_loss(self.G_AB(fake_a), real_b)
+        loss = adversarial + self.options.lambda_cycle * cycle
+        logs = {"loss_G_adv": adversarial.detach(), "loss_cycle": cycle.detach()}
+        if self.identity:
+            identity = F.l1_loss(self.G_AB(real_b), real_b) + F.l1_loss(self.G_BA(real_a), real_a)
+            loss = loss + self.options.lambda_cycle * self.options.lambda_identity * identity
+            logs["loss_identity"] = identity.detach()
+        scratch.update(real_a=real_a, real_b=real_b, fake_a=fake_a.detach(), fake_b=fake_b.detach())
+        return PhaseLoss(loss, {"loss_G": loss.detach(), **logs})
+
+    def _discriminators_loss(self, batch, scratch: dict) -> PhaseLoss:
+        if "fake_a" not in scratch:  # a --d-steps repeat on a fresh batch: G's phase made no fakes for it
+            real_a, real_b = self._reals(batch)
+            with torch.no_grad():
+                scratch.update(real_a=real_a, real_b=real_b, fake_a=self.G_BA(real_b), fake_b=self.G_AB(real_a))
+        d_a = self._discriminator_loss(self.D_A, scratch["real_a"], self.pool_A.query(scratch["fake_a"]))
+        d_b = self._discriminator_loss(self.D_B, scratch["real_b"], self.pool_B.query(scratch["fake_b"]))
+        return PhaseLoss(d_a + d_b, {"loss_D": (d_a + d_b).detach(), "loss_D_A": d_a.detach(),
+                                     "loss_D_B": d_b.detach()})
 
     def _discriminator_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * self.adversarial.discriminator_loss(critic(real), critic(fake))

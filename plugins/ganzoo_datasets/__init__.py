@@ -1,7 +1,7 @@
 """Built-in plugin: the standard datasets. Registration is pure data (no torch, no I/O); each
 loader module is imported only when its dataset is used."""
 
-from ganzoo import DatasetSpec, hookimpl
+from ganzoo.plugin import DatasetSpec, hookimpl
 from ganzoo_datasets import official
 
 PIX2PIX = {

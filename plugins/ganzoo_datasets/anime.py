@@ -12,12 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ganzoo.data.cache import data_home
-from ganzoo.data.images import find_images
-from ganzoo.data.prepare import image_dataset
-from ganzoo.errors import DataError
-from ganzoo.options import option
-from ganzoo_datasets.common import class_per_subfolder, fetch_and_extract, given_root
+from ganzoo.plugin import DataError, datakit, option
+from ganzoo_datasets.common import class_per_subfolder, fetch_and_extract
 
 CHARACTER_URL = "http://www.nurs.or.jp/~nagadomi/animeface-character-dataset/data/animeface-character-dataset.zip"
 FACES_PAGE = "https://github.com/bchao1/Anime-Face-Dataset"
@@ -33,8 +29,9 @@ class AnimeOptions:
 
 def download(root: Path | None = None, progress=None) -> list[Path]:
     """The character dataset has a direct URL; the Anime-Face-Dataset is on Google Drive/Kaggle."""
-    if root is not None:
-        return [_detect(given_root(root, "anime"), "auto")[1]]
+    given = datakit.given_root(root, "anime")
+    if given is not None:
+        return [_detect(given, "auto")[1]]
     extracted = fetch_and_extract("anime", CHARACTER_URL, "animeface-character-dataset.zip",
                                   "animeface-character-dataset", progress=progress)
     return [extracted / "animeface-character-dataset"]
@@ -53,14 +50,14 @@ def _detect(root: Path, layout: str) -> tuple[str, Path]:
 
 
 def load(root=None, resolution: int = 64, split: str = "train", fit: str = "crop", layout: str = "auto"):
-    folder = given_root(root, "anime")
+    folder = datakit.given_root(root, "anime")
     if folder is None:
-        cached = data_home() / "anime" / "extracted"
+        cached = datakit.data_home() / "anime" / "extracted"
         if not cached.is_dir():
             download(None)
         folder = cached
     found, images_folder = _detect(folder, layout)
-    files = find_images(images_folder)
+    files = datakit.find_images(images_folder)
     extras = class_per_subfolder("anime", images_folder, files) if found == "animeface-character" and files else None
-    return image_dataset("anime", images_folder, files, split=split, resolution=resolution, fit=fit,
-                         extras=extras, settings={"layout": found})
+    return datakit.image_dataset("anime", images_folder, files, split=split, resolution=resolution, fit=fit,
+                                 extras=extras, settings={"layout": found})

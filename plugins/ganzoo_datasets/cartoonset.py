@@ -17,11 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import ImageColor
 
-from ganzoo.data.cache import data_home
-from ganzoo.data.prepare import image_dataset
-from ganzoo.errors import DataError, UsageError
-from ganzoo.options import option
-from ganzoo_datasets.common import fetch_and_extract, find_layout, given_root, missing
+from ganzoo.plugin import DataError, UsageError, datakit, option
+from ganzoo_datasets.common import fetch_and_extract, find_layout, missing
 
 BASE = "https://storage.googleapis.com/cartoonset_public_files/"
 VARIANTS = {"cartoonset": "cartoonset10k", "cartoonset100k": "cartoonset100k"}
@@ -61,6 +58,8 @@ def one_hot(folder: Path, names: list[str]) -> tuple[np.ndarray, list[str]]:
             raise DataError(f"'{csv_path}' does not list the attributes and variant counts of the other CSVs "
                             "(or chooses a variant outside its count)")
         rows.append(chosen)
+    if layout is None:
+        raise ValueError("one_hot needs at least one avatar's name")
     offsets = np.cumsum(counts) - counts
     values = np.zeros((len(rows), int(counts.sum())), dtype=np.uint8)
     values[np.arange(len(rows))[:, None], offsets + np.stack(rows)] = 1
@@ -72,7 +71,7 @@ def _downloader(name: str):
 
     def download(root: Path | None = None, progress=None) -> list[Path]:
         if root is not None:
-            return [_source_folder(name, given_root(root, name))]
+            return [_source_folder(name, datakit.given_root(root, name))]
         extracted = fetch_and_extract(name, f"{BASE}{folder}.tgz", f"{folder}.tgz", folder, progress=progress)
         return [extracted / folder]
 
@@ -81,8 +80,11 @@ def _downloader(name: str):
 
 def _source_folder(name: str, root: Path | None) -> Path:
     folder = VARIANTS[name]
-    has_pngs = lambda candidate: any(candidate.glob("*.png")) or any(candidate.glob("*/*.png"))
-    bases = [root] if root else [data_home() / name / "extracted"]
+
+    def has_pngs(candidate: Path) -> bool:
+        return any(candidate.glob("*.png")) or any(candidate.glob("*/*.png"))
+
+    bases = [root] if root else [datakit.data_home() / name / "extracted"]
     found = find_layout([c for base in bases for c in (base / folder, base)], has_pngs)
     if found is None:
         how = (f"download {BASE}{folder}.tgz (from https://google.github.io/cartoonset/), extract it and pass "
@@ -97,15 +99,15 @@ def _loader(name: str):
             colour = ImageColor.getrgb(background)[:3]
         except ValueError:
             raise UsageError(f"--data-set background='{background}' is not a colour name or #rrggbb") from None
-        folder = _source_folder(name, given_root(root, name))
+        folder = _source_folder(name, datakit.given_root(root, name))
         files = sorted(folder.rglob("*.png"))
 
         def extras(writer, kept):
             if kept["image"] and any(path.with_suffix(".csv").is_file() for path in files):  # else: no attributes
                 writer.save_attributes(*one_hot(folder, kept["image"]))
 
-        return image_dataset(name, folder, files, split=split, resolution=resolution, crop=crop or None,
-                             background=colour, extras=extras)
+        return datakit.image_dataset(name, folder, files, split=split, resolution=resolution, crop=crop or None,
+                                     background=colour, extras=extras)
 
     return load
 

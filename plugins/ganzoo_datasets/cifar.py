@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ganzoo.data import TensorImages
-from ganzoo.data.cache import data_home
-from ganzoo.data.convert import resize_square
-from ganzoo.errors import DataError
-from ganzoo.protocols import DataInfo
-from ganzoo_datasets.official import CIFAR10_CLASSES as CLASSES, CIFAR10_MD5 as MD5, CIFAR10_URL as URL
-from ganzoo_datasets.common import fetch_and_extract, find_layout, given_root, missing
+from ganzoo.plugin import DataError, DataInfo, datakit
+from ganzoo_datasets.common import fetch_and_extract, find_layout, missing
+from ganzoo_datasets.official import CIFAR10_CLASSES as CLASSES
+from ganzoo_datasets.official import CIFAR10_MD5 as MD5
+from ganzoo_datasets.official import CIFAR10_URL as URL
 
 FOLDER = "cifar-10-batches-bin"
 SPLITS = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
@@ -28,16 +26,18 @@ HOW = f"download {URL} (MD5 {MD5}), extract it and pass the folder holding {FOLD
 
 def download(root: Path | None = None, progress=None) -> list[Path]:
     if root is not None:
-        folder = _batches_folder(given_root(root, "cifar10"))
+        folder = _batches_folder(datakit.given_root(root, "cifar10"))
         return [folder / name for names in SPLITS.values() for name in names]
     extracted = fetch_and_extract("cifar10", URL, "cifar-10-binary.tar.gz", FOLDER, md5=MD5, progress=progress)
     return [extracted / FOLDER / name for names in SPLITS.values() for name in names]
 
 
 def _batches_folder(root: Path | None) -> Path:
-    has_batches = lambda folder: all((folder / name).is_file() for names in SPLITS.values() for name in names)
+    def has_batches(folder: Path) -> bool:
+        return all((folder / name).is_file() for names in SPLITS.values() for name in names)
+
     if root is None:
-        found = find_layout([data_home() / "cifar10" / "extracted" / FOLDER], has_batches)
+        found = find_layout([datakit.data_home() / "cifar10" / "extracted" / FOLDER], has_batches)
         return found or download(None)[0].parent
     found = find_layout([root, root / FOLDER], has_batches)
     if found is None:
@@ -53,13 +53,13 @@ def parse_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:].reshape(-1, 3, 32, 32), records[:, 0].astype(np.int64)
 
 
-def load(root=None, resolution: int = 32, split: str = "train") -> TensorImages:
-    folder = _batches_folder(given_root(root, "cifar10"))
+def load(root=None, resolution: int = 32, split: str = "train") -> datakit.TensorImages:
+    folder = _batches_folder(datakit.given_root(root, "cifar10"))
     parts = [parse_batch(folder / name) for name in SPLITS[split]]
     images = torch.from_numpy(np.concatenate([p[0] for p in parts]))
     labels = torch.from_numpy(np.concatenate([p[1] for p in parts]))
     if int(labels.max()) >= len(CLASSES):
         raise DataError(f"'{folder}' holds labels above 9: not CIFAR-10")
-    images = resize_square(images, resolution)
+    images = datakit.resize_square(images, resolution)
     info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(images), name="cifar10", classes=CLASSES)
-    return TensorImages(images, info, labels=labels)
+    return datakit.TensorImages(images, info, labels=labels)

@@ -1,26 +1,13 @@
-"""What the dataset loaders share: where a dataset's files are, fetching and extracting them,
-classes from subfolders. (Generic image helpers, such as ``image_dataset`` and
-``resize_square``, are the core's: ``ganzoo.data.prepare``, ``ganzoo.data.convert``.)"""
+"""What the dataset loaders of this plugin share: finding a layout, fetching and extracting an
+archive, the error for missing files, classes from subfolders. (Generic helpers, such as
+``image_dataset``, ``given_root`` and ``resize_square``, are the core's: ``ganzoo.plugin.datakit``.)"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ganzoo.data.archives import extract
-from ganzoo.data.cache import CacheWriter, data_home
-from ganzoo.data.download import download
-from ganzoo.errors import DataError
-
-
-def given_root(root, name: str) -> Path | None:
-    """``--data-root`` as a Path (it must be a folder), or None when not given."""
-    if root is None:
-        return None
-    folder = Path(root).expanduser()
-    if not folder.is_dir():
-        raise DataError(f"--data-root '{folder}' is not a folder (dataset '{name}')")
-    return folder
+from ganzoo.plugin import DataError, datakit
 
 
 def find_layout(candidates: Sequence[Path], test: Callable[[Path], bool]) -> Path | None:
@@ -32,12 +19,12 @@ def fetch_and_extract(name: str, url: str, archive_name: str, folder_name: str, 
                       progress=None, mirrors: Sequence[str] = ()) -> Path:
     """Download ``url`` to ``$GANZOO_DATA/name/archive_name`` (verified, resumable) and extract it
     there; returns the extracted folder holding ``folder_name``."""
-    home = data_home() / name
+    home = datakit.data_home() / name
     extracted = home / "extracted"
     if (extracted / folder_name).exists():
         return extracted
-    archive = download([url, *mirrors], home / archive_name, md5=md5, progress=progress)
-    extract(archive, extracted)
+    archive = datakit.download([url, *mirrors], home / archive_name, md5=md5, progress=progress)
+    datakit.extract(archive, extracted)
     if not (extracted / folder_name).exists():
         raise DataError(f"'{archive}' does not hold '{folder_name}': it is not the official archive "
                         f"(delete {archive} and {extracted} and download again)")
@@ -50,7 +37,7 @@ def missing(name: str, what: str, where: Path | None, how: str) -> DataError:
     return DataError(f"{place}: {how}")
 
 
-def class_per_subfolder(name: str, root: Path, files: list[Path]) -> Callable[[CacheWriter, dict], None]:
+def class_per_subfolder(name: str, root: Path, files: list[Path]) -> Callable[[datakit.CacheWriter, dict], None]:
     """Extras for ``image_dataset`` labelling each image by its first-level subfolder of ``root``
     (classes sorted by folder name); an image lying directly in ``root`` has no class: an error."""
     loose = [path for path in files if len(path.relative_to(root).parts) < 2]
@@ -61,7 +48,7 @@ def class_per_subfolder(name: str, root: Path, files: list[Path]) -> Callable[[C
     classes = sorted({path.relative_to(root).parts[0] for path in files})
     index = {folder: label for label, folder in enumerate(classes)}
 
-    def extras(writer: CacheWriter, kept: dict[str, list[str]]) -> None:
+    def extras(writer: datakit.CacheWriter, kept: dict[str, list[str]]) -> None:
         writer.save_labels([index[Path(relative).parts[0]] for relative in kept["image"]], classes)
 
     return extras

@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ganzoo.data import TensorImages
-from ganzoo.protocols import DataInfo
+from ganzoo.plugin import DataInfo, datakit
 from ganzoo_datasets.official import DIGITS
 
 
-def load(root=None, resolution: int = 16, split: str = "train") -> TensorImages:
+def load(root=None, resolution: int = 16, split: str = "train") -> datakit.TensorImages:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
@@ -20,4 +19,4 @@ def load(root=None, resolution: int = 16, split: str = "train") -> TensorImages:
                                align_corners=False, antialias=resolution < images.shape[-1])
     images = images.clamp(0, 1).mul(255).round().to(torch.uint8)
     info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(images), name="digits", classes=DIGITS)
-    return TensorImages(images, info, labels=torch.from_numpy(digits.target))
+    return datakit.TensorImages(images, info, labels=torch.from_numpy(digits.target))

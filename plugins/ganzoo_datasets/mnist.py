@@ -16,20 +16,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from ganzoo.data import TensorImages
-from ganzoo.data.cache import data_home
-from ganzoo.data.convert import resize_square
-from ganzoo.data.download import download, file_digest
-from ganzoo.data.idx import content_md5, parse_idx, read_bytes
-from ganzoo.errors import DataError
-from ganzoo.protocols import DataInfo
-from ganzoo_datasets.common import given_root
-from ganzoo_datasets.official import FASHION_MNIST, MNIST  # noqa: F401 (tests patch mnist.MNIST)
+from ganzoo.plugin import DataError, DataInfo, datakit
+from ganzoo_datasets.official import FASHION_MNIST, MNIST, IdxTable  # noqa: F401 (tests patch mnist.MNIST)
+
 
 def _official(path: Path, content: str | None, gz: str | None) -> bool:
     if gz and path.suffix == ".gz":
-        return file_digest(path, "md5") == gz
-    return content is None or content_md5(path) == content
+        return datakit.file_digest(path, "md5") == gz
+    return content is None or datakit.content_md5(path) == content
 
 
 def locate(root: Path, stem: str, content: str | None, gz: str | None, mirrors: tuple[str, ...],
@@ -42,14 +36,14 @@ def locate(root: Path, stem: str, content: str | None, gz: str | None, mirrors: 
             return candidate
     if not may_download:
         raise DataError(f"'{root}' lacks {stem}(.gz): fetch it from {mirrors[0]}{stem}.gz and put it in {root}")
-    return download([m + f"{stem}.gz" for m in mirrors], root / f"{stem}.gz",
-                    verify=lambda path: _official(path, content, gz), progress=progress)
+    return datakit.download([m + f"{stem}.gz" for m in mirrors], root / f"{stem}.gz",
+                            verify=lambda path: _official(path, content, gz), progress=progress)
 
 
-def _downloader(name: str, table: dict):
+def _downloader(name: str, table: IdxTable):
     def fetch(root: Path | None = None, progress=None) -> list[Path]:
         """Fetch (or verify, if present) every file into root (default: the cache folder)."""
-        folder = Path(root).expanduser() if root else data_home() / name
+        folder = Path(root).expanduser() if root else datakit.data_home() / name
         return [locate(folder, *entry, table["mirrors"], may_download=True, progress=progress)
                 for files in table["files"].values() for entry in files]
 
@@ -60,26 +54,26 @@ def fit_28(images: torch.Tensor, resolution: int) -> torch.Tensor:
     """uint8 (N, 1, 28, 28) -> (N, 1, R, R): padded to 32, otherwise resized."""
     if resolution == 32:
         return F.pad(images, (2, 2, 2, 2))
-    return resize_square(images, resolution)
+    return datakit.resize_square(images, resolution)
 
 
-def _loader(name: str, table: dict):
-    def load(root=None, resolution: int = 32, split: str = "train") -> TensorImages:
+def _loader(name: str, table: IdxTable):
+    def load(root=None, resolution: int = 32, split: str = "train") -> datakit.TensorImages:
         if split not in table["files"]:
             raise DataError(f"{name} has splits {', '.join(table['files'])}, not '{split}'")
         given = root is not None
-        folder = given_root(root, name) or data_home() / name
+        folder = datakit.given_root(root, name) or datakit.data_home() / name
         images_entry, labels_entry = table["files"][split]
         images_path = locate(folder, *images_entry, table["mirrors"], may_download=not given)
         labels_path = locate(folder, *labels_entry, table["mirrors"], may_download=not given)
-        images = parse_idx(read_bytes(images_path), str(images_path))
-        labels = parse_idx(read_bytes(labels_path), str(labels_path))
+        images = datakit.parse_idx(datakit.read_bytes(images_path), str(images_path))
+        labels = datakit.parse_idx(datakit.read_bytes(labels_path), str(labels_path))
         if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (images.shape[0],):
             raise DataError(f"{images_path}: expected N 28x28 images with N labels")
         tensor = fit_28(torch.from_numpy(images.copy()).unsqueeze(1), resolution)
         info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(tensor), name=name,
                         classes=table["classes"])
-        return TensorImages(tensor, info, labels=torch.from_numpy(labels.astype("int64")))
+        return datakit.TensorImages(tensor, info, labels=torch.from_numpy(labels.astype("int64")))
 
     return load
 

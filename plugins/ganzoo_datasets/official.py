@@ -1,12 +1,25 @@
 """The official files of the built-in datasets: URLs and checksums as their publishers give them.
 Torch-free, so the plugin's registration can read it cheaply."""
 
+from typing import TypedDict
+
 DIGITS = tuple(str(digit) for digit in range(10))
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                    "Ankle boot")
 
 # (file stem, MD5 of the decompressed content or None, MD5 of the official .gz or None)
-MNIST = {
+IdxFile = tuple[str, str | None, str | None]
+
+
+class IdxTable(TypedDict):
+    """An IDX dataset's classes, download mirrors and (images, labels) files per split."""
+
+    classes: tuple[str, ...]
+    mirrors: tuple[str, ...]
+    files: dict[str, tuple[IdxFile, IdxFile]]
+
+
+MNIST: IdxTable = {
     "classes": DIGITS,
     "mirrors": ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
     "files": {
@@ -17,7 +30,7 @@ MNIST = {
     },
 }
 # Zalando publishes the MD5s of the gzipped files; raw files are checked by their structure.
-FASHION_MNIST = {
+FASHION_MNIST: IdxTable = {
     "classes": FASHION_CLASSES,
     "mirrors": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
     "files": {
@@ -40,11 +53,10 @@ CELEBA_FILES = (
     ("0B7EVK8r0v71pblRyaVFSWGxPY0U", "75e246fa4810816ffd6ee81facbd244c", "list_attr_celeba.txt"),
     ("1_ee_0u7vcNLOfNLegJRHmolfH5ICW-XS", "32bd1bd63d3c78cd57e08160ec5ed1e2", "identity_CelebA.txt"),
     ("0B7EVK8r0v71pY0NSMzRuSXJEVkk", "d32c9cbf5e040fd4025c592c306e6668", "list_eval_partition.txt"),
+    # the aligned images' landmarks (eyes, nose, mouth corners), for --data-set landmarks=true (the
+    # same Drive folder; id and md5 as torchvision lists them)
+    ("0B7EVK8r0v71pd0FJY3Blby1HUTQ", "063ee6ddb681f96bc9ca28c6febb9d1a", "list_landmarks_align_celeba.txt"),
 )
-#: The aligned images' landmarks (eyes, nose, mouth corners), for celeba-eyes (the same Drive
-#: folder; id and md5 as torchvision lists them).
-CELEBA_LANDMARKS = ("0B7EVK8r0v71pd0FJY3Blby1HUTQ", "063ee6ddb681f96bc9ca28c6febb9d1a",
-                    "list_landmarks_align_celeba.txt")
 #: The 40 columns of list_attr_celeba.txt, in its order.
 CELEBA_ATTRIBUTES = (
     "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",

@@ -9,16 +9,12 @@ user's own ``paired`` / ``unpaired`` folders, all in the layouts of the referenc
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from ganzoo.data import ImageArrays, UnpairedImages
-from ganzoo.data.cache import data_home
-from ganzoo.data.images import IMAGE_SUFFIXES, SkippedImage, find_images, load_image, load_side_by_side, load_square
-from ganzoo.data.prepare import attach, named, prepare_files
-from ganzoo.errors import DataError
-from ganzoo.protocols import DataInfo
-from ganzoo_datasets.common import fetch_and_extract, given_root
+from ganzoo.plugin import DataError, DataInfo, datakit
+from ganzoo_datasets.common import fetch_and_extract
 
 PIX2PIX_URL = "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{name}.tar.gz"
 CYCLEGAN_URL = "http://efrosgans.eecs.berkeley.edu/cyclegan/datasets/{name}.zip"
@@ -28,9 +24,9 @@ def load_pair_files(paths: tuple[Path, Path], resolution: int) -> dict:
     """An A file and its B file, each resized to a square; one bad file skips the pair."""
     a, b = paths
     try:
-        return {"A": load_square(a, resolution), "B": load_square(b, resolution)}
-    except SkippedImage as exc:
-        raise SkippedImage(f"{exc} (so its pair is skipped too)") from None
+        return {"A": datakit.load_square(a, resolution), "B": datakit.load_square(b, resolution)}
+    except datakit.SkippedImage as exc:
+        raise datakit.SkippedImage(f"{exc} (so its pair is skipped too)") from None
 
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -50,8 +46,8 @@ def _paired_jobs(root: Path, split: str, name: str) -> tuple[dict, dict, list[Pa
     """Decoding jobs for a paired folder in either layout; raises DataError on unmatched names."""
     base = _split_folder(root, split)
     if (base / "A").is_dir() and (base / "B").is_dir():
-        a_files = {p.relative_to(base / "A"): p for p in find_images(base / "A")}
-        b_files = {p.relative_to(base / "B"): p for p in find_images(base / "B")}
+        a_files = {p.relative_to(base / "A"): p for p in datakit.find_images(base / "A")}
+        b_files = {p.relative_to(base / "B"): p for p in datakit.find_images(base / "B")}
         only_a, only_b = sorted(set(a_files) - set(b_files)), sorted(set(b_files) - set(a_files))
         if only_a or only_b:
             sample = ", ".join([f"A/{p}" for p in only_a[:3]] + [f"B/{p}" for p in only_b[:3]])
@@ -60,51 +56,52 @@ def _paired_jobs(root: Path, split: str, name: str) -> tuple[dict, dict, list[Pa
         names = sorted(a_files)
         jobs = [(str(n), (a_files[n], b_files[n])) for n in names]
         return {"pair": jobs}, {"pair": load_pair_files}, [*a_files.values(), *b_files.values()], base
-    files = find_images(base)
+    files = datakit.find_images(base)
     if not files:
         raise DataError(f"'{base}' holds neither side-by-side AB images nor A/ and B/ folders (dataset '{name}')")
-    return {"pair": named(base, files)}, {"pair": load_side_by_side}, files, base
+    return {"pair": datakit.named(base, files)}, {"pair": datakit.load_side_by_side}, files, base
 
 
-def open_paired(name: str, root: Path, split: str, resolution: int) -> ImageArrays:
+def open_paired(name: str, root: Path, split: str, resolution: int) -> datakit.ImageArrays:
     groups, decoders, sources, base = _paired_jobs(root, split, name)
     decoders = {key: partial(decode, resolution=resolution) for key, decode in decoders.items()}
-    prepared = prepare_files(name, base, groups, decoders, {"split": split, "resolution": resolution, "kind": "paired"},
-                             sources=sources)
+    prepared = datakit.prepare_files(name, base, groups, decoders,
+                                     {"split": split, "resolution": resolution, "kind": "paired"}, sources=sources)
     arrays = {"A": prepared.arrays["A"], "B": prepared.arrays["B"]}
     info = DataInfo(kind="paired", channels=3, resolution=resolution, size=len(arrays["A"]), name=name)
-    return attach(ImageArrays(arrays, info), prepared)
+    return datakit.attach(datakit.ImageArrays(arrays, info), prepared)
 
 
-def open_unpaired(name: str, root: Path, split: str, resolution: int, fit: str = "crop") -> UnpairedImages:
+def open_unpaired(name: str, root: Path, split: str, resolution: int, fit: str = "crop") -> datakit.UnpairedImages:
     folders = {side: root / f"{split}{side}" for side in ("A", "B")}
     lacking = [str(folder) for folder in folders.values() if not folder.is_dir()]
     if lacking:
         raise DataError(f"unpaired dataset '{name}' needs {split}A/ and {split}B/ under '{root}' "
                         f"(missing: {', '.join(lacking)})")
-    files = {side: find_images(folder) for side, folder in folders.items()}
+    files = {side: datakit.find_images(folder) for side, folder in folders.items()}
     for side, found in files.items():
         if not found:
             raise DataError(f"'{folders[side]}' holds no image files (dataset '{name}')")
     groups = {side: [(f"{split}{side}/{p.relative_to(folders[side])}", p) for p in found] for side, found in files.items()}
-    decoders = {side: partial(load_image, resolution=resolution, fit=fit, key=side) for side in files}
-    prepared = prepare_files(name, root, groups, decoders,
-                             {"split": split, "resolution": resolution, "fit": fit, "kind": "unpaired"},
-                             sources=[*files["A"], *files["B"]])
+    decoders: dict[str, Callable[[Path], dict]] = {
+        side: partial(datakit.load_image, resolution=resolution, fit=fit, key=side) for side in files}
+    prepared = datakit.prepare_files(name, root, groups, decoders,
+                                     {"split": split, "resolution": resolution, "fit": fit, "kind": "unpaired"},
+                                     sources=[*files["A"], *files["B"]])
     a, b = prepared.arrays["A"], prepared.arrays["B"]
     info = DataInfo(kind="unpaired", channels=3, resolution=resolution, size=max(len(a), len(b)), name=name)
-    return attach(UnpairedImages(a, b, info), prepared)
+    return datakit.attach(datakit.UnpairedImages(a, b, info), prepared)
 
 
 def load_paired(root=None, resolution: int = 256, split: str = "train"):
-    folder = given_root(root, "paired")
+    folder = datakit.given_root(root, "paired")
     if folder is None:
         raise DataError("dataset 'paired' needs --data-root: a folder of side-by-side AB images, or A/ and B/")
     return open_paired("paired", folder, split, resolution)
 
 
 def load_unpaired(root=None, resolution: int = 256, split: str = "train", fit: str = "crop"):
-    folder = given_root(root, "unpaired")
+    folder = datakit.given_root(root, "unpaired")
     if folder is None:
         raise DataError("dataset 'unpaired' needs --data-root: a folder holding trainA/ and trainB/")
     return open_unpaired("unpaired", folder, split, resolution, fit)
@@ -112,10 +109,10 @@ def load_unpaired(root=None, resolution: int = 256, split: str = "train", fit: s
 
 def _official_root(name: str, root, url: str, archive: str) -> Path:
     """The folder holding ``name``'s splits: under --data-root, or downloaded into the cache."""
-    given = given_root(root, name)
+    given = datakit.given_root(root, name)
     if given is not None:
         return given / name if (given / name).is_dir() else given
-    cached = data_home() / name / "extracted"
+    cached = datakit.data_home() / name / "extracted"
     if not (cached / name).is_dir():
         fetch_and_extract(name, url, archive, name)
     return cached / name
@@ -132,8 +129,9 @@ def official_set(name: str, url_template: str, suffix: str, opener):
         if root is not None:
             return [_holding_images(name, _official_root(name, root, url, archive), opener, "")]
         extracted = fetch_and_extract(name, url, archive, name, progress=progress)
-        return [_holding_images(name, extracted / name, opener, f": '{data_home() / name / archive}' is not the "
-                                f"official archive (delete it and '{extracted}', and download again)")]
+        fetched = datakit.data_home() / name / archive
+        return [_holding_images(name, extracted / name, opener, f": '{fetched}' is not the official archive "
+                                f"(delete it and '{extracted}', and download again)")]
 
     return load, download
 
@@ -149,7 +147,7 @@ def _holding_images(name: str, folder: Path, opener, hint: str) -> Path:
 
 
 def _images_under(folder: Path):
-    return (p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    return (p for p in folder.rglob("*") if p.suffix.lower() in datakit.IMAGE_SUFFIXES and p.is_file())
 
 
 def pix2pix_set(name: str):

@@ -1,10 +1,9 @@
 """Built-in plugin: DCGAN (Radford, Metz & Chintala, 2016) and its class-conditional variant."""
 
-from ganzoo import ModelSpec, hookimpl
+from ganzoo.plugin import ModelSpec, hookimpl
 
 #: What dcgan and cdcgan share: the networks' sizes, the digits demo budget, Gaussian noise.
-SHARED = dict(inference=("sample",), default_dataset="digits", resolutions=(16, 32, 64, 128), default_steps=3000,
-              default_batch_size=64, truncation=True)
+SHARED = dict(default_dataset="digits", resolutions=(16, 32, 64, 128), default_steps=3000, default_batch_size=64)
 
 
 @hookimpl
@@ -16,6 +15,7 @@ def register_models(register):
         build="ganzoo_dcgan.recipe:DCGAN",
         options="ganzoo_dcgan.options:DCGANOptions",
         paper="https://arxiv.org/abs/1511.06434",
+        tiny_options={"nz": 8, "ngf": 4, "ndf": 4},
         **SHARED,
     ))
     register(ModelSpec(
@@ -25,5 +25,6 @@ def register_models(register):
         build="ganzoo_dcgan.recipe:CDCGAN",
         options="ganzoo_dcgan.options:CDCGANOptions",
         paper="https://arxiv.org/abs/1802.05637",
+        tiny_options={"nz": 8, "ngf": 4, "ndf": 4, "embed_dim": 4},
         **SHARED,
     ))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo.protocols import DataInfo
+from ganzoo.plugin import DataInfo
 
 from .networks import _blocks, discriminator_body
 

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from ganzoo.options import option
+from ganzoo.plugin import option
 
 
 @dataclass

@@ -8,11 +8,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo import create_loss
-from ganzoo.augment import diff_augment, parse_policy
-from ganzoo.errors import UsageError
-from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
-from ganzoo.training.latents import truncate
+from ganzoo.plugin import (
+    DataInfo,
+    Phase,
+    PhaseLoss,
+    StepContext,
+    UnknownPhaseError,
+    UsageError,
+    augment,
+    create_loss,
+    latents,
+)
 
 from .conditional import ConditionalGenerator, ProjectionDiscriminator
 from .networks import Discriminator, Generator, init_weights
@@ -22,6 +28,7 @@ from .options import CDCGANOptions, DCGANOptions
 class DCGAN(nn.Module):
     phases = (Phase("D", optimizer="D", critic=True), Phase("G", optimizer="G"))
     inference_networks = ("G",)
+    truncation_effect = "draws each noise component within ±T"  # sampling honours truncation (Truncates)
 
     def __init__(self, options: DCGANOptions, data: DataInfo):
         super().__init__()
@@ -30,7 +37,7 @@ class DCGAN(nn.Module):
         self.G.apply(init_weights)
         self.D.apply(init_weights)
         try:
-            self.augment = parse_policy(options.augment)
+            self.augment = augment.parse_policy(options.augment)
         except ValueError as exc:
             raise UsageError(f"option 'augment' of model '{self.name}': {exc}") from None
         self.adversarial = create_loss(
@@ -59,7 +66,7 @@ class DCGAN(nn.Module):
         """Truncation draws each noise component from the normal truncated to ±truncation."""
         if labels is not None:
             raise UsageError(f"model '{self.name}' is unconditional: it takes no labels")
-        return self.G(truncate(noise, truncation) if truncation is not None else noise)
+        return self.G(latents.truncate(noise, truncation) if truncation is not None else noise)
 
     def conditions(self, batch) -> torch.Tensor | None:
         """What the networks are conditioned on in this batch (nothing, for DCGAN)."""
@@ -70,7 +77,7 @@ class DCGAN(nn.Module):
 
     def critic(self, images: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
         """D's logits, on augmented images when a DiffAugment policy is set."""
-        return self.D(diff_augment(images, self.augment) if self.augment else images)
+        return self.D(augment.diff_augment(images, self.augment) if self.augment else images)
 
     def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
         real, conditions, scratch = batch["image"], self.conditions(batch), ctx.scratch
@@ -92,6 +99,8 @@ class DCGAN(nn.Module):
                 "D(x)": torch.sigmoid(real_logits.detach()).mean(),
                 "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
             })
+        if phase.name != "G":
+            raise UnknownPhaseError(self, phase.name)
         loss = self.adversarial.generator_loss(critic(fake))
         return PhaseLoss(loss, {"loss_G": loss.detach()})
 
@@ -102,6 +111,9 @@ class CDCGAN(DCGAN):
     classes, else on the ``attributes`` rows (multi-label)."""
 
     name = "cdcgan"
+    G: ConditionalGenerator  # what build_networks below builds
+    attribute_sums: torch.Tensor  # buffers registered in __init__; declared so the checker knows they are tensors
+    attribute_count: torch.Tensor
 
     def __init__(self, options: CDCGANOptions, data: DataInfo):
         if not data.classes and not data.attributes:
@@ -115,7 +127,9 @@ class CDCGAN(DCGAN):
         self.register_buffer("attribute_sums", torch.zeros(data.num_attributes))
         self.register_buffer("attribute_count", torch.zeros(()))
 
-    def build_networks(self, options: CDCGANOptions, data: DataInfo) -> tuple[nn.Module, nn.Module]:
+    def build_networks(self, options: DCGANOptions, data: DataInfo) -> tuple[nn.Module, nn.Module]:
+        if not isinstance(options, CDCGANOptions):  # DCGAN's __init__ passes on what CDCGAN was given
+            raise TypeError(f"cdcgan is built from CDCGANOptions, not {type(options).__name__}")
         return (ConditionalGenerator(options.nz, options.ngf, data, options.embed_dim),
                 ProjectionDiscriminator(options.ndf, data))
 
@@ -128,18 +142,20 @@ class CDCGAN(DCGAN):
             self.attribute_count += conditions.shape[0]
         return conditions
 
-    def generate(self, z: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
+    def generate(self, z: torch.Tensor, conditions: torch.Tensor | None) -> torch.Tensor:
+        if conditions is None:  # self.conditions(batch) always gives some
+            raise ValueError("cdcgan generates from conditions: pass them")
         return self.G(z, conditions)
 
     def critic(self, images: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
-        return self.D(diff_augment(images, self.augment) if self.augment else images, conditions)
+        return self.D(augment.diff_augment(images, self.augment) if self.augment else images, conditions)
 
     def sample(self, noise: torch.Tensor, labels: torch.Tensor | None = None,
                truncation: float | None = None) -> torch.Tensor:
         if labels is None:
             raise UsageError("cdcgan draws images of given classes or attributes: pass labels "
                              "(`ganzoo generate RUN --class NAME`)")
-        return self.G(truncate(noise, truncation) if truncation is not None else noise, labels)
+        return self.G(latents.truncate(noise, truncation) if truncation is not None else noise, labels)
 
     def condition(self, n: int, generator: torch.Generator, choice: int | None = None) -> torch.Tensor:
         if self.key == "label":

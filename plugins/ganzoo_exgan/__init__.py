@@ -1,7 +1,7 @@
 """Built-in plugin: ExGAN-style exemplar inpainting (Dolhansky & Canton Ferrer, CVPR 2018) and
 its datasets: the offline digits demo and CelebA eyes."""
 
-from ganzoo import DatasetSpec, ModelSpec, hookimpl
+from ganzoo.plugin import DatasetSpec, ModelSpec, hookimpl
 
 
 @hookimpl
@@ -12,11 +12,11 @@ def register_models(register):
         task="inpainting",
         build="ganzoo_exgan.recipe:ExGAN",
         options="ganzoo_exgan.options:ExGANOptions",
-        inference=("inpaint",),
         paper="https://arxiv.org/abs/1712.03999",
         default_dataset="digits-inpaint",
         resolutions=(32, 64, 128, 256),
         default_steps=1000,
+        tiny_options={"ngf": 4, "ndf": 4, "blocks": 1, "code_dim": 8},
         default_batch_size=32,
     ))
 

@@ -9,19 +9,17 @@ grouped by identity or class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
-from ganzoo.data import TensorImages
-from ganzoo.data.inpainting import InpaintingView
-from ganzoo.data.masks import MASK_KINDS
-from ganzoo.errors import DataError, UnknownNameError
-from ganzoo.options import option
+from ganzoo.plugin import DataError, DataInfo, UnknownNameError, datakit, load_dataset, option
 
 DIGITS_TEST = 197  # as edges2digits: the last 197 digits are held out
-GENERATED = tuple(kind for kind in MASK_KINDS if kind != "eyes")
+GENERATED = tuple(kind for kind in datakit.MASK_KINDS if kind != "eyes")
 
 
 @dataclass
@@ -46,15 +44,14 @@ def _mask_source(mask: str, boxes):
     raise UnknownNameError("mask", mask, GENERATED)
 
 
-def load_digits_inpaint(root=None, resolution: int = 32, split: str = "train", mask: str = "digit") -> InpaintingView:
-    from ganzoo_datasets.digits import load
-
-    digits = load(resolution=resolution)
+def load_digits_inpaint(root=None, resolution: int = 32, split: str = "train",
+                        mask: str = "digit") -> datakit.InpaintingView:
+    digits = load_dataset("digits", resolution=resolution)
     chosen = slice(None, -DIGITS_TEST) if split == "train" else slice(-DIGITS_TEST, None)
     images, labels = digits.images[chosen], digits.labels[chosen]
-    source = TensorImages(images, digits.info, labels=labels)
-    return InpaintingView(source, labels, "digits-inpaint", _mask_source(mask, InkBoxes(images)),
-                          fixed=split != "train")
+    source = datakit.TensorImages(images, digits.info, labels=labels)
+    return datakit.InpaintingView(source, labels, "digits-inpaint", _mask_source(mask, InkBoxes(images)),
+                                  fixed=split != "train")
 
 
 class InkBoxes:
@@ -90,29 +87,24 @@ HELD_OUT_FRACTION = 0.1  # of a source without a test split, its last tenth is h
 
 
 def load_labelled_inpaint(root=None, resolution: int = 32, split: str = "train", source: str = "mnist",
-                          mask: str = "box", group: str = "") -> InpaintingView:
+                          mask: str = "box", group: str = "") -> datakit.InpaintingView:
     """Any labelled image dataset as inpainting data: the exemplar is another image of the same
     class (or attribute value). Its ``test`` split is held out, or else its training split's
     last tenth."""
-    from ganzoo import load_plugins
-    from ganzoo.data.loading import dataset_options, open_dataset
-    from ganzoo.specs import resolve
-
-    spec = load_plugins().datasets.get(source)
+    spec = datakit.dataset_spec(source)
     if spec.kind != "images":
         raise DataError(f"--data-set source={source} holds {spec.kind} data, not labelled images")
     # a source that labels only on request (a folder: one class per subfolder) is asked to
-    wanted = {"classes": True} if spec.options and "classes" in {f.name for f in fields(resolve(spec.options))} else {}
-    options = dataset_options(spec, values=wanted)
+    wanted: dict[str, Any] = {"classes": True} if "classes" in datakit.dataset_option_names(source) else {}
     if "test" in spec.splits:
-        data, only = open_dataset(spec, root=root, resolution=resolution, split=split, options=options), None
+        data, only = load_dataset(source, root=root, resolution=resolution, split=split, **wanted), None
     else:
-        data = open_dataset(spec, root=root, resolution=resolution, split="train", options=options)
+        data = load_dataset(source, root=root, resolution=resolution, split="train", **wanted)
         cut = len(data) - max(1, round(len(data) * HELD_OUT_FRACTION))
         only = torch.arange(cut) if split == "train" else torch.arange(cut, len(data))
     groups = _groups(data, source, group)
-    return InpaintingView(data, groups, f"{source}-inpaint", _mask_source(mask, None), fixed=split != "train",
-                          only=only)
+    return datakit.InpaintingView(data, groups, f"{source}-inpaint", _mask_source(mask, None),
+                                  fixed=split != "train", only=only)
 
 
 def _groups(data, source: str, group: str) -> torch.Tensor:
@@ -136,21 +128,14 @@ class InpaintFolderOptions:
 
 
 def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", fit: str = "crop", mask: str = "box",
-                        invert_mask: bool = False) -> InpaintingView:
+                        invert_mask: bool = False) -> datakit.InpaintingView:
     """Your images: ``ROOT/images/`` (one subfolder per person, ``images/anna/1.jpg``, pairs
     images of one person), optional ``ROOT/masks/`` and ``ROOT/exemplars/`` with the images'
     relative names (white = hole; an exemplar per image instead of pairing by subfolder)."""
-    import numpy as np
-
-    from ganzoo.data.images import SkippedImage, find_images, fit_square, load_square
-    from ganzoo.inpaint import open_as
-    from ganzoo.protocols import DataInfo
-    from ganzoo_datasets.common import given_root
-
-    folder = given_root(root, "inpaint-folder")
+    folder = datakit.given_root(root, "inpaint-folder")
     if folder is None or not (folder / "images").is_dir():
         raise DataError("inpaint-folder: --data-root must hold images/ (and optionally masks/ and exemplars/)")
-    files = find_images(folder / "images")
+    files = datakit.find_images(folder / "images")
     if not files:
         raise DataError(f"no image files under '{folder / 'images'}'")
     relative = [path.relative_to(folder / "images") for path in files]
@@ -163,22 +148,22 @@ def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", f
         if lacking:
             raise DataError(f"inpaint-folder: {len(lacking)} image(s) have no file of the same name in {kind}/: "
                             f"{', '.join(lacking[:3])}")
-        return found
+        return [f for f in found if f is not None]  # all of them, after the check above
 
     def read(paths: list[Path], decode) -> torch.Tensor:
         try:
             return torch.from_numpy(np.stack([decode(p) for p in paths]))
-        except SkippedImage as exc:
+        except datakit.SkippedImage as exc:
             raise DataError(f"inpaint-folder: {exc}") from None
 
-    images = read(files, lambda p: load_square(p, resolution, fit)).permute(0, 3, 1, 2).contiguous()
+    images = read(files, lambda p: datakit.load_square(p, resolution, fit)).permute(0, 3, 1, 2).contiguous()
     info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(files), name="inpaint-folder")
-    source = TensorImages(images, info)
+    source = datakit.TensorImages(images, info)
     exemplar_files, mask_files = partners("exemplars"), partners("masks")
     exemplars = None
     if exemplar_files is not None:
-        pictures = read(exemplar_files, lambda p: load_square(p, resolution, fit)).permute(0, 3, 1, 2).contiguous()
-        exemplars = TensorImages(pictures, info)
+        pictures = read(exemplar_files, lambda p: datakit.load_square(p, resolution, fit)).permute(0, 3, 1, 2)
+        exemplars = datakit.TensorImages(pictures.contiguous(), info)
     people = [r.parts[0] if len(r.parts) > 1 else str(r) for r in relative]  # a loose file is its own person
     groups = torch.tensor([sorted(set(people)).index(p) for p in people])
     if exemplars is None and len(set(people)) == len(people):
@@ -187,7 +172,7 @@ def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", f
     holes = None
     if mask_files is not None:  # the same crop or letterbox as the image; a pixel touched by the hole is hole
         def hole(path: Path) -> np.ndarray:
-            square = fit_square(open_as(path, "RGB"), resolution, fit)[..., 0]
+            square = datakit.fit_square(datakit.open_as(path, "RGB"), resolution, fit)[..., 0]
             return ((square <= 127) if invert_mask else (square > 0)).astype(np.uint8) * 255
 
         holes = read(mask_files, hole)[:, None]
@@ -195,24 +180,19 @@ def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", f
         if empty:
             raise DataError(f"inpaint-folder: masks/ of {', '.join(empty[:3])} have no hole (white = hole; "
                             "--data-set invert_mask=true for the other convention)")
-    return InpaintingView(source, groups, "inpaint-folder", _mask_source(mask, None), fixed=split != "train",
-                          fixed_masks=holes, exemplar_images=exemplars)
+    return datakit.InpaintingView(source, groups, "inpaint-folder", _mask_source(mask, None),
+                                  fixed=split != "train", fixed_masks=holes, exemplar_images=exemplars)
 
 
 def load_celeba_eyes(root=None, resolution: int = 128, split: str = "train", jitter: float = 0.1,
-                     box_width: float = 0.6, box_height: float = 0.4) -> InpaintingView:
-    from ganzoo_datasets import celeba
-
-    if split not in celeba.SPLIT_CODES:
-        raise DataError(f"celeba-eyes has the splits {', '.join(celeba.SPLIT_CODES)}, not '{split}'")
-    data = celeba.load(root, resolution=resolution, split=split, crop=0, landmarks=True)
-    if data.identities is None:
-        raise DataError("celeba-eyes pairs photos of one person: identity_CelebA.txt must lie beside "
-                        "img_align_celeba/ (from the CelebA site, Anno/)")
-    check_identities_disjoint(root)
+                     box_width: float = 0.6, box_height: float = 0.4) -> datakit.InpaintingView:
+    """The registered ``celeba`` (whole image, with its landmarks, identities required and kept
+    apart by the splits) with a box over each eye and another photo of the same person."""
+    data = load_dataset("celeba", root=root, resolution=resolution, split=split, crop=0, landmarks=True,
+                        identities=True)
     eyes = EyeBoxes(torch.as_tensor(data.extras["landmarks"]).float(), resolution,
                     jitter if split == "train" else 0.0, box_width, box_height)
-    return InpaintingView(data, data.identities, "celeba-eyes", eyes, fixed=split != "train")
+    return datakit.InpaintingView(data, data.identities, "celeba-eyes", eyes, fixed=split != "train")
 
 
 class EyeBoxes:
@@ -238,32 +218,6 @@ class EyeBoxes:
                 for centres, widths, heights in zip(shift, width, height)]
 
 
-def check_identities_disjoint(root) -> None:
-    """No person in two splits (the official partition keeps them apart; a mixed-up copy of the
-    files would leak test identities into training)."""
-    from ganzoo_datasets import celeba
-
-    _, annotations = celeba._images_folder(celeba.given_root(root, "celeba"))
-    partition = celeba._table(annotations / "list_eval_partition.txt", 0)
-    identities = celeba._table(annotations / "identity_CelebA.txt", 0)
-    seen: dict[int, int] = {}
-    for name, (code,) in partition.items():
-        if name not in identities:
-            continue
-        person = int(identities[name][0])
-        if seen.setdefault(person, int(code)) != int(code):
-            names = {v: k for k, v in celeba.SPLIT_CODES.items()}
-            raise DataError(f"celeba-eyes: person {person} appears in the splits {names[seen[person]]} and "
-                            f"{names[int(code)]} ({name}); list_eval_partition.txt must keep identities apart")
-
-
 def download_celeba_eyes(root: Path | None = None, progress=None) -> list[Path]:
-    from ganzoo.data.cache import data_home
-    from ganzoo.data.download import download as fetch
-    from ganzoo_datasets import celeba
-    from ganzoo_datasets.official import CELEBA_DRIVE, CELEBA_LANDMARKS
-
-    paths = celeba.download(root, progress)
-    home = Path(root).expanduser() if root else data_home() / "celeba"
-    drive_id, md5, name = CELEBA_LANDMARKS
-    return [*paths, fetch([CELEBA_DRIVE + drive_id], home / name, md5=md5, progress=progress)]
+    """celeba's files: its download includes the landmarks the eye boxes are placed from."""
+    return datakit.download_dataset("celeba", root, progress=progress)

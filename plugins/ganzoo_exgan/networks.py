@@ -26,8 +26,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as apply_spectral_norm
 from torchvision.ops import roi_align
 
-from ganzoo.data.masks import bounding_boxes
-from ganzoo.layers import ReflectionPad2d
+from ganzoo.plugin import datakit, layers
 
 EXEMPLAR_MODES = ("reference", "code", "none")
 SUPPORTED_RESOLUTIONS = (32, 64, 128, 256)
@@ -48,11 +47,11 @@ def _conv_norm_relu(in_channels: int, out_channels: int, kernel: int, stride: in
     """A convolution, instance norm and ReLU; the norm has its own shift, so the conv has no bias.
     Reflection padding keeps the image border from reading as an edge."""
     pad = (kernel - 1) // 2 if stride == 1 else 0
-    layers: list[nn.Module] = [ReflectionPad2d(pad)] if pad else []
+    modules: list[nn.Module] = [layers.ReflectionPad2d(pad)] if pad else []
     conv_padding = 1 if stride == 2 else 0  # 4x4 stride-2 convs halve the size exactly
-    layers += [nn.Conv2d(in_channels, out_channels, kernel, stride, conv_padding, bias=False),
-               nn.InstanceNorm2d(out_channels, affine=True), nn.ReLU(True)]
-    return layers
+    modules += [nn.Conv2d(in_channels, out_channels, kernel, stride, conv_padding, bias=False),
+                nn.InstanceNorm2d(out_channels, affine=True), nn.ReLU(True)]
+    return modules
 
 
 class ResidualBlock(nn.Module):
@@ -61,9 +60,9 @@ class ResidualBlock(nn.Module):
     def __init__(self, width: int, dilation: int = 1):
         super().__init__()
         self.body = nn.Sequential(
-            ReflectionPad2d(dilation), nn.Conv2d(width, width, 3, dilation=dilation, bias=False),
+            layers.ReflectionPad2d(dilation), nn.Conv2d(width, width, 3, dilation=dilation, bias=False),
             nn.InstanceNorm2d(width, affine=True), nn.ReLU(True),
-            ReflectionPad2d(1), nn.Conv2d(width, width, 3, bias=False),
+            layers.ReflectionPad2d(1), nn.Conv2d(width, width, 3, bias=False),
             nn.InstanceNorm2d(width, affine=True),
         )
 
@@ -106,15 +105,15 @@ class ExGANGenerator(nn.Module):
         self.decoder = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"), *_conv_norm_relu(ngf * 4, ngf * 2, 3),
             nn.Upsample(scale_factor=2, mode="nearest"), *_conv_norm_relu(ngf * 2, ngf, 3),
-            ReflectionPad2d(3), nn.Conv2d(ngf, channels, 7), nn.Tanh(),
+            layers.ReflectionPad2d(3), nn.Conv2d(ngf, channels, 7), nn.Tanh(),
         )
 
     def forward(self, masked: torch.Tensor, mask: torch.Tensor, exemplar: torch.Tensor | None = None,
                 exemplar_code: torch.Tensor | None = None) -> torch.Tensor:
-        _check_exemplar_inputs(self.exemplar, exemplar, exemplar_code)
-        inputs = [masked, mask] + ([exemplar] if self.exemplar == "reference" else [])
+        _check_exemplar_inputs(self.exemplar, exemplar, exemplar_code)  # so each input is given in its mode only
+        inputs = [masked, mask] + ([exemplar] if exemplar is not None else [])
         features = self.encoder(torch.cat(inputs, dim=1))
-        if self.inject_code is not None:
+        if self.inject_code is not None and exemplar_code is not None:
             tiled = exemplar_code[:, :, None, None].expand(-1, -1, *features.shape[2:])
             features = self.inject_code(torch.cat([features, tiled], dim=1))
         return self.decoder(self.middle(features))
@@ -138,13 +137,13 @@ class ExemplarEncoder(nn.Module):
     def __init__(self, channels: int, resolution: int, code_dim: int = 256, width: int = 32):
         super().__init__()
         check_configuration(resolution, "code")
-        layers: list[nn.Module] = []
+        modules: list[nn.Module] = []
         previous = channels
         for index in range(int(math.log2(resolution // CRITIC_MAP))):
             current = min(width * 2 ** index, 256)
-            layers += [nn.Conv2d(previous, current, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+            modules += [nn.Conv2d(previous, current, 4, 2, 1), nn.LeakyReLU(0.2, True)]
             previous = current
-        self.features = nn.Sequential(*layers)
+        self.features = nn.Sequential(*modules)
         self.to_code = nn.Linear(previous, code_dim)
 
     def forward(self, exemplar: torch.Tensor) -> torch.Tensor:
@@ -162,13 +161,13 @@ class CriticBranch(nn.Module):
     def __init__(self, in_channels: int, size: int, ndf: int, features: int, spectral_norm: bool):
         super().__init__()
         sn = apply_spectral_norm if spectral_norm else (lambda module: module)
-        layers: list[nn.Module] = []
+        modules: list[nn.Module] = []
         previous = in_channels
         for index in range(int(math.log2(size // CRITIC_MAP))):
             current = ndf * min(2 ** index, 8)
-            layers += [sn(nn.Conv2d(previous, current, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
+            modules += [sn(nn.Conv2d(previous, current, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
             previous = current
-        self.convs = nn.Sequential(*layers)
+        self.convs = nn.Sequential(*modules)
         self.linear = sn(nn.Linear(previous * CRITIC_MAP * CRITIC_MAP, features))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
@@ -198,8 +197,8 @@ class ExGANDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor, exemplar: torch.Tensor | None = None,
                 exemplar_code: torch.Tensor | None = None) -> torch.Tensor:
-        _check_exemplar_inputs(self.exemplar, exemplar, exemplar_code)
-        whole = torch.cat([images, exemplar], dim=1) if self.exemplar == "reference" else images
+        _check_exemplar_inputs(self.exemplar, exemplar, exemplar_code)  # so each input is given in its mode only
+        whole = torch.cat([images, exemplar], dim=1) if exemplar is not None else images
         fused = self.activation(torch.cat([self.global_branch(whole), self.local_features(images, masks)], dim=1))
         logits = self.to_logit(fused).squeeze(1)
         if self.embed_code is not None:
@@ -218,7 +217,7 @@ def crop_holes(images: torch.Tensor, masks: torch.Tensor, size: int) -> torch.Te
     ``roi_align`` with ``aligned=False`` takes the box from the first to the last pixel centre
     inside it, so every sample interpolates only pixels of the box: the crop never reads a pixel
     outside it. Boxes narrower than 2 px grow to 2 px (interpolation needs two pixels)."""
-    boxes = bounding_boxes(masks)
+    boxes = datakit.bounding_boxes(masks)
     height, width = images.shape[-2:]
     x0, y0, x1, y1 = boxes.unbind(dim=1)
     x1 = torch.maximum(x1, (x0 + 2).clamp(max=width))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganzoo.options import option
+from ganzoo.plugin import option
 
 
 @dataclass

@@ -13,9 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from ganzoo import create_loss
-from ganzoo.errors import UsageError
-from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
+from ganzoo.plugin import DataInfo, Phase, PhaseLoss, StepContext, UnknownPhaseError, UsageError, create_loss
 
 from .networks import ExemplarEncoder, ExGANDiscriminator, ExGANGenerator, check_configuration
 from .options import ExGANOptions, width_for
@@ -90,6 +88,8 @@ class ExGAN(nn.Module):
             loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
             return PhaseLoss(loss, {"loss_D": loss.detach(), "D(x)": torch.sigmoid(real_logits.detach()).mean(),
                                     "D(fill)": torch.sigmoid(fake_logits.detach()).mean()})
+        if phase.name != "G":
+            raise UnknownPhaseError(self, phase.name)
         adversarial = self.adversarial.generator_loss(self.D(fake, mask, exemplar=reference, exemplar_code=code))
         error = (raw - image).abs()
         hole = (error * mask).sum() / mask.sum().clamp_min(1) / image.shape[1]

@@ -2,7 +2,7 @@
 hook a third-party logger (Weights & Biases, MLflow...) uses. Each logger is an object whose
 methods are lifecycle hook implementations, active for the run that asked for it."""
 
-from ganzoo import LoggerSpec, hookimpl
+from ganzoo.plugin import LoggerSpec, hookimpl
 
 
 @hookimpl

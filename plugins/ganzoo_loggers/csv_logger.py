@@ -8,11 +8,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ganzoo import hookimpl
+from ganzoo.plugin import hookimpl
 
 
 class CSVLogger:
-    def __init__(self, run):
+    def __init__(self, run) -> None:
         self.path: Path = run.path / "metrics.csv"
         self.columns: list[str] = ["step"]
         self.rows: list[dict[str, Any]] = []

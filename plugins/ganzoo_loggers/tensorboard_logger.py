@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ganzoo import hookimpl
+from ganzoo.plugin import hookimpl
 
 
 class TensorBoardLogger:

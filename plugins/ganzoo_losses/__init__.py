@@ -1,6 +1,6 @@
 """Built-in plugin: the adversarial losses."""
 
-from ganzoo import LossSpec, hookimpl
+from ganzoo.plugin import LossSpec, hookimpl
 
 _MODULE = "ganzoo_losses.adversarial"
 

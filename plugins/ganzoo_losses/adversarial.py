@@ -13,8 +13,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ganzoo.errors import UsageError
-from ganzoo.regularization import input_gradients
+from ganzoo.plugin import UsageError, regularization
 
 Critic = Callable[[torch.Tensor], torch.Tensor]
 
@@ -34,7 +33,7 @@ class AdversarialLoss:
         """R1 (Mescheder et al. 2018): gamma/2 * E ||grad D(x)||^2 on real images, if r1_gamma > 0."""
         if not self.r1_gamma:
             return None
-        return 0.5 * self.r1_gamma * input_gradients(critic, real).pow(2).sum(1).mean()
+        return 0.5 * self.r1_gamma * regularization.input_gradients(critic, real).pow(2).sum(1).mean()
 
     def _targets(self, real_logits: torch.Tensor, fake_logits: torch.Tensor):
         real_target = torch.full_like(real_logits, 1.0 - self.label_smoothing)
@@ -115,6 +114,6 @@ class WassersteinGPLoss(AdversarialLoss):
     def penalty(self, critic, real, fake):
         eps = torch.rand(real.shape[0], *([1] * (real.dim() - 1)), device=real.device, dtype=real.dtype)
         interpolates = eps * real.detach() + (1 - eps) * fake.detach()
-        gp = self.gp_weight * (input_gradients(critic, interpolates).norm(2, dim=1) - 1).pow(2).mean()
+        gp = self.gp_weight * (regularization.input_gradients(critic, interpolates).norm(2, dim=1) - 1).pow(2).mean()
         r1 = super().penalty(critic, real, fake)
         return gp if r1 is None else gp + r1

@@ -1,15 +1,16 @@
 """Built-in plugin: evaluation metrics and feature extractors."""
 
-from ganzoo import MetricSpec, hookimpl
+from ganzoo.plugin import MetricSpec, hookimpl
 
 
 @hookimpl
 def register_metrics(register):
     for name, summary, build in (
-        ("fid", "Frechet Inception Distance (Heusel et al. 2017), lower is better", "fid_metric"),
-        ("kid", "Kernel Inception Distance (Binkowski et al. 2018): unbiased, good for few samples", "kid_metric"),
-        ("is", "Inception Score (Salimans et al. 2016), higher is better; needs a classifier's logits", "is_metric"),
-        ("pr", "improved precision and recall (Kynkaanniemi et al. 2019): fidelity and coverage", "pr_metric"),
+        ("fid", "Frechet Inception Distance (Heusel et al. 2017), lower is better", "FID"),
+        ("kid", "Kernel Inception Distance (Binkowski et al. 2018): unbiased, good for few samples", "KID"),
+        ("is", "Inception Score (Salimans et al. 2016), higher is better; needs a classifier's logits",
+         "InceptionScore"),
+        ("pr", "improved precision and recall (Kynkaanniemi et al. 2019): fidelity and coverage", "PrecisionRecall"),
     ):
         register(MetricSpec(name=name, summary=summary, build=f"ganzoo.metrics.scores:{build}"))
     register(MetricSpec(name="inception", kind="feature-extractor",

@@ -1,6 +1,6 @@
 """Built-in plugin: Pix2Pix (Isola, Zhu, Zhou & Efros, 2017) and its offline demo data."""
 
-from ganzoo import DatasetSpec, ModelSpec, hookimpl
+from ganzoo.plugin import DatasetSpec, ModelSpec, hookimpl
 
 
 @hookimpl
@@ -11,11 +11,11 @@ def register_models(register):
         task="paired-translation",
         build="ganzoo_pix2pix.recipe:Pix2Pix",
         options="ganzoo_pix2pix.options:Pix2PixOptions",
-        inference=("translate",),
         paper="https://arxiv.org/abs/1611.07004",
         default_dataset="edges2digits",
         resolutions=(16, 32, 64, 128, 256, 512),
         default_steps=1500,
+        tiny_options={"ngf": 4, "ndf": 4, "n_layers": 1},
         default_batch_size=1,
         lr_schedule="linear-decay",
     ))

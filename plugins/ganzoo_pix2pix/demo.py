@@ -9,21 +9,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganzoo.data import ImageArrays
-from ganzoo.data.edges import edge_map
-from ganzoo.protocols import DataInfo
+from ganzoo.plugin import DataInfo, datakit
 
 TEST = 197
 
 
-def load_edges2digits(root=None, resolution: int = 32, split: str = "train") -> ImageArrays:
+def load_edges2digits(root=None, resolution: int = 32, split: str = "train") -> datakit.ImageArrays:
     from sklearn.datasets import load_digits
 
     digits = torch.from_numpy(load_digits().images).float().div(16.0).unsqueeze(1)
     digits = F.interpolate(digits, size=(resolution, resolution), mode="bicubic", align_corners=False)
     digits = digits.clamp(0, 1).mul(255).round().to(torch.uint8).expand(-1, 3, -1, -1).contiguous()
     chosen = digits[:-TEST] if split == "train" else digits[-TEST:]
-    edges = np.stack([edge_map(image.permute(1, 2, 0).numpy(), density=0.2) for image in chosen])
-    edges = torch.from_numpy(edges).unsqueeze(1).expand(-1, 3, -1, -1).contiguous()
+    edge_maps = np.stack([datakit.edge_map(image.permute(1, 2, 0).numpy(), density=0.2) for image in chosen])
+    edges = torch.from_numpy(edge_maps).unsqueeze(1).expand(-1, 3, -1, -1).contiguous()
     info = DataInfo(kind="paired", channels=3, resolution=resolution, size=len(chosen), name="edges2digits")
-    return ImageArrays({"A": edges, "B": chosen}, info)
+    return datakit.ImageArrays({"A": edges, "B": chosen}, info)

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from ganzoo.layers import norm_layer, uses_bias
+from ganzoo.plugin import layers
 
 
 class UNetBlock(nn.Module):
@@ -17,23 +17,24 @@ class UNetBlock(nn.Module):
     def __init__(self, outer: int, inner: int, *, sub: nn.Module | None, norm: str, dropout: float,
                  in_channels: int | None = None, outermost: bool = False, out_channels: int | None = None):
         super().__init__()
-        make_norm, bias = norm_layer(norm), uses_bias(norm)
+        make_norm, bias = layers.norm_layer(norm), layers.uses_bias(norm)
         in_channels = in_channels or outer
         down = nn.Conv2d(in_channels, inner, 4, 2, 1, bias=bias)
-        innermost = sub is None
         if outermost:
+            if sub is None or out_channels is None:
+                raise ValueError("the outermost U-Net block needs an inner block and out_channels")
             up = nn.ConvTranspose2d(inner * 2, out_channels, 4, 2, 1)
-            layers = [down, sub, nn.ReLU(True), up, nn.Tanh()]
-        elif innermost:
+            modules = [down, sub, nn.ReLU(True), up, nn.Tanh()]
+        elif sub is None:  # the innermost block
             up = nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias)
-            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), up, make_norm(outer)]
+            modules = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), up, make_norm(outer)]
         else:
             up = nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias)
-            layers = [nn.LeakyReLU(0.2, True), down, make_norm(inner), sub, nn.ReLU(True), up, make_norm(outer)]
+            modules = [nn.LeakyReLU(0.2, True), down, make_norm(inner), sub, nn.ReLU(True), up, make_norm(outer)]
             if dropout:
-                layers.append(nn.Dropout(dropout))
+                modules.append(nn.Dropout(dropout))
         self.outermost = outermost
-        self.model = nn.Sequential(*layers)
+        self.model = nn.Sequential(*modules)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x) if self.outermost else torch.cat([x, self.model(x)], dim=1)

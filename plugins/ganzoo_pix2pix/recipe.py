@@ -10,10 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo import create_loss
-from ganzoo.errors import UsageError
-from ganzoo.layers import PatchDiscriminator, init_normal, random_jitter
-from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
+from ganzoo.plugin import DataInfo, Phase, PhaseLoss, StepContext, UnknownPhaseError, UsageError, create_loss, layers
 
 from .networks import UNetGenerator
 from .options import Pix2PixOptions
@@ -26,16 +23,15 @@ class Pix2Pix(nn.Module):
     def __init__(self, options: Pix2PixOptions, data: DataInfo):
         super().__init__()
         self.options, self.direction = options, options.direction
+        self.directions = (options.direction,)  # one way, the trained one (Translates)
         channels_a, channels_b = data.channels, data.channels_b or data.channels
         self.source_key, self.target_key = ("A", "B") if options.direction == "a2b" else ("B", "A")
         source_channels, target_channels = (channels_a, channels_b) if options.direction == "a2b" else (channels_b, channels_a)
         self.G = UNetGenerator(source_channels, target_channels, data.resolution, options.ngf, options.norm, options.dropout)
-        self.D = PatchDiscriminator(source_channels + target_channels, options.ndf, options.n_layers, options.norm,
-                                    data.resolution)
-        self.G.apply(init_normal)
-        self.D.apply(init_normal)
-        if options.loss not in ("nonsaturating", "lsgan"):
-            raise UsageError(f"pix2pix is defined with the nonsaturating or lsgan loss, not '{options.loss}'")
+        self.D = layers.PatchDiscriminator(source_channels + target_channels, options.ndf, options.n_layers,
+                                           options.norm, data.resolution)
+        self.G.apply(layers.init_normal)
+        self.D.apply(layers.init_normal)
         self.adversarial = create_loss(options.loss)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -60,7 +56,7 @@ class Pix2Pix(nn.Module):
         if "fake" not in step:  # once per step: the D phase's pair and output are reused by G
             source, target = batch[self.source_key], batch[self.target_key]
             if self.options.jitter:
-                source, target = random_jitter([source, target])
+                source, target = layers.random_jitter([source, target])
             step["source"], step["target"], step["fake"] = source, target, self.G(source)
         source, target, fake = step["source"], step["target"], step["fake"]
         if phase.name == "D":
@@ -69,6 +65,8 @@ class Pix2Pix(nn.Module):
             loss = 0.5 * self.adversarial.discriminator_loss(real_logits, fake_logits)
             return PhaseLoss(loss, {"loss_D": loss.detach(), "D(x)": torch.sigmoid(real_logits.detach()).mean(),
                                     "D(G(x))": torch.sigmoid(fake_logits.detach()).mean()})
+        if phase.name != "G":
+            raise UnknownPhaseError(self, phase.name)
         adversarial = self.adversarial.generator_loss(self.D(torch.cat([source, fake], 1)))
         l1 = F.l1_loss(fake, target)
         loss = adversarial + self.options.lambda_l1 * l1

@@ -1,6 +1,6 @@
 """ganzoo plugin: a fully connected GAN. This module only registers; nothing heavy is imported."""
 
-from ganzoo import ModelSpec, hookimpl
+from ganzoo.plugin import ModelSpec, hookimpl
 
 
 @hookimpl
@@ -15,4 +15,5 @@ def register_models(register):
         default_dataset="digits",
         resolutions=(8, 16, 32),
         default_steps=1000,
+        tiny_options={"nz": 8, "hidden": 16},
     ))

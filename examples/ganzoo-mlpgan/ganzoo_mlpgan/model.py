@@ -5,9 +5,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ganzoo import create_loss
-from ganzoo.options import option
-from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
+from ganzoo.plugin import DataInfo, Phase, PhaseLoss, StepContext, UnknownPhaseError, create_loss, option
 
 
 @dataclass
@@ -59,5 +57,7 @@ class MLPGAN(nn.Module):
         if phase.name == "D":
             loss = self.adversarial.discriminator_loss(self.D(real.flatten(1)), self.D(fake.detach().flatten(1)))
             return PhaseLoss(loss, {"loss_D": loss.detach()})
+        if phase.name != "G":
+            raise UnknownPhaseError(self, phase.name)
         loss = self.adversarial.generator_loss(self.D(fake.flatten(1)))
         return PhaseLoss(loss, {"loss_G": loss.detach()})

@@ -3,14 +3,15 @@
 Built only on ganzoo's public API: a ModelSpec, an options dataclass, a recipe with four
 phases, and the sampling protocols. `pip install ganzoo-stylegan` and `ganzoo list` shows it."""
 
-from ganzoo import ModelSpec, hookimpl
+from ganzoo.plugin import ModelSpec, hookimpl
 
 __version__ = "0.1.0"
 
 #: What the unconditional and the class-conditional model have in common.
 SHARED = dict(options="ganzoo_stylegan.options:StyleGAN2Options", paper="https://arxiv.org/abs/1912.04958",
               default_dataset="digits", resolutions=(16, 32, 64, 128, 256), default_steps=1500,
-              default_batch_size=32, truncation=True)
+              default_batch_size=32,
+              tiny_options={"z_dim": 8, "w_dim": 8, "mapping_layers": 1, "channel_base": 64, "channel_max": 8})
 
 
 @hookimpl

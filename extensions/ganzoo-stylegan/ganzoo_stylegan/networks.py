@@ -20,12 +20,13 @@ configurations; each says where.
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.layers import full_precision
+from ganzoo.plugin import layers
 
 NOISE_MODES = ("random", "const", "none")
 LRELU_SLOPE = 0.2  # leaky ReLU slope of ProGAN/StyleGAN
@@ -180,6 +181,9 @@ class EqualizedConv2d(nn.Module):
     """A "same" convolution with equalized learning rate, optionally up- or downsampling by 2
     with the FIR filter (see :func:`conv2d_resample`)."""
 
+    # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
+    resample_filter: torch.Tensor
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
                  activation: str | None = None, up: bool = False, down: bool = False):
         super().__init__()
@@ -207,6 +211,9 @@ class ModulatedConv2d(nn.Module):
     scales the input feature maps of the weight: w'_ijk = s_i w_ijk; demodulation divides each
     output map by its expected standard deviation, sqrt(sum w'^2 + eps). All samples run as one
     grouped convolution (groups = batch): one kernel launch however large the batch."""
+
+    # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
+    resample_filter: torch.Tensor
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int,
                  demodulate: bool = True, up: bool = False):
@@ -274,6 +281,9 @@ class NoiseInjection(nn.Module):
     state reproduces it); ``const`` uses this layer's fixed noise map, a persistent buffer, so
     images are a deterministic function of w; ``none`` adds nothing."""
 
+    # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
+    noise_const: torch.Tensor
+
     def __init__(self, resolution: int):
         super().__init__()
         self.strength = nn.Parameter(torch.zeros(()))
@@ -326,6 +336,9 @@ class SynthesisBlock(nn.Module):
     It reads ``num_conv + 1`` consecutive ws: one per convolution, then toRGB's. The toRGB w is
     the next block's first w, which gives StyleGAN's 2 ws per resolution (18 at 1024 px)."""
 
+    # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
+    resample_filter: torch.Tensor
+
     def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, image_channels: int):
         super().__init__()
         self.resolution = resolution
@@ -350,6 +363,8 @@ class SynthesisBlock(nn.Module):
         """ws: (N, num_conv + 1, w_dim). Returns the features and the running image."""
         if self.is_first:
             x = self.const[None].expand(ws.shape[0], -1, -1, -1)
+        elif x is None:
+            raise ValueError(f"the {self.resolution}x{self.resolution} block needs the previous block's features")
         for index, layer in enumerate(self.convs):
             x = layer(x, ws[:, index], noise_mode)
         rgb = self.torgb(x, ws[:, self.num_conv])
@@ -375,24 +390,31 @@ class SynthesisNetwork(nn.Module):
             in_channels = out_channels
 
     @property
+    def synthesis_blocks(self) -> list[SynthesisBlock]:
+        """The blocks as what they are: iterating an nn.ModuleList gives the checker plain Modules."""
+        return [cast(SynthesisBlock, block) for block in self.blocks]
+
+    @property
     def num_ws(self) -> int:
-        return sum(block.num_conv for block in self.blocks) + 1
+        return sum(block.num_conv for block in self.synthesis_blocks) + 1
 
     def forward(self, ws: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         if ws.ndim != 3 or ws.shape[1:] != (self.num_ws, self.w_dim):
             raise ValueError(f"ws must be (N, {self.num_ws}, {self.w_dim}); got {tuple(ws.shape)}")
         x = image = None
         first_w = 0
-        for block in self.blocks:
+        for block in self.synthesis_blocks:
             x, image = block(x, image, ws[:, first_w:first_w + block.num_conv + 1], noise_mode)
             first_w += block.num_conv
+        if image is None:
+            raise ValueError("the synthesis network has no blocks")
         return image
 
 
 # -- mapping -------------------------------------------------------------------------------------
 
 
-@full_precision  # eight layers at lr x 0.01 and the tracked w_avg: fp32 under any --precision
+@layers.full_precision  # eight layers at lr x 0.01 and the tracked w_avg: fp32 under any --precision
 class MappingNetwork(nn.Module):
     """z (N, z_dim) [+ labels] -> ws (N, num_ws, w_dim).
 
@@ -400,6 +422,9 @@ class MappingNetwork(nn.Module):
     equalized linear layer, normalises it the same way and concatenates it to z. ``layers`` fully
     connected leaky-ReLU layers with learning-rate multiplier ``lr_multiplier`` follow (StyleGAN:
     8 layers, 0.01). The moving average of w (decay ``w_avg_beta``) is the centre of truncation."""
+
+    # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
+    w_avg: torch.Tensor
 
     def __init__(self, z_dim: int, w_dim: int, num_ws: int, num_classes: int = 0, layers: int = 8,
                  lr_multiplier: float = 0.01, w_avg_beta: float = 0.995):
@@ -482,7 +507,7 @@ class DiscriminatorBlock(nn.Module):
         return (self.skip(x) + self.conv1(self.conv0(x))) * math.sqrt(0.5)
 
 
-@full_precision  # a standard deviation over groups of images: fp32 under any --precision
+@layers.full_precision  # a standard deviation over groups of images: fp32 under any --precision
 class MinibatchStdDev(nn.Module):
     """Appends the standard deviation of the features across groups of samples (ProGAN, Section
     3), so D can see a lack of variety. Each group holds ``group_size`` samples (fewer when the

@@ -7,14 +7,30 @@ the ``cfg_specs`` of its training script); every value it sets can be overridden
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
-from ganzoo.errors import UsageError
-from ganzoo.options import option
+from ganzoo.plugin import UsageError, option
+
+
+class ConfigRow(TypedDict, total=False):
+    """One configuration's values; a key it leaves out is derived (auto) or takes the option's default."""
+
+    channel_base: int
+    channel_max: int
+    lr: float
+    gamma: float
+    ema_kimg: float
+    mapping_layers: int
+    z_dim: int
+    w_dim: int
+    augment: str
+    pl_weight: float
+
 
 #: The configurations: feature-map scale (channel_base = fmaps x 32768), learning rate, R1
 #: gamma, EMA half-life (kimg) and mapping depth; "auto" derives them from the resolution.
 #: ``demo`` is ganzoo's own: small enough to train digits on a CPU in minutes.
-CONFIGS = {
+CONFIGS: dict[str, ConfigRow] = {
     # demo: measured on digits at 16 px, 1,500 steps (docs/models/stylegan2.md): gamma 0.1 without path
     # length reached a digits FID of 85, the paper's regularisers at gamma 0.01 reached 160
     "demo": {"channel_base": 1024, "channel_max": 64, "lr": 0.0025, "gamma": 0.1, "ema_kimg": 2.0,

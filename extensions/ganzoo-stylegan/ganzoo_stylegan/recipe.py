@@ -16,10 +16,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ganzoo.augment import diff_augment, parse_policy
-from ganzoo.errors import UsageError
-from ganzoo.protocols import DataInfo, Phase, PhaseLoss, StepContext
-from ganzoo.regularization import input_gradients, lazy_adam_settings
+from ganzoo.plugin import (
+    DataInfo,
+    Phase,
+    PhaseLoss,
+    StepContext,
+    UnknownPhaseError,
+    UsageError,
+    augment,
+    regularization,
+)
 
 from .networks import Discriminator, Generator
 from .options import StyleGAN2Options, resolve_options
@@ -29,7 +35,10 @@ BETAS = (0.0, 0.99)  # the paper's Adam betas
 
 class StyleGAN2(nn.Module):
     inference_networks = ("G",)
+    truncation_effect = "moves each w towards the average w by psi = T"  # sampling honours truncation (Truncates)
     conditional = False  # the class-conditional variant is ConditionalStyleGAN2
+    pl_mean: torch.Tensor  # a buffer registered in __init__; declared so the checker knows it is a tensor
+    phases: tuple[Phase, ...]  # four, or three without G_reg when pl_weight is 0
 
     def __init__(self, options: StyleGAN2Options, data: DataInfo):
         super().__init__()
@@ -40,7 +49,7 @@ class StyleGAN2(nn.Module):
         self.options, self.data = options, data
         self.settings = resolve_options(options, data.resolution)
         try:
-            self.augment = parse_policy(self.settings.augment)
+            self.augment = augment.parse_policy(self.settings.augment)
         except ValueError as exc:
             raise UsageError(f"option 'augment' of model 'stylegan2': {exc}") from None
         s = self.settings
@@ -68,8 +77,9 @@ class StyleGAN2(nn.Module):
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         lr = self.settings.lr
-        g_lr, g_betas = lazy_adam_settings(lr, BETAS, self.options.pl_every) if self.settings.pl_weight else (lr, BETAS)
-        d_lr, d_betas = lazy_adam_settings(lr, BETAS, self.options.r1_every)
+        lazy = regularization.lazy_adam_settings
+        g_lr, g_betas = lazy(lr, BETAS, self.options.pl_every) if self.settings.pl_weight else (lr, BETAS)
+        d_lr, d_betas = lazy(lr, BETAS, self.options.r1_every)
         return {"G": torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8),
                 "D": torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=d_betas, eps=1e-8)}
 
@@ -94,7 +104,7 @@ class StyleGAN2(nn.Module):
 
     # -- training ----------------------------------------------------------------------------
     def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        return self.D(diff_augment(images, self.augment) if self.augment else images, labels)
+        return self.D(augment.diff_augment(images, self.augment) if self.augment else images, labels)
 
     def _styles(self, n: int, labels: torch.Tensor | None, device: torch.device) -> torch.Tensor:
         """w for n random z, with style mixing: a second w from a random layer on, for a share
@@ -131,7 +141,9 @@ class StyleGAN2(nn.Module):
             loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
             return PhaseLoss(loss, {"loss_D": loss.detach(), "D(x)": real_logits.detach().mean(),
                                     "D(G(z))": fake_logits.detach().mean()})
-        return self._r1(real, labels, ctx.batch_size or len(real))
+        if phase.name == "D_reg":
+            return self._r1(real, labels, ctx.batch_size or len(real))
+        raise UnknownPhaseError(self, phase.name)
 
     def _path_length(self, n: int, labels: torch.Tensor | None, device: torch.device) -> PhaseLoss:
         """Path-length regularisation: |J_w^T y| for random image-space y should stay near its
@@ -150,7 +162,8 @@ class StyleGAN2(nn.Module):
     def _r1(self, real: torch.Tensor, labels: torch.Tensor | None, batch_size: int) -> PhaseLoss:
         """R1: the squared gradient norm of D on real images (Mescheder et al. 2018), weighted by
         gamma / 2 and the lazy interval."""
-        penalty = input_gradients(lambda images: self._discriminate(images, labels), real).square().sum(1).mean()
+        gradients = regularization.input_gradients(lambda images: self._discriminate(images, labels), real)
+        penalty = gradients.square().sum(1).mean()
         gamma = self.settings.gamma if self.settings.gamma is not None else 0.0002 * self.data.resolution ** 2 / batch_size
         loss = penalty * (gamma / 2) * self.options.r1_every
         return PhaseLoss(loss, {"r1_penalty": penalty.detach()})

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from stylegan_helpers import isolated_data_home, run_cli, tiny_sets  # noqa: F401 (a fixture)
 
 PACKAGE = Path(__file__).resolve().parent.parent

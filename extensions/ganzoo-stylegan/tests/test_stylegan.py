@@ -7,10 +7,10 @@ import json
 
 import pytest
 import torch
+from stylegan_helpers import TINY, isolated_data_home, run_cli, tiny_sets  # noqa: F401 (a fixture)
 
 import ganzoo
-from stylegan_helpers import TINY, isolated_data_home, run_cli, tiny_sets  # noqa: F401 (a fixture)
-from ganzoo.protocols import Phase, StepContext
+from ganzoo.protocols import StepContext
 
 
 def tiny_model(name: str = "stylegan2", resolution: int = 16, channels: int = 1, **options):

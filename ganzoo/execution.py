@@ -1,5 +1,9 @@
-"""``--compile``: each network of a model compiled in place with torch.compile, and a way to
-run them uncompiled where compiled code cannot go.
+"""How a network's forward runs: compiled or eager, under autocast or in fp32.
+
+Low in the layers so that the shared blocks plugins import (``ganzoo.layers.full_precision``,
+``ganzoo.regularization.double_backward``) can force fp32 or eager execution without importing
+the training loop, which compiles the networks (``--compile``) and sets the autocast
+(``--precision``).
 
 Networks are compiled with ``nn.Module.compile`` so their parameter names, and so checkpoints,
 stay the same. torch.compile's autograd has no double backward, so penalties that
@@ -12,8 +16,9 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
+import torch
 from torch import nn
 
 _compiled: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
@@ -46,3 +51,13 @@ def eager_networks() -> Iterator[None]:
         for module, compiled in stashed:
             module._compiled_call_impl = compiled
 
+
+@contextmanager
+def autocast_off() -> Iterator[None]:
+    """Within the block nothing is autocast (inputs made under autocast may still be bf16/fp16:
+    cast them with ``.float()``)."""
+    with ExitStack() as stack:
+        for device_type in ("cuda", "cpu"):
+            if torch.is_autocast_enabled(device_type):
+                stack.enter_context(torch.autocast(device_type, enabled=False))
+        yield

@@ -1,0 +1,32 @@
+"""The learning-rate schedule and the generator average's decay, from the settings and the model."""
+
+from __future__ import annotations
+
+from ganzoo.protocols import AveragesOverImages
+from ganzoo.training.settings import DEFAULT_EMA_DECAY, TrainSettings
+
+
+class LearningRateSchedule:
+    """constant, or linear-decay: constant until --decay-start (default: half the steps), then
+    linearly to 0 at the last step. ``factor`` is what each optimizer's LambdaLR multiplies by."""
+
+    def __init__(self, settings: TrainSettings, total_steps: int):
+        self.constant = settings.lr_schedule == "constant"
+        self.total = total_steps
+        self.start = settings.decay_start if settings.decay_start is not None else total_steps // 2
+
+    def factor(self, step: int) -> float:
+        if self.constant or step < self.start:
+            return 1.0
+        return max(0.0, (self.total - step) / max(1, self.total - self.start))
+
+
+def ema_decay(settings: TrainSettings, model: object) -> float:
+    """--ema-decay, or the model's half-life in images at this batch size, or the default."""
+    if settings.ema_decay is not None:
+        return settings.ema_decay
+    if isinstance(model, AveragesOverImages):
+        kimg = model.ema_half_life_kimg(settings.batch_size)
+        if kimg > 0:
+            return 0.5 ** (settings.batch_size / (1000.0 * kimg))
+    return DEFAULT_EMA_DECAY

@@ -13,8 +13,8 @@ import torch.nn.functional as F
 
 __all__ = ["POLICIES", "diff_augment", "parse_policy"]  # for models; the loader's augments are internal
 
-#: The DiffAugment transformations a policy may name.
 POLICIES = ("color", "translation", "cutout")
+"""The DiffAugment transformations a policy may name."""
 
 
 def parse_policy(policy: str, allowed: tuple[str, ...] = POLICIES) -> tuple[str, ...]:

@@ -14,12 +14,14 @@ class GanzooError(Exception):
     """A failure ganzoo explains in one line (exit code 1 in the CLI)."""
 
     exit_code = 1
+    """The command line's exit status for this kind of error."""
 
 
 class UsageError(GanzooError):
     """The user asked for something that does not exist or is malformed (exit code 2)."""
 
     exit_code = 2
+    """The command line's exit status for this kind of error."""
 
 
 class UnknownNameError(UsageError, LookupError):
@@ -28,6 +30,7 @@ class UnknownNameError(UsageError, LookupError):
     def __init__(self, kind: str, name: str, known: Iterable[str]):
         self.kind, self.name = kind, name
         self.known = sorted(known)
+        """The names that do exist, sorted (the message suggests the closest)."""
         super().__init__(f"unknown {kind} '{name}'.{did_you_mean(name, self.known)}")
 
 

@@ -39,19 +39,21 @@ def match_files(images: Path, masks: Path, exemplars: Path | None, needs_exempla
         raise DataError("this model fills holes from an exemplar: give --exemplar FILE|DIR (one per image)")
     if not images.is_dir():
         return images.parent, [InpaintJob(images, _partner(masks, images.name, "--mask"),
-                                          _partner(exemplars, images.name, "--exemplar") if needs_exemplar else None)]
+                                          _partner(exemplars, images.name, "--exemplar")
+                                          if needs_exemplar and exemplars is not None else None)]
     files = find_images(images)
     if not files:
         raise DataError(f"no image files under '{images}'")
-    if not masks.is_dir() or (needs_exemplar and not exemplars.is_dir()):
+    if not masks.is_dir() or (needs_exemplar and exemplars is not None and not exemplars.is_dir()):
         raise DataError("--image is a folder, so --mask (and --exemplar) must be folders of files with the same names")
     jobs, lacking = [], []
     for path in files:
         relative = path.relative_to(images)
         mask = _same_name(masks, relative)
-        exemplar = _same_name(exemplars, relative) if needs_exemplar else None
+        exemplar = _same_name(exemplars, relative) if needs_exemplar and exemplars is not None else None
         if mask is None or (needs_exemplar and exemplar is None):
             lacking.append(f"{relative} ({'mask' if mask is None else 'exemplar'})")
+            continue  # reported below, with the others lacking a file
         jobs.append(InpaintJob(path, mask, exemplar))
     if lacking:
         raise DataError(f"{len(lacking)} image(s) have no file of the same name: {', '.join(lacking[:3])}"
@@ -59,9 +61,9 @@ def match_files(images: Path, masks: Path, exemplars: Path | None, needs_exempla
     return images, jobs
 
 
-def _partner(path: Path | None, name: str, flag: str) -> Path | None:
+def _partner(path: Path, name: str, flag: str) -> Path:
     """A single image's mask or exemplar: the file given, or the file of its name in a folder."""
-    if path is None or not path.is_dir():
+    if not path.is_dir():
         return path
     found = _same_name(path, Path(name))
     if found is None:

@@ -16,8 +16,8 @@ from ganzoo.execution import autocast_off
 __all__ = ["NORMS", "PatchDiscriminator", "ReflectionPad2d", "full_precision", "init_normal", "norm_layer",
            "random_jitter", "uses_bias"]
 
-#: The normalisation layers :func:`norm_layer` builds (``none``: an identity).
 NORMS = ("batch", "instance", "none")
+"""The normalisation layers :func:`norm_layer` builds (``none``: an identity)."""
 
 
 class ReflectionPad2d(nn.Module):

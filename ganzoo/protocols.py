@@ -35,16 +35,22 @@ as stored (uint8 images and masks); the loop hands the model floats on its devic
 class DataInfo:
     """Facts about the training data that a model needs to build its networks."""
 
-    kind: str  # a data kind: images | paired | unpaired | inpainting, or one a plugin's task declares
-    channels: int  # channels of every image key (A and B may differ: see channels_b)
-    resolution: int  # square side, after preparation
-    size: int = 0  # number of training examples
+    kind: str
+    """A data kind: images | paired | unpaired | inpainting, or one a plugin's task declares."""
+    channels: int
+    """Channels of every image key (A and B may differ: see channels_b)."""
+    resolution: int
+    """Square side, after preparation."""
+    size: int = 0
+    """Number of training examples."""
     name: str = ""
-    channels_b: int | None = None  # translation targets with a different channel count
-    #: Class names; batches then hold ``label`` (int64 indices into this tuple).
+    """The dataset's registry name."""
+    channels_b: int | None = None
+    """Translation targets with a different channel count."""
     classes: tuple[str, ...] = ()
-    #: Attribute names; batches then hold ``attributes`` (float ``(N, len(attributes))``, 0 or 1).
+    """Class names; batches then hold ``label`` (int64 indices into this tuple)."""
     attributes: tuple[str, ...] = ()
+    """Attribute names; batches then hold ``attributes`` (float ``(N, len(attributes))``, 0 or 1)."""
 
     def __post_init__(self):  # config.json gives lists back
         object.__setattr__(self, "classes", tuple(self.classes))
@@ -52,10 +58,12 @@ class DataInfo:
 
     @property
     def num_classes(self) -> int:
+        """How many classes: 0 for unlabelled data."""
         return len(self.classes)
 
     @property
     def num_attributes(self) -> int:
+        """How many attributes: 0 for data without them."""
         return len(self.attributes)
 
 
@@ -153,6 +161,7 @@ class Dataset(Protocol):
     ``DatasetSpec.load`` returns (checked when it is loaded)."""
 
     info: DataInfo
+    """What the model is built for: data kind, channels, resolution, size, class names."""
 
     def __len__(self) -> int: ...
 
@@ -215,14 +224,13 @@ class Loss(Protocol):
 
 @dataclass
 class PhaseLoss:
-    """What a model answers for one phase on one batch.
-
-    ``loss`` is what the loop back-propagates into the phase's optimizer; ``logs`` are detached
-    scalars the loop averages and records (never synchronised with the host on every step).
-    """
+    """What a model answers for one phase on one batch."""
 
     loss: "Tensor"
+    """The scalar the loop back-propagates into the phase's optimizer's parameters."""
     logs: dict[str, "Tensor"] = field(default_factory=dict)
+    """Detached scalars by name (``loss_D``, ``D(x)``...), which the loop averages and records;
+    they stay on the device until a log line is due (never synchronised on every step)."""
 
 
 @dataclass(frozen=True)
@@ -236,14 +244,17 @@ class Phase:
     """
 
     name: str
-    optimizer: str  # a key of configure_optimizers()
-    every: int = 1  # runs at the steps divisible by this (lazy regularisation: 4, 16, ...)
-    fresh_batch: bool = False  # draws its own batch instead of the one the step's phases share
-    critic: bool = False  # repeated --d-steps times per step, each repeat on a fresh batch and scratch
-    #: The loss differentiates through a gradient (a lazy R1 or path-length phase): under
-    #: ``--compile`` the phase runs the networks uncompiled, and outside autocast (fp32). A penalty
-    #: inside an ordinary phase gets the same through ``ganzoo.regularization.double_backward()``.
+    """What ``phase_loss`` is asked for, and the prefix of nothing: logs are named by the model."""
+    optimizer: str
+    """The key of ``configure_optimizers()`` whose optimizer this phase steps."""
+    every: int = 1
+    """Runs at the steps divisible by this (lazy regularisation: 4, 16, ...)."""
+    fresh_batch: bool = False
+    """Draws its own batch instead of the one the step's phases share."""
+    critic: bool = False
+    """Repeated --d-steps times per step, each repeat on a fresh batch and scratch."""
     double_backward: bool = False
+    """The loss differentiates through a gradient (a lazy R1 or path-length phase): under ``--compile`` the phase runs the networks uncompiled, and outside autocast (fp32). A penalty inside an ordinary phase gets the same through ``ganzoo.regularization.double_backward()``."""
 
     def __post_init__(self):
         if not self.name or not self.optimizer:
@@ -252,6 +263,7 @@ class Phase:
             raise ValueError(f"Phase {self.name!r}: every must be a positive integer, got {self.every!r}")
 
     def runs_at(self, step: int) -> bool:
+        """Whether the phase runs at training step ``step`` (from 0)."""
         return step % self.every == 0
 
 
@@ -259,14 +271,14 @@ class Phase:
 class StepContext:
     """What ``phase_loss`` learns about the training step it is part of."""
 
-    step: int  # the index of this training step, from 0 (a phase with every=N runs when step % N == 0)
-    #: Shared by the phases of this step only (e.g. the fakes the D phase made, reused by G);
-    #: empty at the start of every step and of every --d-steps repeat.
+    step: int
+    """The index of this training step, from 0 (a phase with every=N runs when step % N == 0)."""
     scratch: dict[str, Any] = field(default_factory=dict)
-    repeat: int = 0  # which --d-steps repeat of a critic phase this is (0 for the others)
-    #: Images in the step's whole batch: every process's share and every --accumulate micro-batch
-    #: (``batch`` holds fewer under torchrun or --accumulate). For settings defined per batch.
+    """Shared by the phases of this step only (e.g. the fakes the D phase made, reused by G); empty at the start of every step and of every --d-steps repeat."""
+    repeat: int = 0
+    """Which --d-steps repeat of a critic phase this is (0 for the others)."""
     batch_size: int = 0
+    """Images in the step's whole batch: every process's share and every --accumulate micro-batch (``batch`` holds fewer under torchrun or --accumulate). For settings defined per batch."""
 
 
 @runtime_checkable
@@ -278,10 +290,10 @@ class GANModel(Protocol):
     submodules are the networks, so ``state_dict()`` is the checkpoint of the weights.
     """
 
-    #: The training phases in order: (Phase("D", "D", critic=True), Phase("G", "G")) for DCGAN.
     phases: ClassVar[tuple[Phase, ...]]
-    #: Submodule names used at inference (the generators); the loop keeps EMA copies of them.
+    """The training phases in order: (Phase("D", "D", critic=True), Phase("G", "G")) for DCGAN."""
     inference_networks: ClassVar[tuple[str, ...]]
+    """Submodule names used at inference (the generators); the loop keeps EMA copies of them."""
 
     def configure_optimizers(self) -> dict[str, "torch.optim.Optimizer"]:
         """The optimizers the phases name, created after the model is on its device."""
@@ -343,7 +355,8 @@ class OrdersItsData(Protocol):
     """Datasets whose batches are not one shuffled index list (unpaired domains): they give the
     loop an order object with ``next()``, ``epoch``, ``batches_per_epoch`` and state dicts."""
 
-    def make_order(self, batch_size: int, seed: int) -> Any: ...
+    def make_order(self, batch_size: int, seed: int) -> Any:
+        """The seeded order of batches for ``batch_size``, restorable from its state dict."""
 
 
 @runtime_checkable
@@ -400,8 +413,8 @@ class AveragesOverImages(Protocol):
 class Inpaints(Protocol):
     """Inpainting models (``ganzoo inpaint``, ``eval``): fill the holes of masked images."""
 
-    #: Whether ``inpaint`` needs an exemplar per image (False: ``exemplars`` may be None).
     needs_exemplar: bool
+    """Whether ``inpaint`` needs an exemplar per image (False: ``exemplars`` may be None)."""
 
     def inpaint(self, images: "Tensor", masks: "Tensor", exemplars: "Tensor | None") -> "Tensor":
         """Images in [-1, 1] with their holes (masks: 1) filled; every other pixel unchanged."""

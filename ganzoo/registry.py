@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
 import re
 from collections.abc import Iterator
@@ -77,7 +78,7 @@ class Registry(Generic[T]):
             names = [n for n in names if fnmatch.fnmatchcase(n, pattern.lower())]
         return [self._entries[n] for n in names]
 
-    def names(self) -> list[str]:
+    def names(self) -> builtins.list[str]:  # `list` here would name the method above
         return [e.name for e in self.list()]
 
     def __contains__(self, name: object) -> bool:

@@ -68,8 +68,11 @@ class TaskSpec:
     (paired), unpaired-translation (unpaired), inpainting (inpainting); a plugin may add its own."""
 
     name: str
+    """The registry name (lower-case letters, digits, ``.``, ``_``, ``-``): what users type."""
     summary: str
-    data_kind: str  # the DatasetSpec.kind its datasets have (and DataInfo.kind)
+    """One line for ``ganzoo list`` and the docs."""
+    data_kind: str
+    """The ``DatasetSpec.kind`` of the datasets it trains on (and ``DataInfo.kind``)."""
     batch: BatchSchema
     """The keys its datasets' batches hold (``label``/``attributes`` come with labelled datasets)."""
 
@@ -88,19 +91,30 @@ class ModelSpec:
     cheap (no torch import) by showing the task, which says what the model is for."""
 
     name: str
+    """The registry name (lower-case letters, digits, ``.``, ``_``, ``-``): what users type."""
     summary: str
-    task: str  # a registered task (`ganzoo list tasks`), which fixes the data kind it trains on
-    build: Ref  # -> a class implementing ganzoo.protocols.GANModel
-    options: Ref  # -> a dataclass of the model's options (see ganzoo.options)
+    """One line for ``ganzoo list`` and the docs."""
+    task: str
+    """A registered task (``ganzoo list tasks``), which fixes the data kind it trains on."""
+    build: Ref
+    """The recipe class (a :class:`GANModel`), built as ``build(options, data_info)``."""
+    options: Ref
+    """The dataclass of the model's options, its fields made with :func:`option`."""
     paper: str = ""
+    """Where the architecture is described (a URL)."""
     default_dataset: str | None = None
+    """What ``ganzoo train MODEL`` trains on without ``--dataset``."""
     resolutions: tuple[int, ...] = (16, 32, 64, 128)
+    """The square sizes it can be built at (``--resolution``)."""
     default_steps: int = 2000
+    """Training steps without ``--steps`` or ``--epochs``."""
     default_batch_size: int = 64
-    lr_schedule: str = "constant"  # the default of `train --lr-schedule`
-    #: Options of the model's smallest variant (a few channels, one block): what the every-model
-    #: test builds, trains and resumes. ``{}``: the defaults are already small.
+    """Images per step without ``--batch-size``."""
+    lr_schedule: str = "constant"
+    """The default of ``train --lr-schedule``: ``constant`` or ``linear-decay``."""
     tiny_options: dict[str, Any] = field(default_factory=dict, hash=False)
+    """Options of the model's smallest variant (a few channels, one block), which the every-model
+    test builds, trains and resumes; ``{}``: the defaults are already small."""
 
     def __post_init__(self):
         _check_name("task", self.task)
@@ -111,23 +125,42 @@ class DatasetSpec:
     """A dataset: what it holds and how to load it at a given resolution."""
 
     name: str
+    """The registry name (lower-case letters, digits, ``.``, ``_``, ``-``): what users type."""
     summary: str
+    """One line for ``ganzoo list`` and the docs."""
     kind: str
-    load: Ref  # -> callable(root, resolution, split, **kw) returning a ganzoo.protocols.Dataset (checked)
+    """Its data kind (``images``, ``paired``, ``unpaired``, ``inpainting`` or a plugin task's):
+    the models whose task has this data kind train on it."""
+    load: Ref
+    """``load(root, resolution, split, **options)`` returning a :class:`Dataset` (checked)."""
     channels: int
-    resolution: int  # natural resolution of the source images
+    """Channels of its images (1: grey, 3: RGB)."""
+    resolution: int
+    """Natural resolution of the source images."""
     default_resolution: int = 64
+    """The training size without ``--resolution`` (the nearest one the model supports)."""
     license: str = ""
+    """The terms its images come under, shown by ``ganzoo info``."""
     homepage: str = ""
-    embedded: bool = False  # ships inside an installed package: no download, no --data-root
+    """Where it is published."""
+    embedded: bool = False
+    """Ships inside an installed package: no download, no --data-root."""
     splits: tuple[str, ...] = ("train",)
-    files: tuple[dict, ...] = field(default_factory=tuple)  # official files: url, sha256/md5
-    download: Ref | None = None  # -> callable(root: Path | None, progress) fetching every file; None: nothing to fetch
-    options: Ref | None = None  # -> a dataclass of the loader's options (``--data-set KEY=VALUE``)
-    offline: str = ""  # how to get the files by hand, for `ganzoo info` and the docs
-    classes: tuple[str, ...] = ()  # class names where fixed (batches hold "label"; DataInfo.classes)
-    attributes: tuple[str, ...] = ()  # attribute names where fixed (batches hold "attributes")
-    labels: str = ""  # one line on its labels or attributes where the names depend on the files
+    """The splits ``load`` accepts (``train``, ``test``, ...)."""
+    files: tuple[dict, ...] = field(default_factory=tuple)
+    """Official files, each a dict with ``url`` and ``sha256`` or ``md5`` (``ganzoo data download``)."""
+    download: Ref | None = None
+    """``download(root: Path | None, progress)`` fetching every file; None: nothing to fetch."""
+    options: Ref | None = None
+    """A dataclass of the loader's options (``--data-set KEY=VALUE``), or None."""
+    offline: str = ""
+    """How to get the files by hand, for `ganzoo info` and the docs."""
+    classes: tuple[str, ...] = ()
+    """Class names where fixed (batches hold "label"; DataInfo.classes)."""
+    attributes: tuple[str, ...] = ()
+    """Attribute names where fixed (batches hold "attributes")."""
+    labels: str = ""
+    """One line on its labels or attributes where the names depend on the files."""
 
     def __post_init__(self):
         _check_name("dataset kind", self.kind)
@@ -138,11 +171,14 @@ class LossSpec:
     """An adversarial loss: generator and discriminator terms from logits."""
 
     name: str
+    """The registry name (lower-case letters, digits, ``.``, ``_``, ``-``): what users type."""
     summary: str
+    """One line for ``ganzoo list`` and the docs."""
     build: Ref
-    """-> ``callable(label_smoothing=0.0, label_noise=0.0, r1_gamma=0.0)`` returning a
+    """``callable(label_smoothing=0.0, label_noise=0.0, r1_gamma=0.0)`` returning a
     :class:`~ganzoo.protocols.Loss` (checked when built; the protocol's docstring has the details)."""
     paper: str = ""
+    """Where the loss is described (a URL)."""
 
 
 @dataclass(frozen=True)
@@ -150,13 +186,16 @@ class MetricSpec:
     """An evaluation metric or a feature extractor used by metrics."""
 
     name: str
+    """The registry name (lower-case letters, digits, ``.``, ``_``, ``-``): what users type."""
     summary: str
+    """One line for ``ganzoo list`` and the docs."""
     build: Ref
-    """Kind ``metric``: -> ``callable()`` returning a :class:`~ganzoo.protocols.Metric` (which
+    """Kind ``metric``: ``callable()`` returning a :class:`~ganzoo.protocols.Metric` (which
     declares its direction and whether it needs logits); kind ``feature-extractor``: ->
     ``callable(weights=PATH or None)`` returning a :class:`~ganzoo.protocols.FeatureExtractor`.
     Both are checked when built."""
-    kind: str = "metric"  # or "feature-extractor"
+    kind: str = "metric"
+    """``metric`` (``--metric NAME``) or ``feature-extractor`` (``--feature-extractor NAME``)."""
 
     def __post_init__(self):
         _check_choice("kind", self.kind, ("metric", "feature-extractor"))
@@ -169,8 +208,12 @@ class LoggerSpec:
     step, scalars)``, ...; see ganzoo.protocols.Logger); it is registered for that run only."""
 
     name: str
+    """The registry name (lower-case letters, digits, ``.``, ``_``, ``-``): what users type."""
     summary: str
+    """One line for ``ganzoo list`` and the docs."""
     build: Ref
-    """-> ``callable(run: ganzoo.Run)`` returning a :class:`~ganzoo.protocols.Logger`."""
-    requires: tuple[str, ...] = ()  # modules it imports, checked before training starts
-    install: str = ""  # the command that installs them, named in the error when one is missing
+    """``callable(run: ganzoo.Run)`` returning a :class:`~ganzoo.protocols.Logger`."""
+    requires: tuple[str, ...] = ()
+    """Modules it imports, checked before training starts."""
+    install: str = ""
+    """The command that installs them, named in the error when one is missing."""

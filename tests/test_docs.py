@@ -94,3 +94,9 @@ def test_every_public_member_has_a_docstring(api, name):
 def test_every_hook_has_a_docstring(hook):
     doc = inspect.getdoc(getattr(hookspecs, hook))
     assert doc and len(doc) > 40, f"hookspecs.{hook} needs a docstring: it is the hook's reference documentation"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_section_renders_its_docstring(hook):
+    page = (ROOT / "docs" / "plugins" / "hooks.md").read_text()
+    assert f"::: ganzoo.hookspecs.{hook}\n" in page, f"docs/plugins/hooks.md does not render hookspecs.{hook}"

@@ -300,7 +300,7 @@ def test_a_cuda_step_never_waits_for_the_host(precision):
     EMA) with torch's sync debug mode set to error: any host synchronisation fails the test.
     (fp16 is not here: its scaler reads one overflow flag per phase, as docs/speed.md says.)"""
     from ganzoo.training.guard import DivergenceGuard
-    from ganzoo.training.loop import LogAverager
+    from ganzoo.training.logs import LogAverager
 
     from ganzoo_dcgan.options import DCGANOptions
     from ganzoo_dcgan.recipe import DCGAN

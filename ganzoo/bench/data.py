@@ -30,6 +30,7 @@ from PIL import Image
 from ganzoo.data import ShuffledIndices, TensorImages, to_model_range
 from ganzoo.data.cache import RowFile
 from ganzoo.data.prepare import image_dataset
+from ganzoo.errors import UsageError
 from ganzoo.protocols import DataInfo
 
 BATCHES_READ = 200
@@ -45,7 +46,7 @@ class DataBenchmark:
     imagefolder_images_per_s: float
     speedup: float
     rss_mb: dict
-    cpu_count: int
+    cpu_count: int | None  # None where the platform cannot tell
 
 
 def make_jpegs(folder: Path, count: int, seed: int = 0) -> list[Path]:
@@ -56,14 +57,14 @@ def make_jpegs(folder: Path, count: int, seed: int = 0) -> list[Path]:
         path = folder / "faces" / f"{index:06d}.jpg"
         path.parent.mkdir(exist_ok=True)
         if not path.exists():
-            coarse = Image.fromarray(rng.integers(0, 256, (7, 6, 3), dtype=np.uint8)).resize((178, 218), Image.BICUBIC)
+            coarse = Image.fromarray(rng.integers(0, 256, (7, 6, 3), dtype=np.uint8)).resize((178, 218), Image.Resampling.BICUBIC)
             noisy = np.asarray(coarse, dtype=np.int16) + rng.integers(-12, 13, (218, 178, 3))
             Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).save(path, quality=90)
         paths.append(path)
     return paths
 
 
-def time_prepare(root: Path, files: list[Path], resolution: int) -> tuple[float, object]:
+def time_prepare(root: Path, files: list[Path], resolution: int) -> tuple[float, TensorImages]:
     started = time.perf_counter()
     data = image_dataset("bench", root, files, split="train", resolution=resolution, crop=108)
     return len(files) / (time.perf_counter() - started), data
@@ -98,6 +99,8 @@ def time_imagefolder(root: Path, resolution: int, batch_size: int, images: int) 
         done += batch.shape[0]
         if started and done >= images:
             break
+    if started is None:
+        raise UsageError(f"the ImageFolder baseline needs at least 2 batches of {batch_size}: give more --jpegs")
     return done / (time.perf_counter() - started)
 
 
@@ -137,7 +140,7 @@ def _rss() -> dict:
 
 
 def run(workdir: Path, jpegs: int = 2000, resolution: int = 64, batch_size: int = 64,
-        sizes: tuple[int, int] = (10_000, 100_000)) -> DataBenchmark:
+        sizes: tuple[int, ...] = (10_000, 100_000)) -> DataBenchmark:
     os.environ["GANZOO_DATA"] = str(workdir / "cache")
     shutil.rmtree(workdir / "cache", ignore_errors=True)  # prepare is timed from scratch
     files = make_jpegs(workdir / "jpegs", jpegs)

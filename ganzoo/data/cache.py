@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -114,7 +115,7 @@ class CacheWriter:
     def __init__(self, folder: Path):
         self.folder = folder
         self.shapes: dict[str, list[int]] = {}
-        self.handles: dict[str, object] = {}
+        self.handles: dict[str, BinaryIO] = {}
         self.extras: dict[str, str] = {}
         self.skipped: list[tuple[str, str]] = []
         self.decoded = 0  # source files decoded (paired files count once, unpaired both sides)

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+"""The file suffixes ganzoo reads as images (compared in lower case)."""
 #: Pillow's guard against decompression bombs, made an error instead of a warning.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 

@@ -97,6 +97,7 @@ MASK_KINDS: dict[str, MaskKind] = {kind.name: kind for kind in (
     MaskKind("thick", "1-5 polylines 5-104 px wide at 256 px, or (23%) 1-3 boxes of 30-149 px",
              0.08, 0.5, "Suvorov et al. 2022 (LaMa), random_thick_256"),
 )}
+"""Mask kind name -> its :class:`MaskKind` (a description and the bounds of its hole ratio)."""
 
 
 def make_masks(kind: str, n: int, resolution: int, generator: torch.Generator,
@@ -324,7 +325,7 @@ def _rectangles(sample) -> list[tuple[float, float, float, float]]:
     rectangles = [tuple(float(v) for v in rectangle) for rectangle in values]
     if any(len(rectangle) != 4 for rectangle in rectangles):
         raise UsageError(f"a box is (x0, y0, x1, y1); got {values}")
-    return rectangles
+    return [(x0, y0, x1, y1) for x0, y0, x1, y1 in rectangles]
 
 
 def _span(flags: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

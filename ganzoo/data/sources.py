@@ -80,16 +80,16 @@ class ImageArrays:
     def to_device(self, device: torch.device) -> "ImageArrays":
         """A copy whose arrays live on ``device``, so a batch is one gather there (GathersRows)."""
         moved = copy.copy(self)
-        moved.arrays = {name: _on(device, array) for name, array in self.arrays.items()}
+        moved.arrays = {name: as_tensor(array).to(device) for name, array in self.arrays.items()}
         moved.labels, moved.attributes = _on(device, self.labels), _on(device, self.attributes)
         return moved
 
     def batch(self, indices: Sequence[int] | torch.Tensor) -> dict[str, torch.Tensor]:
         out = {name: _take(array, indices) for name, array in self.arrays.items()}
         index = torch.as_tensor(indices)
-        if self.labels is not None or self.attributes is not None:
-            device = (self.labels if self.labels is not None else self.attributes).device
-            index = index.to(device, non_blocking=True)
+        per_example = self.labels if self.labels is not None else self.attributes
+        if per_example is not None:
+            index = index.to(per_example.device, non_blocking=True)
         if self.labels is not None:
             out["label"] = self.labels[index]
         if self.attributes is not None:
@@ -137,7 +137,7 @@ class UnpairedImages:
 
     def to_device(self, device: torch.device) -> "UnpairedImages":
         moved = copy.copy(self)
-        moved.domains = {name: _on(device, array) for name, array in self.domains.items()}
+        moved.domains = {name: as_tensor(array).to(device) for name, array in self.domains.items()}
         return moved
 
     def make_order(self, batch_size: int, seed: int) -> IndependentOrders:

@@ -10,16 +10,15 @@ import torch
 from ganzoo.data.convert import to_model_range, to_uint8
 from ganzoo.errors import UsageError
 from ganzoo.metrics.eval_settings import EvalSettings
-from ganzoo.metrics.pixels import HIGHER_IS_BETTER, pixel_scores
 from ganzoo.metrics.evaluate import (METRIC_BATCH, build_extractor, build_metrics, compute_metrics,
                                      dataset_identity, default_split, encode, needs_logits, real_features,
                                      sample_batches)
+from ganzoo.metrics.pixels import HIGHER_IS_BETTER, pixel_scores
 from ganzoo.plugins import PluginSystem, load_plugins
 from ganzoo.protocols import inference_kinds
 from ganzoo.training.distributed import World, join
 from ganzoo.training.inference import load_run
 from ganzoo.training.rng import rng_untouched
-
 
 
 class Evaluator:

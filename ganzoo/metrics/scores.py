@@ -4,6 +4,8 @@ identity "extractor", so the real side can be cached and each image is encoded o
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -27,7 +29,7 @@ def _batches(features: torch.Tensor, size: int = 4096):
 
 #: The features handed to a metric are already every process's (a distributed run gathers them
 #: on rank 0): torchmetrics must not try to gather them again from processes that are not there.
-LOCAL = {"sync_on_compute": False}
+LOCAL: dict[str, Any] = {"sync_on_compute": False}  # Any: spread into metrics typed per keyword
 
 
 def fid(real: torch.Tensor, fake: torch.Tensor) -> float:

@@ -249,20 +249,6 @@ class RunDir:
             handle.write(line.rstrip("\n") + "\n")
 
 
-class ReadOnlyRunDir(RunDir):
-    """The run folder as the processes other than rank 0 of a torchrun launch see it: they read
-    its config and checkpoints; everything they would write, rank 0 writes."""
-
-    def _skip(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    create = write_config = write_status = prune_checkpoints = truncate_metrics = _skip
-    append_metrics = append_log = _skip
-
-    def remove_leftovers(self) -> list[Path]:
-        return []
-
-
 def _write_json_atomically(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n")

@@ -32,8 +32,8 @@ class SampleGrids:
                  masks: frozenset[str], world: World, run_dir: RunDir, lifecycle: Lifecycle):
         self.model, self.ema, self.device, self.masks = model, ema, device, masks
         self.run_dir, self.lifecycle = run_dir, lifecycle
-        self.sheet = SampleSheet.for_model(model, data.info, plan.settings.seed) if isinstance(model, SamplesFromNoise) \
-            else None
+        noise = isinstance(model, SamplesFromNoise)
+        self.sheet = SampleSheet.for_model(model, data.info, plan.settings.seed) if noise else None
         self.examples = None
         if self.sheet is None and isinstance(model, PreviewsExamples):
             with world.writer_first():  # rank 0 prepares the held-out split's cache; the others then read it

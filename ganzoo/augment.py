@@ -8,6 +8,8 @@ comma-separated names: ``color``, ``translation``, ``cutout``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -86,6 +88,18 @@ def parse_loader_augments(text: str) -> tuple[str, ...]:
     return parse_policy(text, LOADER_AUGMENTS)
 
 
+def _shared_draws(n: int, device: torch.device) -> Callable[[str], torch.Tensor]:
+    """``factor(name)`` for _color: one uniform draw per example and name, the same on every call."""
+    draws: dict[str, torch.Tensor] = {}
+
+    def shared(factor_name: str) -> torch.Tensor:
+        if factor_name not in draws:
+            draws[factor_name] = torch.rand(n, 1, 1, 1, device=device)
+        return draws[factor_name]
+
+    return shared
+
+
 def augment_batch(batch: dict[str, torch.Tensor], names: tuple[str, ...]) -> dict[str, torch.Tensor]:
     """Augment every image of a batch on its device, with the same transformation for all the
     images of one example (a Pix2Pix input and its target are flipped or shifted together)."""
@@ -100,13 +114,7 @@ def augment_batch(batch: dict[str, torch.Tensor], names: tuple[str, ...]) -> dic
             flipped = torch.rand(n, 1, 1, 1, device=stacked.device) < 0.5
             stacked = torch.where(flipped, stacked.flip(3), stacked)
         elif name == "color":
-            draws: dict[str, torch.Tensor] = {}
-
-            def shared(factor_name: str) -> torch.Tensor:
-                if factor_name not in draws:
-                    draws[factor_name] = torch.rand(n, 1, 1, 1, device=stacked.device)
-                return draws[factor_name]
-
+            shared = _shared_draws(n, stacked.device)
             stacked = torch.cat([_color(part, shared) for part in stacked.split(channels, dim=1)], dim=1)
         else:
             stacked = _AUGMENTS[name](stacked)

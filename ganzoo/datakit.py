@@ -36,8 +36,15 @@ from ganzoo.data.convert import resize_square
 from ganzoo.data.download import download, file_digest
 from ganzoo.data.edges import edge_map
 from ganzoo.data.idx import content_md5, parse_idx, read_bytes
-from ganzoo.data.images import (IMAGE_SUFFIXES, SkippedImage, find_images, fit_square, load_image, load_side_by_side,
-                                load_square)
+from ganzoo.data.images import (
+    IMAGE_SUFFIXES,
+    SkippedImage,
+    find_images,
+    fit_square,
+    load_image,
+    load_side_by_side,
+    load_square,
+)
 from ganzoo.data.inpainting import InpaintingView
 from ganzoo.data.masks import MASK_KINDS, bounding_boxes
 from ganzoo.data.prepare import attach, image_dataset, named, prepare_files

@@ -21,7 +21,7 @@ from contextlib import ExitStack, contextmanager
 import torch
 from torch import nn
 
-_compiled: "weakref.WeakSet[nn.Module]" = weakref.WeakSet()
+_compiled: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 
 
 def compile_networks(model: nn.Module, mode: str) -> list[str]:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from ganzoo.errors import UsageError
 
+
 class Outputs:
     """The inputs and the planned targets of one invocation of a command."""
 

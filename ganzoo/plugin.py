@@ -35,10 +35,33 @@ from ganzoo import create_loss, load_dataset
 from ganzoo.errors import DataError, GanzooError, PluginError, UnknownNameError, UnknownPhaseError, UsageError
 from ganzoo.hookspecs import hookimpl
 from ganzoo.options import option
-from ganzoo.protocols import (AveragesOverImages, Batch, BatchKey, BatchSchema, DataInfo, Dataset, Discriminator,
-                              FeatureExtractor, GANModel, GathersRows, Generator, Inpaints, Logger, Loss, Metric,
-                              OrdersItsData, Phase, PhaseLoss, PreviewsExamples, ReadsPreparedCache,
-                              SamplesConditionally, SamplesFromNoise, StepContext, Translates, Truncates)
+from ganzoo.protocols import (
+    AveragesOverImages,
+    Batch,
+    BatchKey,
+    BatchSchema,
+    DataInfo,
+    Dataset,
+    Discriminator,
+    FeatureExtractor,
+    GANModel,
+    GathersRows,
+    Generator,
+    Inpaints,
+    Logger,
+    Loss,
+    Metric,
+    OrdersItsData,
+    Phase,
+    PhaseLoss,
+    PreviewsExamples,
+    ReadsPreparedCache,
+    SamplesConditionally,
+    SamplesFromNoise,
+    StepContext,
+    Translates,
+    Truncates,
+)
 from ganzoo.specs import DatasetSpec, LoggerSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec
 
 if TYPE_CHECKING:  # what type checkers see; at run time __getattr__ imports them on first use

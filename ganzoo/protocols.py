@@ -165,7 +165,7 @@ class Dataset(Protocol):
 
     def __len__(self) -> int: ...
 
-    def batch(self, indices: Sequence[int]) -> dict[str, "Tensor"]:
+    def batch(self, indices: Sequence[int]) -> dict[str, Tensor]:
         """The examples at ``indices``: the keys of its task's :class:`BatchSchema` (and labels), stored
         as :data:`KEY_KINDS` says (uint8 images of shape ``(len(indices), C, S, S)``...)."""
 
@@ -173,13 +173,13 @@ class Dataset(Protocol):
 class Generator(Protocol):
     """Maps noise (or an input image, or masked image + mask + exemplar) to images in [-1, 1]."""
 
-    def __call__(self, *inputs: "Tensor") -> "Tensor": ...
+    def __call__(self, *inputs: Tensor) -> Tensor: ...
 
 
 class Discriminator(Protocol):
     """Maps images (optionally concatenated with their condition) to real/fake logits."""
 
-    def __call__(self, images: "Tensor") -> "Tensor": ...
+    def __call__(self, images: Tensor) -> Tensor: ...
 
 
 @runtime_checkable
@@ -208,14 +208,14 @@ class Loss(Protocol):
                 return None
     """
 
-    def discriminator_loss(self, real_logits: "Tensor", fake_logits: "Tensor") -> "Tensor":
+    def discriminator_loss(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
         """The discriminator's loss (a scalar, the mean over the batch) from its logits on real and
         generated images."""
 
-    def generator_loss(self, fake_logits: "Tensor") -> "Tensor":
+    def generator_loss(self, fake_logits: Tensor) -> Tensor:
         """The generator's loss (a scalar) from the discriminator's logits on generated images."""
 
-    def penalty(self, critic: Callable[["Tensor"], "Tensor"], real: "Tensor", fake: "Tensor") -> "Tensor | None":
+    def penalty(self, critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor | None:
         """A gradient penalty (a scalar) to add to the discriminator's loss, or None for none.
         ``critic`` maps images to logits (the model's discriminator, with its conditions and
         augmentation); ``real`` and ``fake`` are the batch's images (differentiate through
@@ -226,9 +226,9 @@ class Loss(Protocol):
 class PhaseLoss:
     """What a model answers for one phase on one batch."""
 
-    loss: "Tensor"
+    loss: Tensor
     """The scalar the loop back-propagates into the phase's optimizer's parameters."""
-    logs: dict[str, "Tensor"] = field(default_factory=dict)
+    logs: dict[str, Tensor] = field(default_factory=dict)
     """Detached scalars by name (``loss_D``, ``D(x)``...), which the loop averages and records;
     they stay on the device until a log line is due (never synchronised on every step)."""
 
@@ -295,7 +295,7 @@ class GANModel(Protocol):
     inference_networks: ClassVar[tuple[str, ...]]
     """Submodule names used at inference (the generators); the loop keeps EMA copies of them."""
 
-    def configure_optimizers(self) -> dict[str, "torch.optim.Optimizer"]:
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """The optimizers the phases name, created after the model is on its device."""
 
     def phase_loss(self, phase: Phase, batch: Batch, ctx: StepContext) -> PhaseLoss:
@@ -315,10 +315,10 @@ class SamplesFromNoise(Protocol):
     redraws large components; a W-space model interpolates towards its average W), and says
     that it honours one by also implementing :class:`Truncates`."""
 
-    def noise(self, n: int, generator: "torch.Generator") -> "Tensor":
+    def noise(self, n: int, generator: torch.Generator) -> Tensor:
         """Latent codes for ``n`` samples drawn from ``generator`` (on the CPU)."""
 
-    def sample(self, noise: "Tensor", labels: "Tensor | None" = None, truncation: float | None = None) -> "Tensor":
+    def sample(self, noise: Tensor, labels: Tensor | None = None, truncation: float | None = None) -> Tensor:
         """Images in [-1, 1] for the given latent codes (and conditions, for conditional models)."""
 
 
@@ -337,7 +337,7 @@ class SamplesConditionally(Protocol):
     """Conditional models (task ``class-conditional``): ``sample`` needs ``labels``. The choices
     are the run's ``DataInfo.classes`` (int64 labels) or ``DataInfo.attributes`` (float rows)."""
 
-    def condition(self, n: int, generator: "torch.Generator", choice: int | None = None) -> "Tensor":
+    def condition(self, n: int, generator: torch.Generator, choice: int | None = None) -> Tensor:
         """Conditions for ``n`` samples: all of class (or with attribute) ``choice``, an index
         into the choices, or drawn at random like the training data when None (on the CPU)."""
 
@@ -346,7 +346,7 @@ class SamplesConditionally(Protocol):
 class PreviewsExamples(Protocol):
     """Models whose training sample grids show fixed held-out examples (translation models)."""
 
-    def preview(self, batch: Batch) -> "Tensor":
+    def preview(self, batch: Batch) -> Tensor:
         """``(N, columns, C, H, W)`` images in [-1, 1]: e.g. input | output | target per example."""
 
 
@@ -368,7 +368,7 @@ class GathersRows(Protocol):
     def nbytes(self) -> int:
         """Bytes of the arrays a copy on the device would hold."""
 
-    def to_device(self, device: "torch.device") -> "GathersRows":
+    def to_device(self, device: torch.device) -> GathersRows:
         """The same dataset with every array on ``device`` (batches are gathered there)."""
 
 
@@ -395,7 +395,7 @@ class Translates(Protocol):
     """The directions ``translate`` takes, its default first: ``("a2b",)`` for a one-way model
     (evaluated on that direction), ``("a2b", "b2a")`` for a two-way one (evaluated on both)."""
 
-    def translate(self, images: "Tensor", direction: str = "a2b") -> "Tensor":
+    def translate(self, images: Tensor, direction: str = "a2b") -> Tensor:
         """Images in [-1, 1] translated in ``direction`` (one of :attr:`directions`)."""
 
 
@@ -416,7 +416,7 @@ class Inpaints(Protocol):
     needs_exemplar: bool
     """Whether ``inpaint`` needs an exemplar per image (False: ``exemplars`` may be None)."""
 
-    def inpaint(self, images: "Tensor", masks: "Tensor", exemplars: "Tensor | None") -> "Tensor":
+    def inpaint(self, images: Tensor, masks: Tensor, exemplars: Tensor | None) -> Tensor:
         """Images in [-1, 1] with their holes (masks: 1) filled; every other pixel unchanged."""
 
 
@@ -444,7 +444,7 @@ class Metric(Protocol):
     needs_logits: bool
     """Whether it reads ``fake_logits``: the evaluator has the extractor compute logits only then."""
 
-    def __call__(self, real: "Tensor", fake: "Tensor", fake_logits: "Tensor | None") -> dict[str, float]:
+    def __call__(self, real: Tensor, fake: Tensor, fake_logits: Tensor | None) -> dict[str, float]:
         """Named values from the features ``(N, D)`` of real and of generated images (and the
         generated images' logits ``(M, K)``, or None when :attr:`needs_logits` is False). One
         value is named as the metric is registered (``fid``): that one ranks checkpoints;
@@ -464,13 +464,13 @@ class FeatureExtractor(Protocol):
     key: str
     """Everything that changes its numbers (weights, resize): the real statistics' cache key."""
 
-    def features(self, images: "Tensor") -> "Tensor":
+    def features(self, images: Tensor) -> Tensor:
         """Features ``(N, D)`` of uint8 images."""
 
-    def logits(self, images: "Tensor") -> "Tensor":
+    def logits(self, images: Tensor) -> Tensor:
         """Class scores ``(N, K)`` of uint8 images, for metrics that need logits (the Inception Score)."""
 
-    def to(self, device: "torch.device") -> Any:
+    def to(self, device: torch.device) -> Any:
         """Itself on ``device``."""
 
     def eval(self) -> Any:
@@ -494,7 +494,7 @@ class Logger(Protocol):
     def on_log(self, run: Any, step: int, scalars: dict[str, float]) -> None:
         """A log line: each logged value's mean since the previous one."""
 
-    def on_sample(self, run: Any, step: int, path: Path, grid: "Tensor") -> None:
+    def on_sample(self, run: Any, step: int, path: Path, grid: Tensor) -> None:
         """A sample grid was written to ``path``; ``grid`` is it as a uint8 ``(C, H, W)`` tensor."""
 
     def on_evaluate(self, run: Any, step: int, results: dict[str, float]) -> None:

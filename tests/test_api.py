@@ -18,6 +18,9 @@ from conftest import ROOT, assert_no_traceback, run_cli
 from ganzoo.errors import GanzooError, UsageError
 from ganzoo.training.checkpoint import load_checkpoint
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 # deterministic: runs compared bitwise must be, on a GPU too
 TINY = dict(batch_size=16, log_every=5, sample_every=10, checkpoint_every=10, seed=3, deterministic=True)
 TINY_FLAGS = ["--batch-size", "16", "--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10",

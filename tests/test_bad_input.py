@@ -19,6 +19,9 @@ from PIL import Image
 
 from conftest import make_distribution, run_cli, with_site
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 TINY = ["--steps", 2, "--batch-size", 8, "--set", "ngf=8", "--set", "ndf=8", "--log-every", 1]
 
 

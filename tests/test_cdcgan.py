@@ -16,6 +16,9 @@ from ganzoo.training.devices import resolve_device
 from ganzoo.training.inference import load_run
 from ganzoo.training.samples import draw_codes, sample_images
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 STEPS = 900
 
 

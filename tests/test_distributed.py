@@ -132,6 +132,9 @@ from torch import nn
 from ganzoo import ModelSpec, hookimpl
 from ganzoo.protocols import DataInfo, Phase, PhaseLoss
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 @dataclass
 class MeanOptions:

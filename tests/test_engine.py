@@ -109,6 +109,9 @@ import torch
 from ganzoo import LossSpec, hookimpl
 from ganzoo_losses.adversarial import NonSaturatingLoss
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 class NaNAfter(NonSaturatingLoss):
     """The non-saturating loss, until its generator term returns NaN at call NAN_AT."""

@@ -127,6 +127,7 @@ def engine_cases() -> list:
     return cases
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "overrides"), engine_cases())
 def test_trains_with_each_engine_option(name, overrides, trained, tmp_path):
     subject = SUBJECTS[name]

@@ -15,6 +15,9 @@ from conftest import assert_no_traceback, list_json, run_cli
 from ganzoo.errors import DataError
 from ganzoo.training.checkpoint import load_checkpoint
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):

@@ -16,8 +16,11 @@ TRAINING = sorted((ROOT / "ganzoo" / "training").glob("*.py"))
 @pytest.mark.parametrize("path", TRAINING, ids=lambda p: p.name)
 def test_no_class_over_200_lines(path):
     classes = [node for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.ClassDef)]
-    long = [f"{node.name} ({node.end_lineno - node.lineno} lines)" for node in classes
-            if node.end_lineno - node.lineno > MAX_CLASS_LINES]
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno} lines)"
+        for node in classes
+        if node.end_lineno - node.lineno > MAX_CLASS_LINES
+    ]
     assert not long, f"{path.relative_to(ROOT)}: {', '.join(long)}: split it into components"
 
 

@@ -13,6 +13,9 @@ import torch
 from conftest import assert_no_traceback, run_cli
 from ganzoo.metrics import scores
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 def numpy_fid(a: np.ndarray, b: np.ndarray) -> float:
     m1, m2 = a.mean(0), b.mean(0)

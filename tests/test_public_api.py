@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,38 +87,14 @@ def namespace(name: str) -> ModuleType:
     return module
 
 
-def own_docstring(obj) -> str | None:
-    """The docstring written for ``obj`` itself (not inherited, not a dataclass's generated signature)."""
-    if inspect.isclass(obj):
-        doc = obj.__dict__.get("__doc__")
-        return None if not doc or doc.startswith(f"{obj.__name__}(") else doc
-    return inspect.getdoc(obj)
-
-
-def documented_constant(module: ModuleType, name: str) -> bool:
-    """A value (a constant, a type alias, a marker) cannot carry a docstring: it is documented by
-    name in its module's docstring, or by a ``#:`` comment above its assignment."""
-    if re.search(rf"\b{name}\b", module.__doc__ or ""):
-        return True
-    lines = inspect.getsource(module).splitlines()
-    return any(re.match(rf"{name}\s*[:=]", line) and lines[k - 1].lstrip().startswith("#:")
-               for k, line in enumerate(lines) if k)
-
-
 @pytest.mark.parametrize("name", NAMESPACES)
-def test_every_public_name_resolves_and_has_a_docstring(name):
+def test_every_public_name_resolves(name):
+    """(That each has a docstring, as the reference page renders it, is tests/test_docs.py's.)"""
     module = namespace(name)
     assert module.__doc__, f"{name} has no module docstring"
     assert module.__all__ and len(set(module.__all__)) == len(module.__all__)
-    undocumented = []
     for public in module.__all__:
-        obj = getattr(module, public)  # AttributeError: a name in __all__ that does not exist
-        if inspect.ismodule(obj) or inspect.isclass(obj) or inspect.isroutine(obj):
-            if not own_docstring(obj):
-                undocumented.append(public)
-        elif not documented_constant(module, public):
-            undocumented.append(public)
-    assert undocumented == [], f"{name}: no docstring for {', '.join(undocumented)}"
+        getattr(module, public)  # AttributeError: a name in __all__ that does not exist
 
 
 def test_every_contract_of_the_core_is_public():

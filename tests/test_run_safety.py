@@ -26,6 +26,9 @@ from ganzoo.training.checkpoint import load_checkpoint, save_checkpoint
 from ganzoo.training.run_dir import RunDir
 from test_engine import cli_process, wait_for
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 TINY = ["--batch-size", 8, "--resolution", 16, "--set", "ngf=8", "--set", "ndf=8", "--log-every", 1]
 
 

@@ -63,8 +63,9 @@ def test_help_lists_what_plugins_registered_at_run_time(monkeypatch):
     # a plugin's metric appears in `train --help` and `eval --help`, without any change to the core
     extended = PluginSystem()
     extended.load_entry_points()
-    extended.metrics.register("sharpness", MetricSpec(name="sharpness", summary="a plugin's metric", build="x:y"),
-                              Provider("test-plugin"))
+    extended.metrics.register(
+        "sharpness", MetricSpec(name="sharpness", summary="a plugin's metric", build="x:y"), Provider("test-plugin")
+    )
     monkeypatch.setattr("ganzoo.training.declared.load_plugins", lambda: extended)
     train_help = {p.name: p.help for p in command("train").params}
     eval_help = {p.name: p.help for p in command("eval").params}
@@ -75,10 +76,17 @@ def test_help_lists_what_plugins_registered_at_run_time(monkeypatch):
 def test_evaluation_defaults_have_one_home():
     evaluate = {p.name: p.default for p in command("eval").params}
     assert (evaluate["metric"], evaluate["n"], evaluate["feature_extractor"], evaluate["seed"]) == (
-        ",".join(EVAL_DEFAULTS.metrics), EVAL_DEFAULTS.n, EVAL_DEFAULTS.extractor, EVAL_DEFAULTS.seed)
+        ",".join(EVAL_DEFAULTS.metrics),
+        EVAL_DEFAULTS.n,
+        EVAL_DEFAULTS.extractor,
+        EVAL_DEFAULTS.seed,
+    )
     api = inspect.signature(ganzoo.Run.evaluate).parameters
     assert (api["metrics"].default, api["n"].default, api["extractor"].default) == (
-        EVAL_DEFAULTS.metrics, EVAL_DEFAULTS.n, EVAL_DEFAULTS.extractor)
+        EVAL_DEFAULTS.metrics,
+        EVAL_DEFAULTS.n,
+        EVAL_DEFAULTS.extractor,
+    )
     settings = TrainSettings(model="dcgan")
     assert ((settings.eval_metric,), settings.eval_extractor) == (EVAL_DEFAULTS.metrics, EVAL_DEFAULTS.extractor)
     assert f"[--n {EVAL_DEFAULTS.n}]" in (ROOT / "docs" / "cli.md").read_text()

@@ -26,6 +26,9 @@ from ganzoo.training.feed import BatchFeed, choose_mode
 from ganzoo.training.phases import PhaseRunner
 from ganzoo.training.precision import Precision, resolve_precision
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 TINY = ["--resolution", 16, "--batch-size", 16, "--set", "ngf=8", "--set", "ndf=8", "--log-every", 2]
 

@@ -19,6 +19,9 @@ from ganzoo_cyclegan.networks import ResNetGenerator
 from ganzoo_cyclegan.pool import ImagePool
 from ganzoo_pix2pix.networks import UNetGenerator, unet_depth
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 RESOLUTIONS = (16, 32, 64, 128, 256)
 
 

@@ -15,6 +15,9 @@ import torch
 
 from conftest import ROOT, assert_no_traceback, list_json, make_distribution, run_cli, with_site
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 TUTORIAL = ROOT / "docs" / "plugins" / "writing-a-plugin.md"
 EXAMPLE = ROOT / "examples" / "ganzoo-mlpgan"
 PACKAGE_FILES = ("pyproject.toml", "ganzoo_mlpgan/__init__.py", "ganzoo_mlpgan/model.py")

@@ -57,7 +57,8 @@ def make_jpegs(folder: Path, count: int, seed: int = 0) -> list[Path]:
         path = folder / "faces" / f"{index:06d}.jpg"
         path.parent.mkdir(exist_ok=True)
         if not path.exists():
-            coarse = Image.fromarray(rng.integers(0, 256, (7, 6, 3), dtype=np.uint8)).resize((178, 218), Image.Resampling.BICUBIC)
+            coarse = Image.fromarray(rng.integers(0, 256, (7, 6, 3), dtype=np.uint8))
+            coarse = coarse.resize((178, 218), Image.Resampling.BICUBIC)
             noisy = np.asarray(coarse, dtype=np.int16) + rng.integers(-12, 13, (218, 178, 3))
             Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).save(path, quality=90)
         paths.append(path)

@@ -8,12 +8,23 @@ import os
 import sys
 
 import typer
-
-from ganzoo.cli import (bench_cmd, data_cmd, eval_cmd, generate_cmd, info_cmd, inpaint_cmd, interpolate_cmd, list_cmd,
-                        plugins_cmd, runs_cmd, train_cmd, translate_cmd)
-from ganzoo.cli.output import err_console, version_callback
 from rich.markup import escape
 
+from ganzoo.cli import (
+    bench_cmd,
+    data_cmd,
+    eval_cmd,
+    generate_cmd,
+    info_cmd,
+    inpaint_cmd,
+    interpolate_cmd,
+    list_cmd,
+    plugins_cmd,
+    runs_cmd,
+    train_cmd,
+    translate_cmd,
+)
+from ganzoo.cli.output import err_console, version_callback
 from ganzoo.errors import GanzooError
 from ganzoo.plugins import load_plugins
 
@@ -113,5 +124,6 @@ OS_ADVICE = {
 def describe_os_error(exc: OSError) -> str:
     """One line: the path, what went wrong and what to do."""
     path = exc.filename if exc.filename is not None else ""
-    advice = OS_ADVICE.get(exc.errno, exc.strerror or str(exc))
+    fallback = exc.strerror or str(exc)
+    advice = OS_ADVICE.get(exc.errno, fallback) if exc.errno is not None else fallback
     return f"cannot use '{path}': {advice}" if path else f"{advice} ({exc})"

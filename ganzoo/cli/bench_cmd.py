@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -16,23 +16,23 @@ from ganzoo.plugins import load_plugins
 
 def bench_command(
     target: Annotated[str, typer.Argument(help="data, train, or a model name (see `ganzoo list models`).")],
-    model: Annotated[Optional[str], typer.Argument(help="train: the model whose training loop is timed.",
+    model: Annotated[str | None, typer.Argument(help="train: the model whose training loop is timed.",
                                                    show_default=False)] = None,
-    resolution: Annotated[Optional[int], typer.Option(help="Square size (default: 64 for data, 256 for a model).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Images per batch (default: 64 for data, 1 for a model).")] = None,
+    resolution: Annotated[int | None, typer.Option(help="Square size (default: 64 for data, 256 for a model).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Images per batch (default: 64 for data, 1 for a model).")] = None,
     steps: Annotated[int, typer.Option(help="Timed training iterations of a model (after one warm-up).")] = 3,
     device: Annotated[str, typer.Option(help="A model's device: auto, cpu, cuda or cuda:N.")] = "auto",
     compare: Annotated[bool, typer.Option("--compare", help="Time a plain eager fp32 loop and ganzoo's fastest "
                                                             "configuration side by side.")] = False,
-    precision: Annotated[Optional[str], typer.Option(help="fp32, bf16, fp16 or auto (default: fp32; auto with "
+    precision: Annotated[str | None, typer.Option(help="fp32, bf16, fp16 or auto (default: fp32; auto with "
                                                           "--compare and for train).")] = None,
-    compile: Annotated[Optional[bool], typer.Option("--compile/--no-compile", help="Compile the networks "
+    compile: Annotated[bool | None, typer.Option("--compile/--no-compile", help="Compile the networks "
                                                     "(default: off; with --compare on CUDA).", show_default=False)] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="train: the dataset (default: the model's).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="train: the dataset (default: the model's).")] = None,
     data_on_device: Annotated[str, typer.Option(help="train: auto, yes or no (as `ganzoo train`).")] = "auto",
     jpegs: Annotated[int, typer.Option(help="data: synthetic 178x218 JPEGs to prepare and to feed the baseline.")] = 2000,
     sizes: Annotated[str, typer.Option(help="data: cache sizes (images) whose resident memory is compared.")] = "10000,100000",
-    workdir: Annotated[Optional[Path], typer.Option(help="data: where the JPEGs and caches go (default: a temporary folder).")] = None,
+    workdir: Annotated[Path | None, typer.Option(help="data: where the JPEGs and caches go (default: a temporary folder).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Measure speed and memory: `ganzoo bench data` (the data pipeline) or `ganzoo bench MODEL`

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
@@ -24,7 +24,7 @@ data_app = typer.Typer(help="Fetch and manage datasets.", no_args_is_help=True)
 @data_app.command("download")
 def download_command(
     name: Annotated[str, typer.Argument(help="Dataset name (see `ganzoo list datasets`).")],
-    root: Annotated[Optional[Path], typer.Option(help="Folder to put the files in (default: the cache, $GANZOO_DATA).")] = None,
+    root: Annotated[Path | None, typer.Option(help="Folder to put the files in (default: the cache, $GANZOO_DATA).")] = None,
 ) -> None:
     """Download a dataset's official files, verify their checksums, resume partial downloads."""
 
@@ -50,11 +50,11 @@ def download_command(
 @data_app.command("prepare")
 def prepare_command(
     name: Annotated[str, typer.Argument(help="Dataset name (see `ganzoo list datasets`).")],
-    resolution: Annotated[Optional[int], typer.Option(help="Square size in pixels (default: the dataset's).")] = None,
-    data_root: Annotated[Optional[Path], typer.Option(help="Folder holding the dataset's files.")] = None,
+    resolution: Annotated[int | None, typer.Option(help="Square size in pixels (default: the dataset's).")] = None,
+    data_root: Annotated[Path | None, typer.Option(help="Folder holding the dataset's files.")] = None,
     split: Annotated[str, typer.Option(help="Which split to prepare.")] = "train",
     fit: Annotated[str, typer.Option(help="Non-square images: crop (centre) or pad (letterbox).")] = "crop",
-    data_set: Annotated[Optional[list[str]], typer.Option("--data-set", metavar="KEY=VALUE", help="Set a dataset option (repeatable).")] = None,
+    data_set: Annotated[list[str] | None, typer.Option("--data-set", metavar="KEY=VALUE", help="Set a dataset option (repeatable).")] = None,
 ) -> None:
     """Decode, crop and resize a dataset once into the memory-mapped cache `train` reads.
 

@@ -10,7 +10,7 @@ import os
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -22,22 +22,40 @@ from ganzoo.plugins import PluginSystem
 from ganzoo.training.declared import Registered, plugins_for_help
 
 #: The options whose help lists what the plugins registered.
-REGISTERED = {"metric": Registered("metrics", kind="metric"),
-              "feature_extractor": Registered("metrics", kind="feature-extractor")}
+REGISTERED = {
+    "metric": Registered("metrics", kind="metric"),
+    "feature_extractor": Registered("metrics", kind="feature-extractor"),
+}
 
 
 def eval_command(
     run: Annotated[Path, typer.Argument(help="A run folder.")],
     metric: Annotated[str, typer.Option(help="Comma-separated metrics (see `ganzoo list metrics`).")] = ",".join(
-        EVAL_DEFAULTS.metrics),
-    n: Annotated[int, typer.Option("--n", "--samples", help="Generated samples (translations: held-out inputs, at most); "
-                                                        "--samples under torchrun, whose own flags --n would abbreviate.")] = EVAL_DEFAULTS.n,
-    real: Annotated[Optional[int], typer.Option(help=f"Real images (default: min(split size, max(n, {MIN_REAL_IMAGES}))).")] = None,
-    split: Annotated[Optional[str], typer.Option(help="Dataset split of the real images (default: test if any).")] = None,
-    feature_extractor: Annotated[str, typer.Option(help="Feature extractor of the metrics: inception is the standard, digits "
-                                                        "works offline on digit datasets.")] = EVAL_DEFAULTS.extractor,
-    inception_weights: Annotated[Optional[Path], typer.Option(help="Inception weights file (default: the torch hub cache).")] = None,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="Checkpoint file (default: the newest).")] = None,
+        EVAL_DEFAULTS.metrics
+    ),
+    n: Annotated[
+        int,
+        typer.Option(
+            "--n",
+            "--samples",
+            help="Generated samples (translations: held-out inputs, at most); "
+            "--samples under torchrun, whose own flags --n would abbreviate.",
+        ),
+    ] = EVAL_DEFAULTS.n,
+    real: Annotated[
+        int | None, typer.Option(help=f"Real images (default: min(split size, max(n, {MIN_REAL_IMAGES}))).")
+    ] = None,
+    split: Annotated[str | None, typer.Option(help="Dataset split of the real images (default: test if any).")] = None,
+    feature_extractor: Annotated[
+        str,
+        typer.Option(
+            help="Feature extractor of the metrics: inception is the standard, digits works offline on digit datasets."
+        ),
+    ] = EVAL_DEFAULTS.extractor,
+    inception_weights: Annotated[
+        Path | None, typer.Option(help="Inception weights file (default: the torch hub cache).")
+    ] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint file (default: the newest).")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the generated samples.")] = EVAL_DEFAULTS.seed,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -50,18 +68,29 @@ def eval_command(
     metrics = tuple(m.strip() for m in metric.split(",") if m.strip())
     if n < 2 or (real is not None and real < 2):
         raise UsageError("--n and --real need at least 2 images")
-    settings = EvalSettings(metrics=metrics, n=n, real=real, split=split, extractor=feature_extractor,
-                            inception_weights=str(inception_weights) if inception_weights else None, seed=seed)
+    settings = EvalSettings(
+        metrics=metrics,
+        n=n,
+        real=real,
+        split=split,
+        extractor=feature_extractor,
+        inception_weights=str(inception_weights) if inception_weights else None,
+        seed=seed,
+    )
     record = evaluate_run(run, settings, resolve_device(device), checkpoint=checkpoint, ema=ema)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 alone reports
         return
     if as_json:
         print_json(record)
         return
-    table = Table(box=None, header_style="bold", title_justify="left",
-                  title=f"{run} step {record['step']} ({record['checkpoint']}, {'EMA' if ema else 'raw'} weights): "
-                        f"{n} samples vs {record['real']} real '{record['split']}' images, "
-                        f"{record['extractor'] or 'pixels'} features, {record['seconds']}s")
+    table = Table(
+        box=None,
+        header_style="bold",
+        title_justify="left",
+        title=f"{run} step {record['step']} ({record['checkpoint']}, {'EMA' if ema else 'raw'} weights): "
+        f"{n} samples vs {record['real']} real '{record['split']}' images, "
+        f"{record['extractor'] or 'pixels'} features, {record['seconds']}s",
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in record["eval"].items():
@@ -69,8 +98,9 @@ def eval_command(
     console.print(table)
 
 
-def with_registered_names(command: Callable[..., Any], registered: dict[str, Registered],
-                          plugins: PluginSystem | None) -> Callable[..., Any]:
+def with_registered_names(
+    command: Callable[..., Any], registered: dict[str, Registered], plugins: PluginSystem | None
+) -> Callable[..., Any]:
     """``command`` with the help of each option named in ``registered`` ending with the names the
     plugins registered for it (``command`` itself is left as it is)."""
     hints = typing.get_type_hints(command, include_extras=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, cast
 
 import typer
 
@@ -19,11 +19,11 @@ def inpaint_command(
     image: Annotated[Path, typer.Option("--image", help="An image file, or a folder of them (searched recursively).")],
     mask: Annotated[Path, typer.Option("--mask", help="Its mask (white = hole), or a folder of masks with the images' names.")],
     out: Annotated[Path, typer.Option(help="Folder for the outputs (the images' names, as PNG).")],
-    exemplar: Annotated[Optional[Path], typer.Option(help="Another image of the same person or class (or a folder of them, by name); needed unless the model was trained with exemplar=none.")] = None,
+    exemplar: Annotated[Path | None, typer.Option(help="Another image of the same person or class (or a folder of them, by name); needed unless the model was trained with exemplar=none.")] = None,
     invert_mask: Annotated[bool, typer.Option("--invert-mask", help="Black marks the hole in these masks.")] = False,
     composite: Annotated[bool, typer.Option("--composite/--no-composite", help="Paste only the hole into the original (default), or keep the model's whole output.")] = True,
-    grid: Annotated[Optional[Path], typer.Option(help="Also write a grid: masked | exemplar | output, one row per image.")] = None,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file, or best; default: the newest.")] = None,
+    grid: Annotated[Path | None, typer.Option(help="Also write a grid: masked | exemplar | output, one row per image.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file, or best; default: the newest.")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     overwrite: Overwrite = False,
@@ -36,13 +36,15 @@ def inpaint_command(
     import torch  # lazy: building the CLI must not import torch
 
     from ganzoo.inpaint import check_mask, inpaint_file, match_files
+    from ganzoo.protocols import Inpaints
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import load_run, require_inference
     from ganzoo.training.samples import save_grid
 
     loaded = load_run(run, resolve_device(device), checkpoint=checkpoint, ema=ema)
     require_inference(loaded, "inpaint")
-    base, jobs = match_files(image, mask, exemplar, loaded.model.needs_exemplar)
+    needs_exemplar = cast(Inpaints, loaded.model).needs_exemplar  # require_inference checked
+    base, jobs = match_files(image, mask, exemplar, needs_exemplar)
     outputs = Outputs(overwrite, inputs=[loaded.run_dir.config_path, loaded.checkpoint])
     outputs.read(*[p for job in jobs for p in (job.image, job.mask, job.exemplar) if p is not None])
     outputs.folder(out, "--out")
@@ -54,8 +56,10 @@ def inpaint_command(
     outputs.create_folders()  # every target is checked: nothing was written before this
     data = loaded.data
     model_device = next(loaded.model.parameters()).device
-    rows = []
+    rows: list[torch.Tensor] = []
     for job in jobs:
+        if job.output is None:  # every job was given its file above
+            raise RuntimeError(f"no output file was chosen for '{job.image}'")
         filled, row = inpaint_file(loaded.model, job, data.resolution, data.channels, model_device, invert_mask,
                                    composite)
         job.output.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,12 +19,12 @@ def interpolate_command(
     points: Annotated[int, typer.Option(min=2, help="Anchor codes each walk visits (it returns to the first).")] = 4,
     n: Annotated[int, typer.Option("--n", min=1, help="Walks shown side by side.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the anchor codes.")] = 0,
-    class_: Annotated[Optional[str], typer.Option(
+    class_: Annotated[str | None, typer.Option(
         "--class", metavar="NAME|INDEX", help="Conditional models: every walk shows this class (default: "
         "each walk keeps one condition drawn like the training data's).")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file (default: the run's latest).")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file (default: the run's latest).")] = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Walk the latent space along great circles (slerp): a looping GIF, and a PNG strip with one

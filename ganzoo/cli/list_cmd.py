@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -45,9 +45,9 @@ def rows(what: str | None, pattern: str | None) -> list[dict]:
 
 
 def list_command(
-    what: Annotated[Optional[str], typer.Argument(
+    what: Annotated[str | None, typer.Argument(
         help="models, datasets, losses, metrics, tasks or loggers (default: all); or a PATTERN", show_default=False)] = None,
-    pattern: Annotated[Optional[str], typer.Argument(
+    pattern: Annotated[str | None, typer.Argument(
         help="shell-style wildcard on names, e.g. 'dc*'", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:

@@ -10,7 +10,7 @@ import inspect
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -36,12 +36,16 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
     typed = {key for key in ctx.params if getattr(ctx.get_parameter_source(key), "name", None) == "COMMANDLINE"}
     model, resume, config = given.pop("model"), given.pop("resume"), given.pop("config")
     if resume is not None and str(resume) == "auto":  # start OUT/NAME, or resume it if it exists
-        values = {key: (list(value) if isinstance(value, (list, tuple)) else value)
-                  for key, value in given.items() if key in typed}
+        values = {
+            key: (list(value) if isinstance(value, (list, tuple)) else value)
+            for key, value in given.items()
+            if key in typed
+        }
         settings = merged_settings(model, values, config)
         if settings.name is None:
-            raise UsageError("--resume auto needs --name (with --out): it starts OUT/NAME, or resumes it when it "
-                             "holds a run")
+            raise UsageError(
+                "--resume auto needs --name (with --out): it starts OUT/NAME, or resumes it when it holds a run"
+            )
         overrides = {key: given[key] for key in RESUMABLE if key in typed}
         run = train(settings, console=err_console, run_view=Run, resume_if_exists=True, overrides=overrides)
     elif resume is not None:
@@ -49,26 +53,44 @@ def train_command(ctx: typer.Context, **given: Any) -> None:
             raise UsageError("--resume continues a run with its own config.json; --config starts a new run")
         fixed = sorted(typed - set(RESUMABLE) - {"model", "resume"})
         if fixed:
-            raise UsageError(f"--resume continues a run as it was configured; {', '.join(map(flag_of, fixed))} "
-                             "cannot change it (budgets, cadence and --device can)")
+            raise UsageError(
+                f"--resume continues a run as it was configured; {', '.join(map(flag_of, fixed))} "
+                "cannot change it (budgets, cadence and --device can)"
+            )
         if model is not None:
             raise UsageError("give either MODEL or --resume RUN, not both")
-        run = resume_run(resume, {key: given[key] for key in RESUMABLE if key in typed}, console=err_console,
-                         run_view=Run)
+        run = resume_run(
+            resume, {key: given[key] for key in RESUMABLE if key in typed}, console=err_console, run_view=Run
+        )
     else:  # the flags typed win over the config file, which wins over the defaults
-        values = {key: (list(value) if isinstance(value, (list, tuple)) else value)
-                  for key, value in given.items() if key in typed}
+        values = {
+            key: (list(value) if isinstance(value, (list, tuple)) else value)
+            for key, value in given.items()
+            if key in typed
+        }
         run = train(merged_settings(model, values, config), console=err_console, run_view=Run)
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun rank 0 alone reports
         return
     console.print(f"samples: {run / 'samples'}", highlight=False, soft_wrap=True, markup=False)
     inference = json.loads((run / "config.json").read_text()).get("inference", ["sample"])
     if "translate" in inference:  # commands to paste: quoted, and never wrapped by the terminal width
-        follow_up = "translate images: " + shell_command("ganzoo", "translate", run, "--input", "IMAGES", "--out",
-                                                         run / "translated")
+        follow_up = "translate images: " + shell_command(
+            "ganzoo", "translate", run, "--input", "IMAGES", "--out", run / "translated"
+        )
     elif "inpaint" in inference:
-        follow_up = "inpaint images: " + shell_command("ganzoo", "inpaint", run, "--image", "IMAGES", "--mask", "MASKS",
-                                                       "--exemplar", "EXEMPLARS", "--out", run / "inpainted")
+        follow_up = "inpaint images: " + shell_command(
+            "ganzoo",
+            "inpaint",
+            run,
+            "--image",
+            "IMAGES",
+            "--mask",
+            "MASKS",
+            "--exemplar",
+            "EXEMPLARS",
+            "--out",
+            run / "inpainted",
+        )
     else:
         follow_up = "generate more: " + shell_command("ganzoo", "generate", run, "--n", 64, "--grid", run / "grid.png")
     console.print(follow_up, highlight=False, soft_wrap=True, markup=False)
@@ -79,34 +101,71 @@ def _signature(plugins: PluginSystem | None) -> inspect.Signature:
     ``plugins`` registered, for a choice that plugins provide)."""
     parameters = [
         inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
-        inspect.Parameter("model", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-            Optional[str], typer.Argument(help="Model to train (see `ganzoo list models`).", show_default=False, metavar="MODEL")]),
-        inspect.Parameter("resume", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-            Optional[Path], typer.Option(help="Continue this run folder from its newest checkpoint; `auto` (with "
-                                              "MODEL and --name): start OUT/NAME, or continue it if it holds a run "
-                                              "(for torchrun --max-restarts).", rich_help_panel=BUDGET)]),
-        inspect.Parameter("config", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[
-            Optional[Path], typer.Option(help="Settings from a TOML file, or a run's config.json to repeat it; "
-                                              "flags given here override it.", rich_help_panel=BUDGET)]),
+        inspect.Parameter(
+            "model",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                str | None,
+                typer.Argument(help="Model to train (see `ganzoo list models`).", show_default=False, metavar="MODEL"),
+            ],
+        ),
+        inspect.Parameter(
+            "resume",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                Path | None,
+                typer.Option(
+                    help="Continue this run folder from its newest checkpoint; `auto` (with "
+                    "MODEL and --name): start OUT/NAME, or continue it if it holds a run "
+                    "(for torchrun --max-restarts).",
+                    rich_help_panel=BUDGET,
+                ),
+            ],
+        ),
+        inspect.Parameter(
+            "config",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[
+                Path | None,
+                typer.Option(
+                    help="Settings from a TOML file, or a run's config.json to repeat it; "
+                    "flags given here override it.",
+                    rich_help_panel=BUDGET,
+                ),
+            ],
+        ),
     ]
     for declared in declared_settings():
-        option = typer.Option(declared.flag, help=declared.help(plugins), rich_help_panel=declared.rules.panel,
-                              metavar=declared.rules.metavar)
+        option = typer.Option(
+            declared.flag,
+            help=declared.help(plugins),
+            rich_help_panel=declared.rules.panel,
+            metavar=declared.rules.metavar,
+        )
         default = None if declared.repeatable else declared.default  # typer: a repeatable flag defaults to None
-        parameters.append(inspect.Parameter(declared.name, inspect.Parameter.KEYWORD_ONLY, default=default,
-                                            annotation=Annotated[_option_type(declared), option]))
+        parameters.append(
+            inspect.Parameter(
+                declared.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=default,
+                annotation=Annotated[_option_type(declared), option],
+            )
+        )
     return inspect.Signature(parameters)
 
 
 def _option_type(declared: Declared) -> Any:
-    """A repeatable setting -> ``Optional[list[str]]``; one that defaults to None -> ``Optional[int]``..."""
+    """A repeatable setting -> ``list[str] | None``; one that defaults to None -> ``int | None``..."""
     if declared.repeatable:
-        return Optional[list[str]]
-    return Optional[declared.kind] if declared.default is None else declared.kind
+        return list[str] | None
+    return declared.kind | None if declared.default is None else declared.kind
 
 
 def register(app: typer.Typer) -> None:
     signature = _signature(plugins_for_help())
-    train_command.__signature__ = signature
+    train_command.__signature__ = signature  # type: ignore[attr-defined]
     train_command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
     app.command("train")(train_command)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional, cast
+from typing import Annotated, cast
 
 import typer
 
@@ -17,9 +17,9 @@ def translate_command(
     run: Annotated[Path, typer.Argument(help="A run of a translation model (pix2pix, cyclegan).")],
     input: Annotated[Path, typer.Option("--input", help="An image file, or a folder of them (searched recursively).")],
     out: Annotated[Path, typer.Option(help="Folder for the outputs (same relative names as the inputs).")],
-    direction: Annotated[Optional[str], typer.Option(help="a2b or b2a (default: the model's first direction).")] = None,
-    compare: Annotated[Optional[Path], typer.Option(help="Also write a strip: inputs on top, outputs below.")] = None,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="A checkpoint file, or best; default: the newest.")] = None,
+    direction: Annotated[str | None, typer.Option(help="a2b or b2a (default: the model's first direction).")] = None,
+    compare: Annotated[Path | None, typer.Option(help="Also write a strip: inputs on top, outputs below.")] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file, or best; default: the newest.")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generators' moving average.")] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     overwrite: Overwrite = False,

@@ -11,8 +11,17 @@ from typing import Any
 from rich.progress import Progress
 
 from ganzoo.console import err_console
-from ganzoo.data.cache import (ATTRIBUTE_NAMES, ATTRIBUTES, CLASSES, IDENTITIES, LABEL, CacheWriter, Prepared,
-                               fingerprint_files, open_prepared)
+from ganzoo.data.cache import (
+    ATTRIBUTE_NAMES,
+    ATTRIBUTES,
+    CLASSES,
+    IDENTITIES,
+    LABEL,
+    CacheWriter,
+    Prepared,
+    fingerprint_files,
+    open_prepared,
+)
 from ganzoo.data.decode import Decoder, decode_files
 from ganzoo.data.images import load_image, report_skipped
 from ganzoo.data.sources import TensorImages
@@ -112,7 +121,10 @@ def image_dataset(name: str, root: Path, files: list[Path], *, split: str, resol
     prepared = prepare_files(name, root, {"image": named(root, files)}, {"image": decoder}, key,
                              sources=files, extras=extras)
     images, saved = prepared.arrays["image"], prepared.extras
-    names = lambda extra: tuple(str(n) for n in saved.get(extra, ()))
+
+    def names(extra: str) -> tuple[str, ...]:
+        return tuple(str(n) for n in saved.get(extra, ()))
+
     info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(images), name=name,
                     classes=names(CLASSES), attributes=names(ATTRIBUTE_NAMES))
     data = TensorImages(images, info, labels=saved.get(LABEL), attributes=saved.get(ATTRIBUTES),

@@ -77,7 +77,7 @@ class ImageArrays:
     def nbytes(self) -> int:
         return sum(map(_nbytes, (*self.arrays.values(), self.labels, self.attributes)))
 
-    def to_device(self, device: torch.device) -> "ImageArrays":
+    def to_device(self, device: torch.device) -> ImageArrays:
         """A copy whose arrays live on ``device``, so a batch is one gather there (GathersRows)."""
         moved = copy.copy(self)
         moved.arrays = {name: as_tensor(array).to(device) for name, array in self.arrays.items()}
@@ -135,7 +135,7 @@ class UnpairedImages:
     def nbytes(self) -> int:
         return sum(map(_nbytes, self.domains.values()))
 
-    def to_device(self, device: torch.device) -> "UnpairedImages":
+    def to_device(self, device: torch.device) -> UnpairedImages:
         moved = copy.copy(self)
         moved.domains = {name: as_tensor(array).to(device) for name, array in self.domains.items()}
         return moved

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from ganzoo.data.convert import to_model_range, to_uint8
 from ganzoo.errors import UsageError
 from ganzoo.metrics.eval_settings import EvalSettings
-from ganzoo.metrics.evaluate import (METRIC_BATCH, build_extractor, build_metrics, compute_metrics,
-                                     dataset_identity, default_split, encode, needs_logits, real_features,
-                                     sample_batches)
+from ganzoo.metrics.evaluate import (
+    METRIC_BATCH,
+    build_extractor,
+    build_metrics,
+    compute_metrics,
+    dataset_identity,
+    default_split,
+    encode,
+    needs_logits,
+    real_features,
+    sample_batches,
+)
 from ganzoo.metrics.pixels import HIGHER_IS_BETTER, pixel_scores
 from ganzoo.plugins import PluginSystem, load_plugins
-from ganzoo.protocols import inference_kinds
+from ganzoo.protocols import FeatureExtractor, inference_kinds
 from ganzoo.training.distributed import World, join
 from ganzoo.training.inference import load_run
 from ganzoo.training.rng import rng_untouched
@@ -60,6 +70,12 @@ class Evaluator:
         #: Whether a larger value is better, per value computed so far (pixel scores, then each metric's).
         self.higher_is_better: dict[str, bool] = dict(HIGHER_IS_BETTER)
 
+    def _encoder(self) -> FeatureExtractor:
+        """The metrics' feature extractor (built exactly when metrics were chosen)."""
+        if self.extractor is None:
+            raise UsageError("evaluation needs at least one metric (see `ganzoo list metrics`)")
+        return self.extractor
+
     def ranks_higher(self, metric: str) -> bool:
         """Whether a larger value of the registered metric ``metric`` is better, as it declares."""
         return self.metrics[metric].higher_is_better
@@ -70,7 +86,8 @@ class Evaluator:
 
     def real(self, key: str) -> torch.Tensor:
         if key not in self._real:
-            self._real[key] = real_features(self.data, self.extractor, self.device, self.real_count, self.identity, key)
+            extractor = self._encoder()
+            self._real[key] = real_features(self.data, extractor, self.device, self.real_count, self.identity, key)
         return self._real[key]
 
     @torch.no_grad()
@@ -92,22 +109,23 @@ class Evaluator:
             model.train(was_training)
 
     def _unconditional(self, model) -> dict[str, float] | None:
-        world, logits = self.world, needs_logits(self.metrics)
+        world, logits, extractor = self.world, needs_logits(self.metrics), self._encoder()
         real_key = self.schema.images[0]  # what samples imitate: the data's (first) image key
         if world.size == 1:
-            fake, fake_logits = encode(self.extractor, sample_batches(model, self.settings.n, self.settings.seed),
+            fake, fake_logits = encode(extractor, sample_batches(model, self.settings.n, self.settings.seed),
                                        self.device, logits=logits)
             return self._scores(real_key, fake, fake_logits)
         # each rank encodes every world.size-th batch; rank 0 puts them back in one process's order
         batches = sample_batches(model, self.settings.n, self.settings.seed,
                                  only=lambda index: index % world.size == world.rank)
-        mine = [encode(self.extractor, [images], self.device, logits=logits) for images in batches]
+        mine = [encode(extractor, [images], self.device, logits=logits) for images in batches]
         shares = world.gather_objects(mine)
         if not world.is_writer:
             return None
         ordered = [shares[index % world.size][index // world.size] for index in range(sum(map(len, shares)))]
         fake = torch.cat([f for f, _ in ordered])
-        fake_logits = torch.cat([l for _, l in ordered]) if logits else None
+        # with logits, every share has them
+        fake_logits = torch.cat([share for _, share in ordered if share is not None]) if logits else None
         return self._scores(real_key, fake, fake_logits)
 
     def _translation(self, model) -> dict[str, float]:
@@ -127,9 +145,11 @@ class Evaluator:
                 results.update({f"{k}{suffix}": v for k, v in scores.items()})
         return results
 
-    def _translations(self, model, direction: str, source: str, target: str) -> dict:
+    def _translations(self, model, direction: str, source: str, target: str) -> dict[str, Any]:
         count = min(self.settings.n, len(self.data))
-        features, logits, sums = [], [], {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
+        features: list[torch.Tensor] = []
+        logits: list[torch.Tensor] = []  # empty unless a metric needs logits
+        sums = {"l1": 0.0, "psnr": 0.0, "ssim": 0.0}
         for start in range(0, count, METRIC_BATCH):
             indices = torch.arange(start, min(count, start + METRIC_BATCH))
             batch = to_model_range(self.data.batch(indices), self.device, masks=self.schema.masks)
@@ -138,11 +158,13 @@ class Evaluator:
                 for key, value in pixel_scores((output + 1) / 2, (batch[target] + 1) / 2).items():
                     sums[key] += value
             if self.metrics:
-                f, l = encode(self.extractor, [to_uint8(output)], self.device, needs_logits(self.metrics))
-                features.append(f)
-                logits.append(l)
-        out = {"features": torch.cat(features) if features else None,
-               "logits": torch.cat(logits) if logits and logits[0] is not None else None}
+                batch_features, batch_logits = encode(self._encoder(), [to_uint8(output)], self.device,
+                                                      needs_logits(self.metrics))
+                features.append(batch_features)
+                if batch_logits is not None:
+                    logits.append(batch_logits)
+        out: dict[str, Any] = {"features": torch.cat(features) if features else None,
+                               "logits": torch.cat(logits) if logits else None}
         if self.paired:
             out["paired"] = {key: value / count for key, value in sums.items()}
         return out
@@ -163,7 +185,9 @@ class Evaluator:
 
     def _fills(self, model, mismatched: bool) -> dict[str, float]:
         count = min(self.settings.n, len(self.data))
-        features, logits, sums = [], [], {}
+        features: list[torch.Tensor] = []
+        logits: list[torch.Tensor] = []  # empty unless a metric needs logits
+        sums: dict[str, float] = {}
         for start in range(0, count, METRIC_BATCH):
             indices = torch.arange(start, min(count, start + METRIC_BATCH))
             raw = self.data.batch(indices)
@@ -174,13 +198,14 @@ class Evaluator:
             for key, value in pixel_scores((output + 1) / 2, (batch["image"] + 1) / 2, batch["mask"]).items():
                 sums[key] = sums.get(key, 0.0) + value
             if self.metrics:
-                f, l = encode(self.extractor, [to_uint8(output)], self.device, needs_logits(self.metrics))
-                features.append(f)
-                logits.append(l)
+                batch_features, batch_logits = encode(self._encoder(), [to_uint8(output)], self.device,
+                                                      needs_logits(self.metrics))
+                features.append(batch_features)
+                if batch_logits is not None:
+                    logits.append(batch_logits)
         results = {key: value / count for key, value in sums.items()}
         if self.metrics:
-            results.update(self._scores("image", torch.cat(features),
-                                        torch.cat(logits) if logits[0] is not None else None))
+            results.update(self._scores("image", torch.cat(features), torch.cat(logits) if logits else None))
         return results
 
 

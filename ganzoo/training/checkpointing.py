@@ -44,9 +44,16 @@ class Checkpoints:
         trainer.guard.check(trainer.model)  # never a checkpoint of a diverged model
         self._check_processes_agree()
         step = trainer.step
-        info = {"step": step, "epoch": trainer.feed.epoch, "model": trainer.plan.model.name,
-                "config_hash": identity_hash(self.identity), "identity": self.identity,
-                "dataset": dataset_fingerprint(trainer.data), "run_id": trainer.run_id, "ganzoo": ganzoo_version}
+        info = {
+            "step": step,
+            "epoch": trainer.feed.epoch,
+            "model": trainer.plan.model.name,
+            "config_hash": identity_hash(self.identity),
+            "identity": self.identity,
+            "dataset": dataset_fingerprint(trainer.data),
+            "run_id": trainer.run_id,
+            "ganzoo": ganzoo_version,
+        }
         step_file = path is None
         path = path or trainer.run_dir.checkpoint_path(step)
         self._pending[path] = (self.state(elapsed), info)  # every process takes part: random streams are gathered
@@ -108,8 +115,9 @@ class Checkpoints:
         trainer = self.trainer
         files = trainer.run_dir.checkpoint_files()
         if not files:
-            trainer.console.print(f"{trainer.run_dir.path} has no checkpoint yet: starting it from step 0",
-                                  highlight=False)
+            trainer.console.print(
+                f"{trainer.run_dir.path} has no checkpoint yet: starting it from step 0", highlight=False
+            )
             return
         for step, path in reversed(files):
             try:
@@ -117,19 +125,24 @@ class Checkpoints:
                 check_identity(path, info, self.identity, trainer.run_id, len(trainer.data))
                 self.load(state)
             except (CheckpointError, KeyError, ValueError, RuntimeError) as exc:
-                trainer.console.print(f"warning: skipping checkpoint {path.name}: {exc}", highlight=False,
-                                      soft_wrap=True)
+                trainer.console.print(
+                    f"warning: skipping checkpoint {path.name}: {exc}", highlight=False, soft_wrap=True
+                )
                 self.refused.append(path)
                 continue
             self.last_step, self.last_path = step, path
             steps = self.world.gather_objects(trainer.step)
             if len(set(steps)) > 1:
-                raise CheckpointError(f"the processes of this run resumed from different checkpoints (steps {steps}); "
-                                      "does every machine see the same run folder?")
+                raise CheckpointError(
+                    f"the processes of this run resumed from different checkpoints (steps {steps}); "
+                    "does every machine see the same run folder?"
+                )
             self.world.broadcast_state(trainer.model.state_dict().values())
             return
-        raise CheckpointError(f"run '{trainer.run_dir.path}' has no usable checkpoint to resume from: each of its "
-                              f"{len(files)} was refused (see the warnings above)")
+        raise CheckpointError(
+            f"run '{trainer.run_dir.path}' has no usable checkpoint to resume from: each of its "
+            f"{len(files)} was refused (see the warnings above)"
+        )
 
     def _check_processes_agree(self) -> None:
         """Every process must hold the same weights: a silent divergence (a process that skipped a
@@ -140,10 +153,13 @@ class Checkpoints:
         digests = self.world.gather_objects(digest)
         differing = [rank for rank, theirs in enumerate(digests) if theirs != digests[0]]
         if differing:
-            raise GanzooError(f"at step {self.trainer.step} the weights of process(es) {differing} differ from "
-                              "process 0's; the run stops rather than continue inconsistent")
-        self.trainer.lifecycle.note(f"step {self.trainer.step}: all {self.world.size} processes hold the same "
-                                    f"weights ({digest[:12]})")
+            raise GanzooError(
+                f"at step {self.trainer.step} the weights of process(es) {differing} differ from "
+                "process 0's; the run stops rather than continue inconsistent"
+            )
+        self.trainer.lifecycle.note(
+            f"step {self.trainer.step}: all {self.world.size} processes hold the same weights ({digest[:12]})"
+        )
 
 
 def gathered_streams(world: World) -> dict[str, Any]:

@@ -51,7 +51,9 @@ def read_config_file(path: Path | str) -> dict[str, Any]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         hint = ""
         if "overwrite" in str(exc):  # the usual cause: `model = "x"` beside a [model] table
-            hint = " (a key given twice? With a [model] or [dataset] table, name the model inside its table: name = ...)"
+            hint = (
+                " (a key given twice? With a [model] or [dataset] table, name the model inside its table: name = ...)"
+            )
         raise UsageError(f"--config '{path}' is not valid TOML: {exc}{hint}") from None
     return _from_toml(table, path)
 
@@ -73,8 +75,9 @@ def _from_toml(table: dict[str, Any], path: Path) -> dict[str, Any]:
             try:
                 values[declared.name] = typed(declared, value)
             except TypeError:
-                raise UsageError(f"'{key}' in --config '{path}' must be {describe_type(declared.kind)}, "
-                                 f"not {value!r}") from None
+                raise UsageError(
+                    f"'{key}' in --config '{path}' must be {describe_type(declared.kind)}, not {value!r}"
+                ) from None
         else:
             known = sorted({k for k in keys if "_" not in k} | set(TABLES))
             raise UsageError(f"unknown key '{key}' in --config '{path}'.{did_you_mean(key, known)}")
@@ -87,12 +90,15 @@ def _from_run_config(path: Path) -> dict[str, Any]:
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
         training = config["training"]
-        values = {"model": config["model"], "dataset": config["dataset"], "data_root": config.get("data_root"),
-                  "option_values": dict(config["options"])}
+        values = {
+            "model": config["model"],
+            "dataset": config["dataset"],
+            "data_root": config.get("data_root"),
+            "option_values": dict(config["options"]),
+        }
         values.update({key: training[key] for key in RECORDED if key in training})
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageError(f"--config '{path}' is not a ganzoo run's config.json "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise UsageError(f"--config '{path}' is not a ganzoo run's config.json ({type(exc).__name__}: {exc})") from None
     return values
 
 
@@ -109,8 +115,10 @@ def merged_settings(model: str | None, given: dict[str, Any], config: Path | str
     model = model or values.pop("model", None)
     values.pop("model", None)
     if model is None:
-        raise UsageError("missing MODEL: e.g. `ganzoo train dcgan` (see `ganzoo list models`), "
-                         "a config file naming it (`model = \"dcgan\"`), or `ganzoo train --resume RUN`")
+        raise UsageError(
+            "missing MODEL: e.g. `ganzoo train dcgan` (see `ganzoo list models`), "
+            'a config file naming it (`model = "dcgan"`), or `ganzoo train --resume RUN`'
+        )
     values.update(given)
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
     return TrainSettings(model=model, **{k: v for k, v in values.items() if k in fields})

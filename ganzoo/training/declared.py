@@ -6,7 +6,6 @@ derived from these declarations. No torch here: the CLI reads this module to bui
 from __future__ import annotations
 
 import dataclasses
-import functools
 import os
 import typing
 from dataclasses import dataclass
@@ -98,21 +97,30 @@ class Declared:
         return self.kind is list
 
     def help(self, plugins: PluginSystem | None = None) -> str:
-        """The help text, ending with the names plugins registered for a plugin-provided choice."""
-        choices = self.rules.choices
-        return self.rules.help + (choices.help_suffix(plugins) if isinstance(choices, Registered) else "")
+        """The help text, then a default resolved at run time, and for a choice plugins provide the
+        names they registered."""
+        choices, shown = self.rules.choices, self.rules.shown
+        return (
+            self.rules.help
+            + (f" Default: {shown}." if shown else "")
+            + (choices.help_suffix(plugins) if isinstance(choices, Registered) else "")
+        )
 
 
-@functools.cache
+_DECLARED: dict[type, tuple[Declared, ...]] = {}
+
+
 def declared(cls: type) -> tuple[Declared, ...]:
     """Every declared setting of the dataclass ``cls``, in declaration order."""
-    hints = typing.get_type_hints(cls)
-    found = []
-    for f in dataclasses.fields(cls):
-        if "setting" in f.metadata:
-            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-            found.append(Declared(f.name, value_type(hints[f.name]), default, f.metadata["setting"]))
-    return tuple(found)
+    if cls not in _DECLARED:
+        hints = typing.get_type_hints(cls)
+        found = []
+        for f in dataclasses.fields(cls):
+            if "setting" in f.metadata:
+                default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+                found.append(Declared(f.name, value_type(hints[f.name]), default, f.metadata["setting"]))
+        _DECLARED[cls] = tuple(found)
+    return _DECLARED[cls]
 
 
 def value_type(hint: Any) -> type:
@@ -124,8 +132,14 @@ def value_type(hint: Any) -> type:
 
 
 def describe_type(kind: type) -> str:
-    return {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-            list: "a list of strings", dict: "a table"}.get(kind, str(kind))
+    return {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        list: "a list of strings",
+        dict: "a table",
+    }.get(kind, str(kind))
 
 
 def typed(declared_setting: Declared, value: Any) -> Any:
@@ -212,4 +226,3 @@ def _doc_default(d: Declared) -> str:
     if isinstance(d.default, bool):
         return "on" if d.default else "off"
     return f"`{d.default}`"
-

@@ -18,17 +18,29 @@ from ganzoo.training.plan import TrainPlan, plan_to_dict
 class Evaluation:
     """Its ``best`` value goes into every checkpoint, so a resumed run ranks against it."""
 
-    def __init__(self, plan: TrainPlan, model: torch.nn.Module, ema: GeneratorEMA, device: torch.device,
-                 plugins: PluginSystem, world: World, lifecycle: Lifecycle):
+    def __init__(
+        self,
+        plan: TrainPlan,
+        model: torch.nn.Module,
+        ema: GeneratorEMA,
+        device: torch.device,
+        plugins: PluginSystem,
+        world: World,
+        lifecycle: Lifecycle,
+    ):
         settings = plan.settings
         self.model, self.ema, self.lifecycle = model, ema, lifecycle
         self.metric = settings.eval_metric
+        self.every = settings.eval_every or 1
         wanted = EvalSettings(metrics=(settings.eval_metric,), n=settings.eval_n, extractor=settings.eval_extractor)
         with world.writer_first():  # held-out caches, extractor weights: made once, by rank 0
             self.evaluator = Evaluator(plan_to_dict(plan), wanted, device, model, plugins, world=world)
         self.best: float | None = None  # the best value so far (its checkpoint is best.safetensors)
         self.value: float | None = None  # the latest
         self.improved = False  # whether the latest is a new best
+
+    def due(self, step: int, at_end: bool) -> bool:
+        return step % self.every == 0 or at_end
 
     def run(self, step: int) -> bool:
         """Score the averaged generator and announce it (on_evaluate); whether it is a new best."""

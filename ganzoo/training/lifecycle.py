@@ -39,9 +39,14 @@ class Lifecycle:
         self._loggers: list[str] = []  # plugin names of this run's loggers, registered by start()
         self._listeners: list[str] = []  # plugin names of this run's own components
         hook = plugins.pm.hook
-        self._everyone = {"on_train_start": hook.on_train_start, "on_log": hook.on_log, "on_sample": hook.on_sample,
-                          "on_evaluate": hook.on_evaluate, "on_checkpoint": hook.on_checkpoint,
-                          "on_train_end": hook.on_train_end}
+        self._everyone = {
+            "on_train_start": hook.on_train_start,
+            "on_log": hook.on_log,
+            "on_sample": hook.on_sample,
+            "on_evaluate": hook.on_evaluate,
+            "on_checkpoint": hook.on_checkpoint,
+            "on_train_end": hook.on_train_end,
+        }
         self._callers = self._everyone
 
     def start(self, run: Any, loggers: list[str], step: int, listeners: Sequence[object] = ()) -> None:
@@ -55,8 +60,10 @@ class Lifecycle:
             try:
                 self.plugins.register(resolve(spec.build)(run), f"logger:{name}")
             except Exception as exc:  # a logger that cannot start must not stop training
-                self.warn(f"warning: logger '{name}' could not start and is off for this run: "
-                          f"{type(exc).__name__}: {exc}".splitlines()[0])
+                self.warn(
+                    f"warning: logger '{name}' could not start and is off for this run: "
+                    f"{type(exc).__name__}: {exc}".splitlines()[0]
+                )
                 continue
             self._loggers.append(f"logger:{name}")
         for listener in listeners:  # registered last: the first called of their kind (tryfirst, plain, trylast)
@@ -65,13 +72,14 @@ class Lifecycle:
             self._listeners.append(name)
         if run is None:  # nobody else listens
             others = [plugin for name, plugin in self.plugins.pm.list_name_plugin() if name not in self._listeners]
-            self._callers = {hook: self.plugins.pm.subset_hook_caller(hook, remove_plugins=others)
-                             for hook in LIFECYCLE_HOOKS}
+            self._callers = {
+                hook: self.plugins.pm.subset_hook_caller(hook, remove_plugins=others) for hook in LIFECYCLE_HOOKS
+            }
         self.emit("on_train_start", step=step)
 
     def note(self, message: str) -> None:
-        """A line for whoever reports the run (the console and log.txt); nothing before start()."""
-        if self.started:
+        """A line for whoever reports the run (the console and log.txt); nothing before start(), or for ""."""
+        if self.started and message:
             self.warn(message)
 
     def emit(self, hook: str, **kwargs: Any) -> None:
@@ -103,6 +111,8 @@ class Lifecycle:
         for plugin, hook, exc in self.policy.failures:
             who = plugin.removeprefix("logger:")
             kind = "logger" if plugin.startswith("logger:") else "plugin"
-            self.warn(f"warning: {kind} '{who}' failed in {hook} ({type(exc).__name__}: {exc}".splitlines()[0]
-                      + f"); its {hook} is off for the rest of this run")
+            self.warn(
+                f"warning: {kind} '{who}' failed in {hook} ({type(exc).__name__}: {exc}".splitlines()[0]
+                + f"); its {hook} is off for the rest of this run"
+            )
         self.policy.failures.clear()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import signal
 import time
 import uuid
@@ -23,27 +22,31 @@ from typing import Any, NoReturn
 import torch
 from rich.console import Console
 
-from ganzoo.augment import LEAKING, augment_batch, parse_loader_augments
+from ganzoo.augment import augment_batch, parse_loader_augments
 from ganzoo.errors import GanzooError, UsageError
 from ganzoo.execution import compile_networks
 from ganzoo.outputs import shell_command
 from ganzoo.plugins import PluginSystem, load_plugins
-from ganzoo.protocols import SamplesFromNoise
-from ganzoo.training.build import build_model, open_training_data
+from ganzoo.training.build import budget_steps, build_model, open_training_data, phase_runner
 from ganzoo.training.checkpointing import Checkpoints
-from ganzoo.training.devices import (configure_backends, fix_cublas_workspace, resolve_device, restore_backends,
-                                     seed_everything)
+from ganzoo.training.devices import (
+    configure_backends,
+    fix_cublas_workspace,
+    resolve_device,
+    restore_backends,
+    seed_everything,
+)
 from ganzoo.training.distributed import World, join, rank_seed
 from ganzoo.training.ema import GeneratorEMA
 from ganzoo.training.evaluation import Evaluation
 from ganzoo.training.guard import Diverged, DivergenceGuard
 from ganzoo.training.lifecycle import Lifecycle
 from ganzoo.training.logs import LogAverager, Throughput
-from ganzoo.training.phases import PhaseRunner, batches_per_step, check_critic_steps, checked_phases
+from ganzoo.training.phases import batches_per_step, check_critic_steps, checked_phases
 from ganzoo.training.plan import TrainPlan, plan_training
 from ganzoo.training.precision import Precision, resolve_precision
 from ganzoo.training.records import RunRecords, run_config
-from ganzoo.training.reporting import ConsoleReport, banner
+from ganzoo.training.reporting import ConsoleReport, banner, leaking_augments
 from ganzoo.training.resume_checks import check_budget, check_dataset, dataset_fingerprint, differences, run_identity
 from ganzoo.training.run_dir import RunDir
 from ganzoo.training.sample_grids import SampleGrids
@@ -55,8 +58,15 @@ from ganzoo.training.signals import StopRequests
 RunView = Callable[[Path], Any]
 
 
-def train(settings: TrainSettings, console: Console | None = None, plugins: PluginSystem | None = None, *,
-          run_view: RunView, resume_if_exists: bool = False, overrides: dict[str, Any] | None = None) -> Path:
+def train(
+    settings: TrainSettings,
+    console: Console | None = None,
+    plugins: PluginSystem | None = None,
+    *,
+    run_view: RunView,
+    resume_if_exists: bool = False,
+    overrides: dict[str, Any] | None = None,
+) -> Path:
     """Start a run from settings; returns the run folder. Under torchrun every process of the
     launch calls this, and together they train one run (rank 0 alone writes it). With
     ``resume_if_exists`` (``--resume auto``) a run already in OUT/NAME is resumed instead, with
@@ -73,11 +83,11 @@ def train(settings: TrainSettings, console: Console | None = None, plugins: Plug
             run_dir = RunDir(Path(settings.out) / settings.name)
             if world.share(run_dir.config_path.is_file()):  # rank 0 decides: the others may see it appear
                 overrides = {**(overrides or {}), **({"device": device} if world.active else {})}
-                return _resume(run_dir, run_dir.read_config(), overrides, console, plugins, world, run_view,
-                               settings)
+                return _resume(run_dir, run_dir.read_config(), overrides, console, plugins, world, run_view, settings)
             console.print(f"{run_dir.path} holds no run yet: starting it", highlight=False)
-        plan = world.together(lambda: plan_training(settings, plugins, world_size=world.size,
-                                                    check_fresh=world.is_writer))
+        plan = world.together(
+            lambda: plan_training(settings, plugins, world_size=world.size, check_fresh=world.is_writer)
+        )
         shared = Path(world.share(str(plan.run_dir)))  # a default name holds rank 0's clock time
         plan = dataclasses.replace(plan, run_dir=shared, settings=dataclasses.replace(plan.settings, name=shared.name))
         trainer = Trainer(plan, resolve_device(plan.settings.device), console, plugins, world=world)
@@ -88,8 +98,14 @@ def train(settings: TrainSettings, console: Console | None = None, plugins: Plug
         world.close()
 
 
-def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
-           plugins: PluginSystem | None = None, *, run_view: RunView) -> Path:
+def resume(
+    run: Path,
+    overrides: dict[str, Any],
+    console: Console | None = None,
+    plugins: PluginSystem | None = None,
+    *,
+    run_view: RunView,
+) -> Path:
     """Continue a run from its newest usable checkpoint of its own, exactly where it stopped.
     Nothing in the run folder changes before the run's lock is held and every check passed.
     ``run_view``: as for :func:`train`."""
@@ -97,7 +113,8 @@ def resume(run: Path, overrides: dict[str, Any], console: Console | None = None,
     run = Path(run)
     run_dir = RunDir(run.resolve() if run.name in ("", ".", "..") else run)  # `--resume .`: its real name
     config = run_dir.read_config()
-    recorded = config.get("training") if isinstance(config.get("training"), dict) else {}
+    training = config.get("training")
+    recorded = training if isinstance(training, dict) else {}
     world, device = join(overrides.get("device") or recorded.get("device") or "auto")
     try:
         if world.active:
@@ -112,30 +129,44 @@ def _console(console: Console | None, world: World) -> Console:
     return (console or Console(stderr=True)) if world.is_writer else Console(stderr=True, quiet=True)
 
 
-def _resume(run_dir: RunDir, config: dict[str, Any], overrides: dict[str, Any], console: Console,
-            plugins: PluginSystem, world: World, run_view: RunView, expected: TrainSettings | None = None) -> Path:
+def _resume(
+    run_dir: RunDir,
+    config: dict[str, Any],
+    overrides: dict[str, Any],
+    console: Console,
+    plugins: PluginSystem,
+    world: World,
+    run_view: RunView,
+    expected: TrainSettings | None = None,
+) -> Path:
     settings = settings_for_resume(config, run_dir.path, overrides)
 
     def checked_plan() -> TrainPlan:
         plan = plan_training(settings, plugins, resuming=True, world_size=world.size)
         if expected is not None:  # --resume auto: the command must describe this run
             # a setting left to its default takes the run's recorded value (--ema-start follows --steps)
-            recorded = {key: value for key, value in config["training"].items()
-                        if key in RECORDED and getattr(expected, key, None) is None}
-            wanted = plan_training(dataclasses.replace(expected, **recorded), plugins, resuming=True,
-                                   world_size=world.size)
+            recorded = {
+                key: value
+                for key, value in config["training"].items()
+                if key in RECORDED and getattr(expected, key, None) is None
+            }
+            wanted = plan_training(
+                dataclasses.replace(expected, **recorded), plugins, resuming=True, world_size=world.size
+            )
             reason = differences(run_identity(plan), run_identity(wanted))
             if reason:
-                raise UsageError(f"--resume auto: {run_dir.path} holds another run ({reason}); give the flags and "
-                                 "--set values it was started with, or another --name")
+                raise UsageError(
+                    f"--resume auto: {run_dir.path} holds another run ({reason}); give the flags and "
+                    "--set values it was started with, or another --name"
+                )
         return plan
 
     plan = world.together(checked_plan)
     with world.together(lambda: run_dir.lock() if world.is_writer else contextlib.nullcontext()):
-        trainer = Trainer(plan, resolve_device(plan.settings.device), console, plugins, run_id=config.get("run_id"),
-                          world=world)
-        check_dataset(config.get("dataset_fingerprint"), dataset_fingerprint(trainer.data), plan.dataset.name,
-                      console)
+        trainer = Trainer(
+            plan, resolve_device(plan.settings.device), console, plugins, run_id=config.get("run_id"), world=world
+        )
+        check_dataset(config.get("dataset_fingerprint"), dataset_fingerprint(trainer.data), plan.dataset.name, console)
         trainer.checkpoints.restore_newest()
         if expected is not None and trainer.step >= trainer.total_steps:  # --resume auto of a finished run
             console.print(f"{run_dir.path} already finished at step {trainer.step}: nothing to do", highlight=False)
@@ -147,8 +178,15 @@ def _resume(run_dir: RunDir, config: dict[str, Any], overrides: dict[str, Any], 
 class Trainer:
     """The step loop and the state it advances; ``run()`` trains to the end of the budget."""
 
-    def __init__(self, plan: TrainPlan, device: torch.device, console: Console, plugins: PluginSystem,
-                 run_id: str | None = None, world: World | None = None):
+    def __init__(
+        self,
+        plan: TrainPlan,
+        device: torch.device,
+        console: Console,
+        plugins: PluginSystem,
+        run_id: str | None = None,
+        world: World | None = None,
+    ):
         self.plan, self.device, self.console, self.plugins = plan, device, console, plugins
         self.settings = settings = plan.settings  # resolved
         self.world = world = world or World()
@@ -170,32 +208,23 @@ class Trainer:
         self.optimizers = self.model.configure_optimizers()
         self.phases = checked_phases(self.model, self.optimizers, plan.model.name)
         check_critic_steps(self.phases, settings.d_steps, plan.model.name)
-        self.total_steps = settings.steps or math.ceil(
-            settings.epochs * self.feed.batches_per_epoch / batches_per_step(self.phases, settings.d_steps))
+        self.total_steps = budget_steps(
+            settings, self.feed.batches_per_epoch, batches_per_step(self.phases, settings.d_steps)
+        )
         schedule = LearningRateSchedule(settings, self.total_steps)
-        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, schedule.factor)
-                           for name, opt in self.optimizers.items()}
-        self.ema = GeneratorEMA(self.model, self.model.inference_networks, ema_decay(settings, self.model),
-                                settings.ema_start)
+        self.schedulers = {
+            name: torch.optim.lr_scheduler.LambdaLR(opt, schedule.factor) for name, opt in self.optimizers.items()
+        }
+        self.ema = GeneratorEMA(
+            self.model, self.model.inference_networks, ema_decay(settings, self.model), settings.ema_start
+        )
         self.guard = DivergenceGuard(tuple(p.name for p in self.phases), device, world)
         # compiled after the EMA copied the networks: the copies (used for samples) stay eager
         self.compiled = compile_networks(self.model, settings.compile_mode) if settings.compile else []
-        self.runner = PhaseRunner(self.model, self.optimizers, self.phases, settings.d_steps, settings.clip_grad,
-                                  observe=self.guard.observe, precision=self.precision, compiled=bool(self.compiled),
-                                  accumulate=settings.accumulate, reduce_gradients=world.average_gradients,
-                                  batch_size=settings.batch_size)
-
-        # --- what happens around the steps --------------------------------------------------------
-        self.report = ConsoleReport(console, self.run_dir, self.total_steps, banner=lambda: banner(self),
-                                    rates={f"lr_{name}" for name in self.optimizers})
-        self.lifecycle = Lifecycle(plugins, self.report.note)  # plugins and --logger loggers hear of the run
-        self.evaluation = (Evaluation(plan, self.model, self.ema, device, plugins, world, self.lifecycle)
-                           if settings.eval_every else None)
-        self.report.ranking = self.evaluation
-        self.samples = SampleGrids(plan, self.model, self.ema, self.data, device, self.feed.masks, world,
-                                   self.run_dir, self.lifecycle)
-        self.records = RunRecords(self.run_dir, settings, self.total_steps, epoch=lambda: self.feed.epoch,
-                                  ranking=self.evaluation)
+        self.runner = phase_runner(
+            self.model, self.optimizers, self.phases, settings, self.guard, self.precision, bool(self.compiled), world
+        )
+        self.report, self.lifecycle, self.evaluation, self.samples, self.records = around_the_steps(self)
         self.checkpoints = Checkpoints(self)
 
         # --- counters -------------------------------------------------------------------------
@@ -208,8 +237,12 @@ class Trainer:
         only with a ``run_view`` (a Trainer used without one, as by benchmarks, has only its own listeners)."""
         if self.world.is_writer:  # rank 0 alone writes the run folder and reports: the run's listeners are its own
             self.records.open(run_config(self), self.step)
-            self.lifecycle.start(run_view(self.run_dir.path) if run_view is not None else None, self.settings.loggers,
-                                 self.step, listeners=[self.records, self.report, self.samples, self.checkpoints])
+            self.lifecycle.start(
+                run_view(self.run_dir.path) if run_view is not None else None,
+                self.settings.loggers,
+                self.step,
+                listeners=[self.records, self.report, self.samples, self.checkpoints],
+            )
         status = "failed"
         previous_backends = configure_backends(self.device, self.settings.deterministic)  # put back when the run ends
         try:
@@ -228,7 +261,7 @@ class Trainer:
     def _train(self) -> str:
         """Train until the budget, a signal or a divergence; returns how it ended."""
         settings, time_limit = self.settings, self.plan.time_limit
-        self._warn_of_leaking_augments()
+        self.lifecycle.note(leaking_augments(self.augment, self.model, self.plan.model.name))
         logs, started, budget_note = LogAverager(self.world), time.monotonic(), ""
         speed = Throughput(settings.batch_size, self.excluded_seconds, self.batches_drawn)
         compile_reported = False
@@ -250,16 +283,23 @@ class Trainer:
                     if self.compiled and not compile_reported:
                         compile_reported = True
                         seconds = self.runner.compile_seconds
-                        self.lifecycle.note(f"compiled {', '.join(self.compiled)} in {seconds:.1f}s (not counted in img/s)")
+                        self.lifecycle.note(
+                            f"compiled {', '.join(self.compiled)} in {seconds:.1f}s (not counted in img/s)"
+                        )
                     self._after_step(logs, speed, started)
         except Diverged as exc:
             self._stop_diverged(exc)
         except KeyboardInterrupt:  # a second Ctrl-C: stop now; the last checkpoint is whole
-            self.records.ends("interrupted", self.checkpoints.last_step or 0, "stopped at once by a second Ctrl-C",
-                              artifacts=False)
-            self.console.print(f"stopped at once; resume from the last checkpoint with: "
-                               f"{shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}",
-                               highlight=False, markup=False, soft_wrap=True)
+            self.records.ends(
+                "interrupted", self.checkpoints.last_step or 0, "stopped at once by a second Ctrl-C", artifacts=False
+            )
+            self.console.print(
+                f"stopped at once; resume from the last checkpoint with: "
+                f"{shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
             raise
         finally:
             self.feed.close()
@@ -270,12 +310,16 @@ class Trainer:
                 self._stop_diverged(exc)
         if stops.signal is not None:  # (status.json says it as the run ends: records.ends)
             self.records.ends("interrupted", self.step, f"stopped by {stops.name}")
-            self.lifecycle.note(f"stopped by {stops.name} at step {self.step}; checkpoint saved. "
-                                f"Resume with: {shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}")
+            self.lifecycle.note(
+                f"stopped by {stops.name} at step {self.step}; checkpoint saved. "
+                f"Resume with: {shell_command('ganzoo', 'train', '--resume', self.run_dir.path)}"
+            )
             return "interrupted"
         self.records.ends("finished", self.step, budget_note)
-        self.lifecycle.note(f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
-                            f"checkpoint {self.checkpoints.last_path}, samples in {self.run_dir.samples}")
+        self.lifecycle.note(
+            f"{budget_note + '; ' if budget_note else ''}finished at step {self.step}: "
+            f"checkpoint {self.checkpoints.last_path}, samples in {self.run_dir.samples}"
+        )
         return "finished"
 
     def _after_step(self, logs: LogAverager, speed: Throughput, started: float) -> None:
@@ -291,7 +335,7 @@ class Trainer:
         if step % settings.sample_every == 0 or at_end:
             self.samples.draw(step)
         # evaluate first, so a checkpoint of this step holds this step's best value
-        if self.evaluation is not None and (step % settings.eval_every == 0 or at_end) and self.evaluation.run(step):
+        if self.evaluation is not None and self.evaluation.due(step, at_end) and self.evaluation.run(step):
             self.checkpoints.save(time.monotonic() - started, self.run_dir.checkpoints / "best.safetensors")
         if step % settings.checkpoint_every == 0 or at_end:
             self.checkpoints.save(time.monotonic() - started)
@@ -305,8 +349,10 @@ class Trainer:
             self.world.broadcast_state(self.model.buffers())
         except RuntimeError as exc:
             if self.settings.deterministic and "deterministic" in str(exc):
-                raise GanzooError(f"--deterministic: {str(exc).splitlines()[0]} (model '{self.plan.model.name}' "
-                                  f"cannot train deterministically on {self.device}; drop --deterministic)") from None
+                raise GanzooError(
+                    f"--deterministic: {str(exc).splitlines()[0]} (model '{self.plan.model.name}' "
+                    f"cannot train deterministically on {self.device}; drop --deterministic)"
+                ) from None
             raise
         for scheduler in self.schedulers.values():
             scheduler.step()
@@ -322,17 +368,29 @@ class Trainer:
         """Time that is not training, left out of img/s: lifecycle hooks, and compiling."""
         return self.lifecycle.seconds + self.runner.compile_seconds
 
-    def _warn_of_leaking_augments(self) -> None:
-        leaking = [name for name in self.augment if name in LEAKING]
-        if leaking and isinstance(self.model, SamplesFromNoise):
-            self.lifecycle.note(f"warning: --augment {','.join(leaking)} changes only the real images, so the "
-                                f"samples will learn to look {'/'.join(leaking)}-augmented; augment inside the model "
-                                f"instead where it offers that (`ganzoo info {self.plan.model.name}` lists its "
-                                "options)")
-
     def _stop_diverged(self, exc: Diverged) -> NoReturn:
         files = self.run_dir.checkpoint_files()
         kept = f"the last good checkpoint is {files[-1][1]}" if files else "no checkpoint was written"
         self.records.ends("diverged", self.step, str(exc))
         self.lifecycle.note(f"{exc}; {kept}")
         raise Diverged(f"{exc}; {kept}") from None
+
+
+def around_the_steps(trainer: Trainer) -> tuple[ConsoleReport, Lifecycle, Evaluation | None, SampleGrids, RunRecords]:
+    """The trainer's components: its console report, the lifecycle that tells the listeners and the
+    plugins what happens, the evaluation (--eval-every), the sample grids and the run's records."""
+    plan, world, run_dir = trainer.plan, trainer.world, trainer.run_dir
+    rates = {f"lr_{name}" for name in trainer.optimizers}
+    report = ConsoleReport(trainer.console, run_dir, trainer.total_steps, banner=lambda: banner(trainer), rates=rates)
+    lifecycle = Lifecycle(trainer.plugins, report.note)  # plugins and --logger loggers hear of the run
+    evaluation = None
+    if plan.settings.eval_every:
+        evaluation = Evaluation(plan, trainer.model, trainer.ema, trainer.device, trainer.plugins, world, lifecycle)
+    report.ranking = evaluation
+    samples = SampleGrids(
+        plan, trainer.model, trainer.ema, trainer.data, trainer.device, trainer.feed.masks, world, run_dir, lifecycle
+    )
+    records = RunRecords(
+        run_dir, plan.settings, trainer.total_steps, epoch=lambda: trainer.feed.epoch, ranking=evaluation
+    )
+    return report, lifecycle, evaluation, samples, records

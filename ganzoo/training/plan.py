@@ -43,8 +43,13 @@ class TrainPlan:
         return {key: getattr(self.settings, key) for key in RECORDED}
 
 
-def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool = False, world_size: int = 1,
-                  check_fresh: bool = True) -> TrainPlan:
+def plan_training(
+    settings: TrainSettings,
+    plugins: PluginSystem,
+    resuming: bool = False,
+    world_size: int = 1,
+    check_fresh: bool = True,
+) -> TrainPlan:
     """The resolved, validated plan. ``world_size``: the processes of a torchrun launch, over
     which the (global) batch is split; ``check_fresh``: whether a new run's folder is checked
     here (under torchrun only rank 0 creates it)."""
@@ -54,13 +59,21 @@ def plan_training(settings: TrainSettings, plugins: PluginSystem, resuming: bool
     resolved = _resolved(settings, model.spec, dataset.spec, plugins)
     check_rules(resolved, plugins)  # the bounds and choices each setting declares
     if resolved.resolution not in model.spec.resolutions:
-        raise UsageError(f"--resolution {resolved.resolution}: {model.spec.name} supports "
-                         f"{', '.join(map(str, model.spec.resolutions))}")
+        raise UsageError(
+            f"--resolution {resolved.resolution}: {model.spec.name} supports "
+            f"{', '.join(map(str, model.spec.resolutions))}"
+        )
     _check_processes(resolved, world_size)
     options = _model_options(settings, model.spec, plugins)
     run_dir = _run_dir(resolved, check=not resuming and check_fresh)
-    return TrainPlan(settings=resolved, model=model, dataset=dataset, options=options, run_dir=run_dir,
-                     time_limit=parse_duration(settings.time))
+    return TrainPlan(
+        settings=resolved,
+        model=model,
+        dataset=dataset,
+        options=options,
+        run_dir=run_dir,
+        time_limit=parse_duration(settings.time),
+    )
 
 
 def _dataset(settings: TrainSettings, spec: ModelSpec, plugins: PluginSystem) -> Entry[DatasetSpec]:
@@ -72,8 +85,10 @@ def _dataset(settings: TrainSettings, spec: ModelSpec, plugins: PluginSystem) ->
     data_kind = plugins.data_kind(spec)
     if dataset.spec.kind != data_kind:
         suitable = [e.name for e in plugins.datasets if e.spec.kind == data_kind]
-        raise UsageError(f"--dataset {name} holds {dataset.spec.kind} data, but {spec.name} ({spec.task}) trains "
-                         f"on {data_kind} data; try one of: {', '.join(suitable) or 'none installed'}")
+        raise UsageError(
+            f"--dataset {name} holds {dataset.spec.kind} data, but {spec.name} ({spec.task}) trains "
+            f"on {data_kind} data; try one of: {', '.join(suitable) or 'none installed'}"
+        )
     if settings.data_root and dataset.spec.embedded:
         raise UsageError(f"--data-root: dataset '{name}' is embedded and reads no files")
     return dataset
@@ -114,11 +129,14 @@ def _check_processes(settings: TrainSettings, world_size: int) -> None:
     shares = world_size * accumulate
     if batch % shares:
         over = f"{world_size} processes" + (f" x {accumulate} micro-batches" if accumulate > 1 else "")
-        raise UsageError(f"--batch-size {batch} does not split evenly over {over} ({batch / shares:g} each); "
-                         f"use a multiple of {shares}")
+        raise UsageError(
+            f"--batch-size {batch} does not split evenly over {over} ({batch / shares:g} each); "
+            f"use a multiple of {shares}"
+        )
     if settings.sync_bn and world_size == 1:
-        raise UsageError("--sync-bn shares BatchNorm statistics between the processes of a torchrun launch; "
-                         "this run has one process")
+        raise UsageError(
+            "--sync-bn shares BatchNorm statistics between the processes of a torchrun launch; this run has one process"
+        )
 
 
 def _model_options(settings: TrainSettings, spec: ModelSpec, plugins: PluginSystem) -> Any:
@@ -142,13 +160,16 @@ def _run_dir(settings: TrainSettings, check: bool) -> Path:
     when it is created)."""
     name, out = settings.name, settings.out
     if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
-        raise UsageError(f"--name '{name}' must be one folder name of letters, digits, '.', '_' and '-' "
-                         "(not '.' or '..')")
+        raise UsageError(
+            f"--name '{name}' must be one folder name of letters, digits, '.', '_' and '-' (not '.' or '..')"
+        )
     run_dir = Path(out) / name
     if check:
         if not run_dir.resolve().is_relative_to(Path(out).resolve()):
-            raise UsageError(f"--name '{name}': '{run_dir}' leads outside --out '{out}' "
-                             f"(to '{run_dir.resolve()}'); choose another --name")
+            raise UsageError(
+                f"--name '{name}': '{run_dir}' leads outside --out '{out}' "
+                f"(to '{run_dir.resolve()}'); choose another --name"
+            )
         RunDir(run_dir).check_fresh()
     return run_dir
 

@@ -38,8 +38,14 @@ class Ending:
 
 
 class RunRecords:
-    def __init__(self, run_dir: RunDir, settings: TrainSettings, total_steps: int, epoch: Callable[[], int],
-                 ranking: Evaluation | None = None):
+    def __init__(
+        self,
+        run_dir: RunDir,
+        settings: TrainSettings,
+        total_steps: int,
+        epoch: Callable[[], int],
+        ranking: Evaluation | None = None,
+    ):
         self.run_dir, self.settings, self.total_steps = run_dir, settings, total_steps
         self.epoch = epoch  # the data order's current epoch
         self.ranking = ranking
@@ -63,14 +69,21 @@ class RunRecords:
     @hookimpl
     def on_log(self, step: int, scalars: dict[str, float]) -> None:
         rest = {key: value for key, value in scalars.items() if key != "images_per_second"}
-        self.run_dir.append_metrics({"step": step, "epoch": self.epoch(),
-                                     "images_per_second": scalars["images_per_second"], **rest})
+        self.run_dir.append_metrics(
+            {"step": step, "epoch": self.epoch(), "images_per_second": scalars["images_per_second"], **rest}
+        )
 
     @hookimpl
     def on_evaluate(self, step: int, results: dict[str, float]) -> None:
-        self.run_dir.append_metrics({"step": step, "eval": {k: round(v, 6) for k, v in results.items()},
-                                     "extractor": self.settings.eval_extractor, "n": self.settings.eval_n,
-                                     "best": self.ranking is not None and self.ranking.improved})
+        self.run_dir.append_metrics(
+            {
+                "step": step,
+                "eval": {k: round(v, 6) for k, v in results.items()},
+                "extractor": self.settings.eval_extractor,
+                "n": self.settings.eval_n,
+                "best": self.ranking is not None and self.ranking.improved,
+            }
+        )
 
     @hookimpl
     def on_checkpoint(self, step: int, path: Path) -> None:
@@ -97,9 +110,14 @@ def run_config(trainer: Trainer) -> dict[str, Any]:
         config = run_dir.read_config()
         config["training"] = plan.training_dict()
         config.setdefault("run_id", trainer.run_id)  # a run from before run ids gets one
-        config.setdefault("resumes", []).append({"step": trainer.step, "command": sys.argv,
-                                                 "world_size": trainer.world.size,
-                                                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        config.setdefault("resumes", []).append(
+            {
+                "step": trainer.step,
+                "command": sys.argv,
+                "world_size": trainer.world.size,
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
+        )
         return config
     loaded = {p.name: p.version for p in trainer.plugins.plugins.values() if p.status == "loaded"}
     return {

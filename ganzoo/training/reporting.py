@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
+from ganzoo.augment import LEAKING
 from ganzoo.hookspecs import hookimpl
+from ganzoo.protocols import SamplesFromNoise
 from ganzoo.training.progress import TrainingProgress
 from ganzoo.training.run_dir import RunDir
 
@@ -22,8 +24,15 @@ class ConsoleReport:
     """The banner, the progress (a live bar on a terminal, else one line per log line), each
     evaluation, and the run's notes (warnings, how it ended); log.txt gets every line."""
 
-    def __init__(self, console: Console, run_dir: RunDir, total_steps: int, banner: Callable[[], str],
-                 rates: set[str], ranking: Evaluation | None = None):
+    def __init__(
+        self,
+        console: Console,
+        run_dir: RunDir,
+        total_steps: int,
+        banner: Callable[[], str],
+        rates: set[str],
+        ranking: Evaluation | None = None,
+    ):
         self.console, self.run_dir, self.total_steps = console, run_dir, total_steps
         self.banner = banner
         self.rates = rates  # the learning rates among the logged scalars: in the records, not on the line
@@ -69,6 +78,21 @@ def banner(trainer: Trainer) -> str:
     speed: list[Any] = [trainer.precision.name]
     speed += (["compiled"] if trainer.compiled else []) + (["deterministic"] if settings.deterministic else [])
     speed += ["data on device"] if trainer.feed.mode == "device" else []
-    return (f"{verb} on {trainer.device} ({', '.join(speed)}){processes}: {plan.model.name} on {plan.dataset.name} "
-            f"({len(trainer.data)} images at {settings.resolution}px), {trainer.total_steps} steps of "
-            f"{settings.batch_size}")
+    return (
+        f"{verb} on {trainer.device} ({', '.join(speed)}){processes}: {plan.model.name} on {plan.dataset.name} "
+        f"({len(trainer.data)} images at {settings.resolution}px), {trainer.total_steps} steps of "
+        f"{settings.batch_size}"
+    )
+
+
+def leaking_augments(augment: tuple[str, ...], model: object, model_name: str) -> str:
+    """A warning when --augment changes only the real images of a model that samples (it then learns the
+    augmentation), else ""."""
+    leaking = [name for name in augment if name in LEAKING]
+    if not leaking or not isinstance(model, SamplesFromNoise):
+        return ""
+    return (
+        f"warning: --augment {','.join(leaking)} changes only the real images, so the samples will learn to "
+        f"look {'/'.join(leaking)}-augmented; augment inside the model instead where it offers that "
+        f"(`ganzoo info {model_name}` lists its options)"
+    )

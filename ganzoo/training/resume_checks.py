@@ -33,8 +33,7 @@ def differences(theirs: Any, ours: Any, path: str = "") -> str:
     """The first few settings that differ between two identities, as 'KEY is A there, B here';
     keys only one side has are not compared."""
     if isinstance(theirs, dict) and isinstance(ours, dict):
-        found = [differences(theirs[k], ours[k], f"{path}.{k}" if path else k)
-                 for k in sorted(set(theirs) & set(ours))]
+        found = [differences(theirs[k], ours[k], f"{path}.{k}" if path else k) for k in sorted(set(theirs) & set(ours))]
         return "; ".join([d for d in found if d][:3])
     return "" if theirs == ours else f"{path} is {theirs!r} there, {ours!r} in this run"
 
@@ -48,6 +47,7 @@ def dataset_fingerprint(data: Any) -> dict[str, Any]:
 def check_identity(path: Path, info: dict[str, Any], identity: dict[str, Any], run_id: str, examples: int) -> None:
     """Refuse a checkpoint written by another run: another model, configuration or dataset.
     (Checkpoints from before identities were stored are checked by model only.)"""
+
     def foreign(reason: str) -> CheckpointError:
         return CheckpointError(f"checkpoint '{path}' belongs to another run ({reason})")
 
@@ -72,12 +72,18 @@ def check_dataset(recorded: dict[str, Any] | None, now: dict[str, Any], name: st
     if not isinstance(recorded, dict):  # a run from before datasets were fingerprinted
         return
     if recorded.get("examples") != now["examples"]:
-        raise DataError(f"dataset '{name}' changed under this run: it holds {now['examples']} examples now, "
-                        f"{recorded.get('examples')} when the run started; restore those files to resume it, "
-                        "or start a new run")
+        raise DataError(
+            f"dataset '{name}' changed under this run: it holds {now['examples']} examples now, "
+            f"{recorded.get('examples')} when the run started; restore those files to resume it, "
+            "or start a new run"
+        )
     if recorded.get("source") and now["source"] and recorded["source"] != now["source"]:
-        console.print(f"warning: the files of dataset '{name}' changed since this run started (the same "
-                      "number of examples); resuming on them", highlight=False, soft_wrap=True)
+        console.print(
+            f"warning: the files of dataset '{name}' changed since this run started (the same "
+            "number of examples); resuming on them",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def check_budget(step: int, total_steps: int, overrides: dict[str, Any]) -> None:

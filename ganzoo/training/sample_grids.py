@@ -28,8 +28,18 @@ PREVIEW_EXAMPLES = 8  # rows of a translation model's sample grid
 
 
 class SampleGrids:
-    def __init__(self, plan: TrainPlan, model: torch.nn.Module, ema: GeneratorEMA, data: Any, device: torch.device,
-                 masks: frozenset[str], world: World, run_dir: RunDir, lifecycle: Lifecycle):
+    def __init__(
+        self,
+        plan: TrainPlan,
+        model: torch.nn.Module,
+        ema: GeneratorEMA,
+        data: Any,
+        device: torch.device,
+        masks: frozenset[str],
+        world: World,
+        run_dir: RunDir,
+        lifecycle: Lifecycle,
+    ):
         self.model, self.ema, self.device, self.masks = model, ema, device, masks
         self.run_dir, self.lifecycle = run_dir, lifecycle
         noise = isinstance(model, SamplesFromNoise)
@@ -56,7 +66,9 @@ class SampleGrids:
         if self.sheet is not None:
             with self.ema.swapped_in(self.model) as model:
                 return grid_image(self.sheet.images(model, self.device), nrow=self.sheet.columns)
+        assert self.examples is not None
         with self.ema.swapped_in(self.model) as model, torch.no_grad():  # model-defined columns
+            assert isinstance(model, PreviewsExamples)
             model.eval()
             try:
                 rows = model.preview(to_model_range(self.examples, self.device, self.masks))
@@ -71,8 +83,14 @@ def held_out_examples(plan: TrainPlan, data: Any, count: int = PREVIEW_EXAMPLES)
     held_out = next((s for s in ("val", "test") if s in spec.splits), None)
     if held_out:
         try:
-            data = open_dataset(spec, root=settings.data_root, resolution=settings.resolution, split=held_out,
-                                fit=settings.fit, options=settings.data_options)
+            data = open_dataset(
+                spec,
+                root=settings.data_root,
+                resolution=settings.resolution,
+                split=held_out,
+                fit=settings.fit,
+                options=settings.data_options,
+            )
         except GanzooError:  # a user folder without that split: show training examples
             pass
     return data.batch(torch.arange(min(count, len(data))))

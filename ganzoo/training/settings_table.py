@@ -19,8 +19,10 @@ PAGE = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
 def generated() -> str:
     """The table, then the settings ``--resume`` may change."""
     resumable = [f"`{d.flag}`" for d in declared_settings() if d.rules.resumable]
-    return (f"{markdown_table(TrainSettings)}\n`--resume RUN` may change only these settings (budgets, cadence, "
-            f"loggers, the device and speed): {', '.join(resumable)}.\n")
+    return (
+        f"{markdown_table(TrainSettings)}\n`--resume RUN` may change only these settings (budgets, cadence, "
+        f"loggers, the device and speed): {', '.join(resumable)}.\n"
+    )
 
 
 def with_table(page: str) -> str:

@@ -37,5 +37,6 @@ class StopRequests:
         if self.signal is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.signal = signum
-        self.console.print(f"\n{signal.Signals(signum).name}: stopping after this step "
-                           "(Ctrl-C again to stop at once)", highlight=False)
+        self.console.print(
+            f"\n{signal.Signals(signum).name}: stopping after this step (Ctrl-C again to stop at once)", highlight=False
+        )

@@ -12,6 +12,9 @@ from stylegan_helpers import TINY, isolated_data_home, run_cli, tiny_sets  # noq
 import ganzoo
 from ganzoo.protocols import StepContext
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 def tiny_model(name: str = "stylegan2", resolution: int = 16, channels: int = 1, **options):
     values = dict(value.split("=") for value in TINY)

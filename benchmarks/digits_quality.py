@@ -17,12 +17,12 @@ import json
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import load_digits
 from sklearn.svm import SVC
 
-from ganzoo.training.devices import resolve_device
 from ganzoo.protocols import SamplesConditionally
+from ganzoo.training.devices import resolve_device
 from ganzoo.training.inference import load_run
 from ganzoo.training.samples import draw_codes, sample_images
 
@@ -31,7 +31,7 @@ def digits_classifier(seed: int = 0) -> tuple[CalibratedClassifierCV, float]:
     digits = load_digits()
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(digits.data))
-    train, held_out = order[: len(order) // 2], order[len(order) // 2:]
+    train, held_out = order[: len(order) // 2], order[len(order) // 2 :]
     classifier = CalibratedClassifierCV(SVC(gamma=0.001, C=10), ensemble=False)
     classifier.fit(digits.data[train], digits.target[train])
     return classifier, float(classifier.score(digits.data[held_out], digits.target[held_out]))
@@ -68,13 +68,17 @@ def main() -> None:
         per_class = []
         for k in range(10):
             noise, labels = draw_codes(model, args.n, torch.Generator().manual_seed(args.seed + k), [k])
-            small = F.interpolate(sample_images(model, noise, cpu, labels=labels).float() / 255.0, size=(8, 8),
-                                  mode="area")
+            small = F.interpolate(
+                sample_images(model, noise, cpu, labels=labels).float() / 255.0, size=(8, 8), mode="area"
+            )
             per_class.append(float((classifier.predict((small * 16.0).flatten(1).numpy()) == k).mean()))
         result["asked_class_labelled_as_asked"] = [round(share, 3) for share in per_class]
         result["min_asked_class_share"] = round(min(per_class), 3)
-    print(json.dumps({"run": args.run, "n": args.n, "classifier_held_out_accuracy": round(accuracy, 4),
-                      **result}, indent=2))
+    print(
+        json.dumps(
+            {"run": args.run, "n": args.n, "classifier_held_out_accuracy": round(accuracy, 4), **result}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -17,9 +17,28 @@ from ganzoo.protocols import DataInfo, Loss
 from ganzoo.specs import DatasetSpec, LoggerSpec, LossSpec, MetricSpec, ModelSpec, TaskSpec, build_conforming, resolve
 
 __all__ = [
-    "DatasetSpec", "DuplicateNameError", "GanzooError", "LoggerSpec", "LossSpec", "MetricSpec", "ModelSpec",
-    "PluginError", "Run", "TaskSpec", "UnknownNameError", "UsageError", "__version__", "create_loss",
-    "create_model", "hookimpl", "list_datasets", "list_models", "load_dataset", "load_plugins", "load_run", "train",
+    "DatasetSpec",
+    "DuplicateNameError",
+    "GanzooError",
+    "LoggerSpec",
+    "LossSpec",
+    "MetricSpec",
+    "ModelSpec",
+    "PluginError",
+    "Run",
+    "TaskSpec",
+    "UnknownNameError",
+    "UsageError",
+    "__version__",
+    "create_loss",
+    "create_model",
+    "hookimpl",
+    "list_datasets",
+    "list_models",
+    "load_dataset",
+    "load_plugins",
+    "load_run",
+    "train",
 ]
 
 
@@ -32,16 +51,29 @@ def list_datasets(pattern: str | None = None) -> list[str]:
     return [e.name for e in load_plugins().datasets.list(pattern)]
 
 
-def create_model(name: str, *, channels: int = 3, resolution: int = 64, data_kind: str | None = None,
-                 classes: tuple[str, ...] = (), attributes: tuple[str, ...] = (), **options: Any):
+def create_model(
+    name: str,
+    *,
+    channels: int = 3,
+    resolution: int = 64,
+    data_kind: str | None = None,
+    classes: tuple[str, ...] = (),
+    attributes: tuple[str, ...] = (),
+    **options: Any,
+):
     """Build a model's recipe (an ``nn.Module``) with the given options, e.g.
     ``create_model("dcgan", channels=1, resolution=32, ngf=32)``; conditional models need the
     class (or attribute) names: ``create_model("cdcgan", classes=tuple("0123456789"))``."""
     plugins = load_plugins()
     spec = plugins.models.get(name)
     opts = build_options(resolve(spec.options), options, owner=f"model '{name}'")
-    data = DataInfo(kind=data_kind or plugins.data_kind(spec), channels=channels, resolution=resolution,
-                    classes=classes, attributes=attributes)
+    data = DataInfo(
+        kind=data_kind or plugins.data_kind(spec),
+        channels=channels,
+        resolution=resolution,
+        classes=classes,
+        attributes=attributes,
+    )
     return resolve(spec.build)(opts, data)
 
 
@@ -52,12 +84,20 @@ def create_loss(name: str, **options: Any) -> Loss:
     return build_conforming(entry.spec.build, Loss, f"loss '{name}' of plugin {entry.provider}", **options)
 
 
-def load_dataset(name: str, *, resolution: int | None = None, root: str | None = None,
-                 split: str = "train", fit: str = "crop", **options: Any):
+def load_dataset(
+    name: str,
+    *,
+    resolution: int | None = None,
+    root: str | None = None,
+    split: str = "train",
+    fit: str = "crop",
+    **options: Any,
+):
     """Load a registered dataset at a resolution (the dataset's default if None); ``options``
     are the dataset's own (``ganzoo info DATASET`` lists them)."""
     from ganzoo.data.loading import dataset_options, open_dataset  # lazy: data imports torch; import ganzoo does not
 
     spec = load_plugins().datasets.get(name)
-    return open_dataset(spec, root=root, resolution=resolution, split=split, fit=fit,
-                        options=dataset_options(spec, values=options))
+    return open_dataset(
+        spec, root=root, resolution=resolution, split=split, fit=fit, options=dataset_options(spec, values=options)
+    )

@@ -70,8 +70,12 @@ class Isolation:
         try:
             pm.check_pending()  # a misspelt hook name fails here, naming the hook
             callers = {caller.name: caller for caller in pm.get_hookcallers(plugin) or []}  # 1.3 repeats them
-            impls = [(hook, impl) for hook, caller in callers.items()
-                     for impl in caller.get_hookimpls() if impl.plugin is plugin]
+            impls = [
+                (hook, impl)
+                for hook, caller in callers.items()
+                for impl in caller.get_hookimpls()
+                if impl.plugin is plugin
+            ]
         finally:
             pm.unregister(plugin)
         proxy = _Proxy(plugin, name)
@@ -81,8 +85,14 @@ class Isolation:
             # named after its hook where it can be: pluggy 1.3's subset_hook_caller looks hooks up by attribute name
             attribute = f"{hook}_{number}" if hook in vars(proxy) else hook
             vars(proxy)[attribute] = hookimpl(
-                guard, specname=hook, tryfirst=impl.tryfirst, trylast=impl.trylast, wrapper=impl.wrapper,
-                hookwrapper=impl.hookwrapper, optionalhook=impl.optionalhook)
+                guard,
+                specname=hook,
+                tryfirst=impl.tryfirst,
+                trylast=impl.trylast,
+                wrapper=impl.wrapper,
+                hookwrapper=impl.hookwrapper,
+                optionalhook=impl.optionalhook,
+            )
         pm.register(proxy, name=name)
 
     # -- guards: one per hook implementation ----------------------------------------------------

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
     from PIL import Image
 
 
-def train(model: str | None = None, dataset: str | None = None, *, config: str | Path | None = None,
-          **settings: Any) -> "Run":
+def train(
+    model: str | None = None, dataset: str | None = None, *, config: str | Path | None = None, **settings: Any
+) -> Run:
     """Train ``model`` (on its default dataset unless ``dataset`` is given) and return the run.
 
     ``settings`` are those of ``ganzoo train``, by keyword: ``steps=500``, ``batch_size=32``
@@ -38,7 +39,7 @@ def train(model: str | None = None, dataset: str | None = None, *, config: str |
     return Run(path)
 
 
-def load_run(path: str | Path) -> "Run":
+def load_run(path: str | Path) -> Run:
     """A run folder made by ``ganzoo train`` or :func:`train`."""
     return Run(path)
 
@@ -82,8 +83,10 @@ class Run:
 
     def __repr__(self) -> str:
         config = self.config
-        return (f"Run('{self.path}', model={config.get('model')!r}, dataset={config.get('dataset')!r}, "
-                f"state={self.status.get('state')!r}, step={self.status.get('step')!r})")
+        return (
+            f"Run('{self.path}', model={config.get('model')!r}, dataset={config.get('dataset')!r}, "
+            f"state={self.status.get('state')!r}, step={self.status.get('step')!r})"
+        )
 
     # -- records -------------------------------------------------------------------------
     @property
@@ -130,9 +133,18 @@ class Run:
             self._loaded = {key: load_weights(self.path, resolved, checkpoint=checkpoint, ema=ema)}
         return self._loaded[key]
 
-    def generate(self, n: int = 64, seed: int = 0, *, classes: list[str | int] | None = None,
-                 truncation: float | None = None, checkpoint: str | Path | None = None, ema: bool = True,
-                 device: str = "auto", batch_size: int = 256) -> "torch.Tensor":
+    def generate(
+        self,
+        n: int = 64,
+        seed: int = 0,
+        *,
+        classes: list[str | int] | None = None,
+        truncation: float | None = None,
+        checkpoint: str | Path | None = None,
+        ema: bool = True,
+        device: str = "auto",
+        batch_size: int = 256,
+    ) -> torch.Tensor:
         """``n`` images (per class, with ``classes``) as a uint8 tensor ``(N, C, H, W)``: the same
         images as ``ganzoo generate RUN --seed SEED`` with the same arguments."""
         import torch  # lazy: import ganzoo stays light (no torch, no engine)
@@ -145,13 +157,22 @@ class Run:
         loaded = self.model(checkpoint, ema, device)
         require_inference(loaded, "sample")
         if truncation is not None and not (truncation > 0 and isinstance(loaded.model, Truncates)):
-            raise UsageError(f"truncation {truncation}: model '{loaded.model_entry.name}' needs a positive value "
-                             "and support for truncation")
+            raise UsageError(
+                f"truncation {truncation}: model '{loaded.model_entry.name}' needs a positive value "
+                "and support for truncation"
+            )
         choices = class_choices(loaded, [str(c) for c in classes] if classes else None)
         return torch.cat(list(generated(loaded.model, n, seed, choices, truncation, batch_size)))
 
-    def translate(self, images: "torch.Tensor | Image.Image | str | Path | list", direction: str | None = None, *,
-                  checkpoint: str | Path | None = None, ema: bool = True, device: str = "auto") -> "torch.Tensor | list":
+    def translate(
+        self,
+        images: torch.Tensor | Image.Image | str | Path | list,
+        direction: str | None = None,
+        *,
+        checkpoint: str | Path | None = None,
+        ema: bool = True,
+        device: str = "auto",
+    ) -> torch.Tensor | list:
         """Translate images (a uint8 tensor ``(N, 3, H, W)``, or PIL images or files) as
         ``ganzoo translate`` does: each at the model's resolution, returned at its own size; a
         tensor in gives a tensor out, anything else a list of uint8 ``(3, H, W)`` tensors."""
@@ -170,24 +191,37 @@ class Run:
         require_inference(loaded, "translate")
         direction = direction or cast(Translates, loaded.model).directions[0]  # its default (require_inference checked)
         as_tensor = isinstance(images, torch.Tensor)
-        if as_tensor:
+        if isinstance(images, torch.Tensor):  # not `if as_tensor`: mypy narrows only on the isinstance itself
             if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
-                raise UsageError(f"images must be a uint8 tensor (N, 3, H, W), got {images.dtype} "
-                                 f"{tuple(images.shape)}")
+                raise UsageError(
+                    f"images must be a uint8 tensor (N, 3, H, W), got {images.dtype} {tuple(images.shape)}"
+                )
             pictures = [Image.fromarray(image.permute(1, 2, 0).cpu().numpy()) for image in images]
         else:
             items = images if isinstance(images, list) else [images]
-            pictures = [item.convert("RGB") if isinstance(item, Image.Image) else open_rgb(Path(item))
-                        for item in items]
+            pictures = [
+                item.convert("RGB") if isinstance(item, Image.Image) else open_rgb(Path(item)) for item in items
+            ]
         resolution = loaded.config["data"]["resolution"]
         model_device = next(loaded.model.parameters()).device
-        outputs = [torch.from_numpy(np.array(translate_image(loaded.model, picture, resolution, direction,
-                                                             model_device))).permute(2, 0, 1)
-                   for picture in pictures]
+        outputs = [
+            torch.from_numpy(
+                np.array(translate_image(loaded.model, picture, resolution, direction, model_device))
+            ).permute(2, 0, 1)
+            for picture in pictures
+        ]
         return torch.stack(outputs) if as_tensor else outputs
 
-    def inpaint(self, images: "torch.Tensor", masks: "torch.Tensor", exemplars: "torch.Tensor | None" = None, *,
-                checkpoint: str | Path | None = None, ema: bool = True, device: str = "auto") -> "torch.Tensor":
+    def inpaint(
+        self,
+        images: torch.Tensor,
+        masks: torch.Tensor,
+        exemplars: torch.Tensor | None = None,
+        *,
+        checkpoint: str | Path | None = None,
+        ema: bool = True,
+        device: str = "auto",
+    ) -> torch.Tensor:
         """Fill the holes (mask value 1) of uint8 images ``(N, C, H, W)`` at the model's
         resolution, for models that inpaint; pixels outside the holes are returned unchanged."""
         import torch  # lazy: import ganzoo stays light (no torch, no engine)
@@ -208,7 +242,7 @@ class Run:
         return torch.where(keep, images.cpu(), filled)
 
     # -- more training and evaluation ------------------------------------------------------
-    def resume(self, **budgets: Any) -> "Run":
+    def resume(self, **budgets: Any) -> Run:
         """Continue the run from its newest checkpoint, exactly as ``ganzoo train --resume``;
         only budgets, cadence, loggers and the device may change (``steps=4000``)."""
         from rich.console import Console  # lazy: import ganzoo stays light (no torch, no engine)
@@ -219,17 +253,28 @@ class Run:
         given = _settings_by_name(budgets)
         fixed = sorted(set(given) - set(RESUMABLE))
         if fixed:
-            raise UsageError(f"resume continues a run as it was configured; {', '.join(fixed)} cannot change it "
-                             "(budgets, cadence, loggers and the device can)")
+            raise UsageError(
+                f"resume continues a run as it was configured; {', '.join(fixed)} cannot change it "
+                "(budgets, cadence, loggers and the device can)"
+            )
         resume_loop(self.path, given, console=_console(Console), run_view=Run)
         self._loaded = {}
         return self
 
-    def evaluate(self, metrics: str | list[str] | tuple[str, ...] = EVAL_DEFAULTS.metrics, n: int = EVAL_DEFAULTS.n,
-                 *, extractor: str = EVAL_DEFAULTS.extractor, real: int | None = None, split: str | None = None,
-                 seed: int = EVAL_DEFAULTS.seed,
-                 checkpoint: str | Path | None = None, ema: bool = True, device: str = "auto",
-                 inception_weights: str | Path | None = None) -> dict[str, Any]:
+    def evaluate(
+        self,
+        metrics: str | list[str] | tuple[str, ...] = EVAL_DEFAULTS.metrics,
+        n: int = EVAL_DEFAULTS.n,
+        *,
+        extractor: str = EVAL_DEFAULTS.extractor,
+        real: int | None = None,
+        split: str | None = None,
+        seed: int = EVAL_DEFAULTS.seed,
+        checkpoint: str | Path | None = None,
+        ema: bool = True,
+        device: str = "auto",
+        inception_weights: str | Path | None = None,
+    ) -> dict[str, Any]:
         """Score the run as ``ganzoo eval`` does; returns the record it adds to metrics.jsonl
         (``record["eval"]`` maps each metric to its value)."""
         from ganzoo.metrics.runner import evaluate_run  # lazy: import ganzoo stays light (no torch, no engine)
@@ -238,6 +283,13 @@ class Run:
         names = tuple(m.strip() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip())
         if n < 2 or (real is not None and real < 2):
             raise UsageError("n and real need at least 2 images")
-        settings = EvalSettings(metrics=names, n=n, real=real, split=split, extractor=extractor, seed=seed,
-                                inception_weights=str(inception_weights) if inception_weights else None)
+        settings = EvalSettings(
+            metrics=names,
+            n=n,
+            real=real,
+            split=split,
+            extractor=extractor,
+            seed=seed,
+            inception_weights=str(inception_weights) if inception_weights else None,
+        )
         return evaluate_run(self.path, settings, resolve_device(device), checkpoint=checkpoint, ema=ema)

@@ -20,7 +20,7 @@ POLICIES = ("color", "translation", "cutout")
 
 
 def parse_policy(policy: str, allowed: tuple[str, ...] = POLICIES) -> tuple[str, ...]:
-    """"translation,color" -> ("translation", "color"); ValueError naming unknown entries."""
+    """ "translation,color" -> ("translation", "color"); ValueError naming unknown entries."""
     names = tuple(p.strip() for p in policy.split(",") if p.strip())
     unknown = [n for n in names if n not in allowed]
     if unknown:

@@ -55,11 +55,38 @@ from ganzoo.plugins import load_plugins
 from ganzoo.specs import DatasetSpec, resolve
 
 __all__ = [
-    "IMAGE_SUFFIXES", "MASK_KINDS", "CacheWriter", "ImageArrays", "InpaintingView", "SkippedImage", "TensorImages",
-    "UnpairedImages", "attach", "bounding_boxes", "content_md5", "data_home", "dataset_option_names", "dataset_spec",
-    "download", "download_dataset", "edge_map", "extract", "file_digest", "find_images", "fit_square", "given_root",
-    "image_dataset", "load_image", "load_side_by_side", "load_square", "named", "open_as", "parse_idx",
-    "prepare_files", "read_bytes", "resize_square",
+    "IMAGE_SUFFIXES",
+    "MASK_KINDS",
+    "CacheWriter",
+    "ImageArrays",
+    "InpaintingView",
+    "SkippedImage",
+    "TensorImages",
+    "UnpairedImages",
+    "attach",
+    "bounding_boxes",
+    "content_md5",
+    "data_home",
+    "dataset_option_names",
+    "dataset_spec",
+    "download",
+    "download_dataset",
+    "edge_map",
+    "extract",
+    "file_digest",
+    "find_images",
+    "fit_square",
+    "given_root",
+    "image_dataset",
+    "load_image",
+    "load_side_by_side",
+    "load_square",
+    "named",
+    "open_as",
+    "parse_idx",
+    "prepare_files",
+    "read_bytes",
+    "resize_square",
 ]
 
 
@@ -86,8 +113,9 @@ def dataset_option_names(name: str) -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(resolve(spec.options))) if spec.options else ()
 
 
-def download_dataset(name: str, root: str | Path | None = None,
-                     progress: Callable[[int, int | None], None] | None = None) -> list[Path]:
+def download_dataset(
+    name: str, root: str | Path | None = None, progress: Callable[[int, int | None], None] | None = None
+) -> list[Path]:
     """Fetch a registered dataset's official files (as ``ganzoo data download NAME`` does) into
     ``root``, or its folder under :func:`data_home`; returns their paths. For a dataset built on
     another one (ExGAN's ``celeba-eyes`` on ``celeba``)."""

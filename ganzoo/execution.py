@@ -41,8 +41,11 @@ def compile_networks(model: nn.Module, mode: str) -> list[str]:
 @contextmanager
 def eager_networks() -> Iterator[None]:
     """Within the block every compiled network runs its ordinary (eager) forward."""
-    stashed = [(module, module._compiled_call_impl) for module in list(_compiled)
-               if getattr(module, "_compiled_call_impl", None) is not None]
+    stashed = [
+        (module, module._compiled_call_impl)
+        for module in list(_compiled)
+        if getattr(module, "_compiled_call_impl", None) is not None
+    ]
     try:
         for module, _ in stashed:
             module._compiled_call_impl = None

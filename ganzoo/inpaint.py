@@ -29,7 +29,9 @@ class InpaintJob:
     output: Path | None = None
 
 
-def match_files(images: Path, masks: Path, exemplars: Path | None, needs_exemplar: bool) -> tuple[Path, list[InpaintJob]]:
+def match_files(
+    images: Path, masks: Path, exemplars: Path | None, needs_exemplar: bool
+) -> tuple[Path, list[InpaintJob]]:
     """(the folder names are relative to, one job per image): a file with a file, or folders
     matched by relative name (the extension may differ: photo.jpg takes masks/photo.png)."""
     for flag, path in (("--image", images), ("--mask", masks), ("--exemplar", exemplars)):
@@ -38,9 +40,13 @@ def match_files(images: Path, masks: Path, exemplars: Path | None, needs_exempla
     if needs_exemplar and exemplars is None:
         raise DataError("this model fills holes from an exemplar: give --exemplar FILE|DIR (one per image)")
     if not images.is_dir():
-        return images.parent, [InpaintJob(images, _partner(masks, images.name, "--mask"),
-                                          _partner(exemplars, images.name, "--exemplar")
-                                          if needs_exemplar and exemplars is not None else None)]
+        return images.parent, [
+            InpaintJob(
+                images,
+                _partner(masks, images.name, "--mask"),
+                _partner(exemplars, images.name, "--exemplar") if needs_exemplar and exemplars is not None else None,
+            )
+        ]
     files = find_images(images)
     if not files:
         raise DataError(f"no image files under '{images}'")
@@ -56,8 +62,10 @@ def match_files(images: Path, masks: Path, exemplars: Path | None, needs_exempla
             continue  # reported below, with the others lacking a file
         jobs.append(InpaintJob(path, mask, exemplar))
     if lacking:
-        raise DataError(f"{len(lacking)} image(s) have no file of the same name: {', '.join(lacking[:3])}"
-                        + (" ..." if len(lacking) > 3 else ""))
+        raise DataError(
+            f"{len(lacking)} image(s) have no file of the same name: {', '.join(lacking[:3])}"
+            + (" ..." if len(lacking) > 3 else "")
+        )
     return images, jobs
 
 
@@ -86,12 +94,16 @@ def read_hole(path: Path, size: tuple[int, int], invert: bool, image: Path) -> n
     except (OSError, ValueError) as exc:
         raise DataError(f"mask '{path}' cannot be read as an image ({exc})") from None
     if (grey.shape[1], grey.shape[0]) != size:
-        raise DataError(f"mask '{path}' is {grey.shape[1]}x{grey.shape[0]} but its image '{image}' is "
-                        f"{size[0]}x{size[1]}: a mask has its image's size")
+        raise DataError(
+            f"mask '{path}' is {grey.shape[1]}x{grey.shape[0]} but its image '{image}' is "
+            f"{size[0]}x{size[1]}: a mask has its image's size"
+        )
     hole = (grey > 127) != invert
     if not hole.any():
-        raise DataError(f"mask '{path}' has no hole: white (1) marks the hole"
-                        + ("" if invert else "; use --invert-mask if black marks it in your masks"))
+        raise DataError(
+            f"mask '{path}' has no hole: white (1) marks the hole"
+            + ("" if invert else "; use --invert-mask if black marks it in your masks")
+        )
     if hole.all():
         raise DataError(f"mask '{path}' is all hole: nothing of the image is left to inpaint from")
     return hole
@@ -118,8 +130,9 @@ def open_as(path: Path, mode: str) -> Image.Image:
 
 
 @torch.no_grad()
-def inpaint_file(model, job: InpaintJob, resolution: int, channels: int, device: torch.device, invert: bool,
-                 composite: bool = True) -> tuple[Image.Image, torch.Tensor]:
+def inpaint_file(
+    model, job: InpaintJob, resolution: int, channels: int, device: torch.device, invert: bool, composite: bool = True
+) -> tuple[Image.Image, torch.Tensor]:
     """(the filled image at its own size, the preview row masked | exemplar | output at the
     model's resolution, uint8 (3, C, R, R))."""
     mode = "L" if channels == 1 else "RGB"

@@ -13,8 +13,16 @@ from torch import nn
 
 from ganzoo.execution import autocast_off
 
-__all__ = ["NORMS", "PatchDiscriminator", "ReflectionPad2d", "full_precision", "init_normal", "norm_layer",
-           "random_jitter", "uses_bias"]
+__all__ = [
+    "NORMS",
+    "PatchDiscriminator",
+    "ReflectionPad2d",
+    "full_precision",
+    "init_normal",
+    "norm_layer",
+    "random_jitter",
+    "uses_bias",
+]
 
 NORMS = ("batch", "instance", "none")
 """The normalisation layers :func:`norm_layer` builds (``none``: an identity)."""
@@ -101,24 +109,34 @@ class PatchDiscriminator(nn.Module):
     ``n_layers=3`` gives the 70x70 PatchGAN, ``n_layers=5`` the 286x286 "ImageGAN-like" one
     and ``n_layers=0`` the 1x1 PixelGAN. 4x4 convolutions, stride 2 except the last two."""
 
-    def __init__(self, in_channels: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch",
-                 resolution: int | None = None):
+    def __init__(
+        self, in_channels: int, ndf: int = 64, n_layers: int = 3, norm: str = "batch", resolution: int | None = None
+    ):
         super().__init__()
         if resolution:  # small images: fewer layers, so normalised maps stay at least 2x2
             n_layers = min(n_layers, max(1, int(math.log2(resolution)) - 2))
         self.n_layers = n_layers
         make_norm, bias = norm_layer(norm), uses_bias(norm)
         if n_layers == 0:  # PixelGAN
-            layers = [nn.Conv2d(in_channels, ndf, 1), nn.LeakyReLU(0.2, True),
-                      nn.Conv2d(ndf, ndf * 2, 1, bias=bias), make_norm(ndf * 2), nn.LeakyReLU(0.2, True),
-                      nn.Conv2d(ndf * 2, 1, 1)]
+            layers = [
+                nn.Conv2d(in_channels, ndf, 1),
+                nn.LeakyReLU(0.2, True),
+                nn.Conv2d(ndf, ndf * 2, 1, bias=bias),
+                make_norm(ndf * 2),
+                nn.LeakyReLU(0.2, True),
+                nn.Conv2d(ndf * 2, 1, 1),
+            ]
         else:
             layers = [nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, True)]
             width = ndf
             for index in range(1, n_layers + 1):
-                previous, width = width, ndf * min(2 ** index, 8)
+                previous, width = width, ndf * min(2**index, 8)
                 stride = 2 if index < n_layers else 1
-                layers += [nn.Conv2d(previous, width, 4, stride, 1, bias=bias), make_norm(width), nn.LeakyReLU(0.2, True)]
+                layers += [
+                    nn.Conv2d(previous, width, 4, stride, 1, bias=bias),
+                    make_norm(width),
+                    nn.LeakyReLU(0.2, True),
+                ]
             layers.append(nn.Conv2d(width, 1, 4, 1, 1))
         self.net = nn.Sequential(*layers)
 
@@ -138,6 +156,6 @@ def random_jitter(images: list[torch.Tensor], scale: float = 286 / 256, flip: bo
     for x in images:
         if (big_h, big_w) != (h, w):
             x = F.interpolate(x, size=(big_h, big_w), mode="bicubic", align_corners=False).clamp(-1, 1)
-            x = x[:, :, top:top + h, left:left + w]
+            x = x[:, :, top : top + h, left : left + w]
         out.append(x.flip(3) if flipped else x)
     return out

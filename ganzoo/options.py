@@ -10,8 +10,9 @@ from typing import Any
 from ganzoo.errors import UnknownNameError, UsageError
 
 
-def option(default: Any, help: str, *, choices: tuple | None = None, min: float | None = None,
-           max: float | None = None) -> Any:
+def option(
+    default: Any, help: str, *, choices: tuple | None = None, min: float | None = None, max: float | None = None
+) -> Any:
     """A dataclass field carrying what ``ganzoo info`` shows and what ``--set`` validates."""
     meta = {"help": help, "choices": choices, "min": min, "max": max}
     return dataclasses.field(default=default, metadata=meta)
@@ -22,15 +23,17 @@ def describe(options_cls: type) -> list[dict]:
     hints = typing.get_type_hints(options_cls)
     rows = []
     for f in dataclasses.fields(options_cls):
-        rows.append({
-            "name": f.name,
-            "type": _type_name(hints[f.name]),
-            "default": f.default,
-            "help": f.metadata.get("help", ""),
-            "choices": f.metadata.get("choices"),
-            "min": f.metadata.get("min"),
-            "max": f.metadata.get("max"),
-        })
+        rows.append(
+            {
+                "name": f.name,
+                "type": _type_name(hints[f.name]),
+                "default": f.default,
+                "help": f.metadata.get("help", ""),
+                "choices": f.metadata.get("choices"),
+                "min": f.metadata.get("min"),
+                "max": f.metadata.get("max"),
+            }
+        )
     return rows
 
 

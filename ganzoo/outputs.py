@@ -90,12 +90,15 @@ class Outputs:
     def _taken(self, path: Path) -> bool:
         resolved = path.resolve()
         return resolved in self._planned or any(
-            resolved.parent == folder and ours(resolved.name) for folder, ours in self._series)
+            resolved.parent == folder and ours(resolved.name) for folder, ours in self._series
+        )
 
     def _check_target(self, path: Path, name: str) -> None:
         if self._is_input(path):
-            raise UsageError(f"{name} is an input of this command: it is never overwritten, not even with "
-                             "--overwrite; write the output elsewhere")
+            raise UsageError(
+                f"{name} is an input of this command: it is never overwritten, not even with "
+                "--overwrite; write the output elsewhere"
+            )
         _check_parents(path, name)
         if path.is_dir():
             raise UsageError(f"{name} is a folder, not a file: write the output elsewhere")

@@ -76,8 +76,10 @@ class PluginSystem:
     def data_kind(self, model: ModelSpec) -> str:
         """The data kind a model trains on: its task's (a task no plugin registers is an error)."""
         if model.task not in self.tasks:
-            raise PluginError(f"model '{model.name}' declares task '{model.task}', which no installed plugin "
-                              f"registers (known tasks: {', '.join(self.tasks.names())})")
+            raise PluginError(
+                f"model '{model.name}' declares task '{model.task}', which no installed plugin "
+                f"registers (known tasks: {', '.join(self.tasks.names())})"
+            )
         return self.tasks.get(model.task).data_kind
 
     @property
@@ -111,9 +113,11 @@ class PluginSystem:
             if ep.name in self.plugins:
                 first = self.plugins[ep.name]
                 if (first.distribution, first.module) != (info.distribution, info.module):
-                    print(f"ganzoo: warning: plugin '{ep.name}' from {_origin(info)} is not loaded: the plugin name "
-                          f"'{ep.name}' is already taken by {_origin(first)}; rename its entry point",
-                          file=sys.stderr)
+                    print(
+                        f"ganzoo: warning: plugin '{ep.name}' from {_origin(info)} is not loaded: the plugin name "
+                        f"'{ep.name}' is already taken by {_origin(first)}; rename its entry point",
+                        file=sys.stderr,
+                    )
                 continue  # (the same plugin seen twice on sys.path is simply loaded once)
             self.plugins[ep.name] = info
             if ep.name in disabled:
@@ -179,6 +183,7 @@ class PluginSystem:
         failed: dict[str, BaseException] = {}
         policy = Policy(catches=ISOLATED)
         for hook_name, (kind, _, spec_cls) in REGISTERING_HOOKS.items():
+
             def register(spec: Any, _hook: str = hook_name, _kind: str = kind, _cls: type = spec_cls) -> None:
                 plugin = self.isolation.running  # the plugin whose hook is calling
                 if plugin not in staged:

@@ -97,8 +97,10 @@ class BatchKey:
 
     def __post_init__(self):
         if not self.name or self.kind not in KEY_KINDS or self.channels not in ("channels", "channels_b"):
-            raise ValueError(f"BatchKey {self.name!r}: needs a name, a kind among {', '.join(KEY_KINDS)} (got "
-                             f"{self.kind!r}) and channels 'channels' or 'channels_b' (got {self.channels!r})")
+            raise ValueError(
+                f"BatchKey {self.name!r}: needs a name, a kind among {', '.join(KEY_KINDS)} (got "
+                f"{self.kind!r}) and channels 'channels' or 'channels_b' (got {self.channels!r})"
+            )
 
     def shape(self, info: DataInfo, n: int) -> tuple[int, ...]:
         """The shape of this key's tensor in a batch of ``n`` examples of data described by ``info``."""
@@ -525,8 +527,11 @@ def protocol_members(protocol: type) -> list[str]:
         if base in (object, Protocol, Generic):
             continue
         declared = vars(base)
-        own_methods = [name for name, value in declared.items()
-                       if inspect.isfunction(value) and value.__qualname__ == f"{base.__qualname__}.{name}"]
+        own_methods = [
+            name
+            for name, value in declared.items()
+            if inspect.isfunction(value) and value.__qualname__ == f"{base.__qualname__}.{name}"
+        ]
         for name in [*declared.get("__annotations__", {}), *own_methods]:
             if name not in members:
                 members.append(name)
@@ -540,5 +545,7 @@ def conforming(obj: T, protocol: type, owner: str) -> T:
         return obj
     present = set(dir(obj))
     lacks = [name for name in protocol_members(protocol) if name not in present]
-    raise PluginError(f"{owner}: its {type(obj).__name__} does not implement ganzoo.plugin.{protocol.__name__}"
-                      + (f" (it lacks {', '.join(lacks)})" if lacks else ""))
+    raise PluginError(
+        f"{owner}: its {type(obj).__name__} does not implement ganzoo.plugin.{protocol.__name__}"
+        + (f" (it lacks {', '.join(lacks)})" if lacks else "")
+    )

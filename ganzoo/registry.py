@@ -49,14 +49,10 @@ class Registry(Generic[T]):
 
     def register(self, name: str, spec: T, provider: Provider) -> None:
         if not name or not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
-            raise ValueError(
-                f"{self.kind} name '{name}' must be lower-case letters, digits, '.', '_' or '-'"
-            )
+            raise ValueError(f"{self.kind} name '{name}' must be lower-case letters, digits, '.', '_' or '-'")
         if name in self._entries:
             first = self._entries[name].provider
-            raise DuplicateNameError(
-                f"{self.kind} '{name}' is registered by both plugin {first} and plugin {provider}"
-            )
+            raise DuplicateNameError(f"{self.kind} '{name}' is registered by both plugin {first} and plugin {provider}")
         self._entries[name] = Entry(name, spec, provider)
 
     def unregister_provider(self, plugin: str) -> None:

@@ -44,8 +44,9 @@ def build_conforming(ref: Ref, protocol: type, owner: str, /, *args: Any, **kwar
         inspect.signature(factory).bind(*args, **kwargs)
     except TypeError as exc:
         given = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
-        raise PluginError(f"{owner}: its build must be callable as build({given}), as the {protocol.__name__} "
-                          f"contract says ({exc})") from None
+        raise PluginError(
+            f"{owner}: its build must be callable as build({given}), as the {protocol.__name__} contract says ({exc})"
+        ) from None
     except ValueError:  # no signature to read (a builtin): the call itself will tell
         pass
     return conforming(factory(*args, **kwargs), protocol, owner)

@@ -46,8 +46,9 @@ def translate_image(model, image: Image.Image, resolution: int, direction: str, 
     return output.resize(image.size, Image.Resampling.BICUBIC) if image.size != output.size else output
 
 
-def translate_files(model, jobs: list[tuple[Path, Path]], resolution: int, direction: str,
-                    device: torch.device) -> tuple[list[tuple[Image.Image, Image.Image]], list[tuple[Path, str]]]:
+def translate_files(
+    model, jobs: list[tuple[Path, Path]], resolution: int, direction: str, device: torch.device
+) -> tuple[list[tuple[Image.Image, Image.Image]], list[tuple[Path, str]]]:
     """Write each (input, output) job planned by :func:`plan_outputs` (folders made already);
     returns the image pairs at model resolution for a comparison strip, and the skipped files."""
     pairs, skipped = [], []

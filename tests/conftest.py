@@ -25,11 +25,19 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess:
     """``ganzoo ARGS`` as a user runs it: a new process, its exit code, stdout and stderr."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "ganzoo", *map(str, args)], capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "ganzoo", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd,
+        timeout=timeout,
+    )
 
 
 def assert_no_traceback(result: subprocess.CompletedProcess) -> None:
@@ -37,8 +45,9 @@ def assert_no_traceback(result: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in result.stdout, result.stdout
 
 
-def make_distribution(site: Path, dist_name: str, module_name: str, source: str, entry_name: str | None = None,
-                      version: str = "0.1") -> Path:
+def make_distribution(
+    site: Path, dist_name: str, module_name: str, source: str, entry_name: str | None = None, version: str = "0.1"
+) -> Path:
     """An installed-looking distribution on ``site``: a module plus dist-info with entry_points.txt."""
     site.mkdir(parents=True, exist_ok=True)
     (site / f"{module_name}.py").write_text(textwrap.dedent(source))

@@ -23,8 +23,19 @@ pytestmark = pytest.mark.slow
 
 # deterministic: runs compared bitwise must be, on a GPU too
 TINY = dict(batch_size=16, log_every=5, sample_every=10, checkpoint_every=10, seed=3, deterministic=True)
-TINY_FLAGS = ["--batch-size", "16", "--log-every", "5", "--sample-every", "10", "--checkpoint-every", "10",
-              "--seed", "3", "--deterministic"]
+TINY_FLAGS = [
+    "--batch-size",
+    "16",
+    "--log-every",
+    "5",
+    "--sample-every",
+    "10",
+    "--checkpoint-every",
+    "10",
+    "--seed",
+    "3",
+    "--deterministic",
+]
 
 
 def weights(run_path, step):
@@ -108,20 +119,40 @@ name = "dcgan"
 ngf = 16
 loss = "hinge"
 """
-FLAGS = ["dcgan", "--steps", "2", "--batch-size", "16", "--log-every", "1", "--seed", "3",
-         "--lr-schedule", "linear-decay", "--ema-decay", "0.99", "--set", "ngf=16", "--loss", "hinge",
-         "--deterministic"]
+FLAGS = [
+    "dcgan",
+    "--steps",
+    "2",
+    "--batch-size",
+    "16",
+    "--log-every",
+    "1",
+    "--seed",
+    "3",
+    "--lr-schedule",
+    "linear-decay",
+    "--ema-decay",
+    "0.99",
+    "--set",
+    "ngf=16",
+    "--loss",
+    "hinge",
+    "--deterministic",
+]
 
 
 def test_a_toml_file_equals_its_flags_and_a_run_repeats_from_its_config_json(tmp_path):
     (tmp_path / "run.toml").write_text(CONFIG)
-    for args in (["train", *FLAGS, "--name", "flags"],
-                 ["train", "--config", tmp_path / "run.toml", "--name", "toml"],
-                 ["train", "--config", tmp_path / "runs" / "flags" / "config.json", "--name", "again"]):
+    for args in (
+        ["train", *FLAGS, "--name", "flags"],
+        ["train", "--config", tmp_path / "run.toml", "--name", "toml"],
+        ["train", "--config", tmp_path / "runs" / "flags" / "config.json", "--name", "again"],
+    ):
         result = run_cli(*args, "--out", tmp_path / "runs")
         assert result.returncode == 0, result.stderr
-    configs = {name: json.loads((tmp_path / "runs" / name / "config.json").read_text())
-               for name in ("flags", "toml", "again")}
+    configs = {
+        name: json.loads((tmp_path / "runs" / name / "config.json").read_text()) for name in ("flags", "toml", "again")
+    }
     for name in ("toml", "again"):
         assert configs[name]["training"] == configs["flags"]["training"]
         assert configs[name]["options"] == configs["flags"]["options"]
@@ -140,15 +171,18 @@ def test_flags_override_the_config_file(tmp_path):
     assert settings.model == "cdcgan"  # MODEL on the command line wins too
 
 
-@pytest.mark.parametrize("text, message", [
-    ("model = 'dcgan'\nbatchsize = 3\n", "unknown key 'batchsize' in --config .*Did you mean 'batch-size'"),
-    ("model = 'dcgan'\nsteps = 'ten'\n", "'steps' in --config .* must be an integer, not 'ten'"),
-    ("model = 'dcgan'\nsteps = true\n", "'steps' in --config .* must be an integer"),
-    ("[model]\nname = 'dcgan'\nngff = 3\n", "unknown option of model 'dcgan' 'ngff'. Did you mean 'ngf'"),
-    ("model = 'dcgan'\n[model]\nngf = 3\n", "Cannot overwrite a value .* name the model inside its table"),
-    ("model = 'dcgan\n", "is not valid TOML"),
-    ("steps = 3\n", "missing MODEL"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("model = 'dcgan'\nbatchsize = 3\n", "unknown key 'batchsize' in --config .*Did you mean 'batch-size'"),
+        ("model = 'dcgan'\nsteps = 'ten'\n", "'steps' in --config .* must be an integer, not 'ten'"),
+        ("model = 'dcgan'\nsteps = true\n", "'steps' in --config .* must be an integer"),
+        ("[model]\nname = 'dcgan'\nngff = 3\n", "unknown option of model 'dcgan' 'ngff'. Did you mean 'ngf'"),
+        ("model = 'dcgan'\n[model]\nngf = 3\n", "Cannot overwrite a value .* name the model inside its table"),
+        ("model = 'dcgan\n", "is not valid TOML"),
+        ("steps = 3\n", "missing MODEL"),
+    ],
+)
 def test_config_file_mistakes_are_usage_errors(tmp_path, text, message):
     (tmp_path / "bad.toml").write_text(text)
     result = run_cli("train", "--config", tmp_path / "bad.toml", "--out", tmp_path / "runs")
@@ -171,6 +205,7 @@ def test_the_example_configs_plan_their_recipes():
 
 
 # -- lifecycle hooks and loggers ------------------------------------------------------------------
+
 
 class Recorder:
     """Records every lifecycle call with its arguments."""
@@ -227,16 +262,31 @@ def test_lifecycle_hooks_loggers_and_a_failing_hook(tmp_path):
     plugins.add(recorder, "recorder")
     plugins.add(raiser, "raiser")
     console = Console(file=open(tmp_path / "console.txt", "w"), width=200)
-    settings = TrainSettings(model="dcgan", steps=10, out=str(tmp_path), name="hooks", eval_every=10, eval_n=32,
-                             eval_extractor="digits", loggers=["tensorboard", "csv"], **TINY)
+    settings = TrainSettings(
+        model="dcgan",
+        steps=10,
+        out=str(tmp_path),
+        name="hooks",
+        eval_every=10,
+        eval_n=32,
+        eval_extractor="digits",
+        loggers=["tensorboard", "csv"],
+        **TINY,
+    )
     run = train(settings, console=console, plugins=plugins, run_view=ganzoo.Run)
     console.file.close()
 
     calls = recorder.calls
     assert calls[0] == ("on_train_start", 0, run)
     assert [(c[0], c[1]) for c in calls[1:]] == [
-        ("on_log", 5), ("on_log", 10), ("on_sample", 10), ("on_evaluate", 10), ("on_checkpoint", 10),
-        ("on_checkpoint", 10), ("on_train_end", 10)]  # best.safetensors, then the step's checkpoint
+        ("on_log", 5),
+        ("on_log", 10),
+        ("on_sample", 10),
+        ("on_evaluate", 10),
+        ("on_checkpoint", 10),
+        ("on_checkpoint", 10),
+        ("on_train_end", 10),
+    ]  # best.safetensors, then the step's checkpoint
     assert set(calls[1][2]) >= {"loss_D", "loss_G", "lr_G", "images_per_second"}
     assert calls[3][2] == (run / "samples" / "step-00000010.png", (3, 146, 146), torch.uint8)
     assert set(calls[4][2]) == {"fid"}
@@ -279,10 +329,15 @@ def test_logger_errors(tmp_path, monkeypatch):
     from ganzoo.training.plan import checked_loggers
 
     real_find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a))
-    with pytest.raises(GanzooError, match=re.escape(
-            "--logger tensorboard needs tensorboard, which is not installed: pip install 'ganzoo[tensorboard]'")):
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tensorboard" else real_find_spec(name, *a)
+    )
+    with pytest.raises(
+        GanzooError,
+        match=re.escape(
+            "--logger tensorboard needs tensorboard, which is not installed: pip install 'ganzoo[tensorboard]'"
+        ),
+    ):
         checked_loggers(["tensorboard"], load_plugins())
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from PIL import Image
@@ -37,8 +37,24 @@ def trained(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def translator(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("translator")
-    result = run_cli("train", "pix2pix", "--steps", 2, "--resolution", 16, "--batch-size", 4, "--set", "ngf=8",
-                     "--set", "ndf=8", "--out", out, "--name", "p2p")
+    result = run_cli(
+        "train",
+        "pix2pix",
+        "--steps",
+        2,
+        "--resolution",
+        16,
+        "--batch-size",
+        4,
+        "--set",
+        "ngf=8",
+        "--set",
+        "ndf=8",
+        "--out",
+        out,
+        "--name",
+        "p2p",
+    )
     assert result.returncode == 0, result.stderr
     return out / "p2p"
 
@@ -68,8 +84,9 @@ def damaged_run(tmp: Path) -> None:
 
 
 def plugin(source: str, entry: str = "sweep"):
-    return lambda tmp: with_site(make_distribution(tmp / "site", "ganzoo-sweep", "ganzoo_sweep", source,
-                                                   entry_name=entry))
+    return lambda tmp: with_site(
+        make_distribution(tmp / "site", "ganzoo-sweep", "ganzoo_sweep", source, entry_name=entry)
+    )
 
 
 def edited_config(tmp: Path) -> None:
@@ -83,7 +100,7 @@ def tampered_tensor(tmp: Path) -> None:
     path = tmp / "run" / "checkpoints" / "step-00000002.safetensors"
     data = bytearray(path.read_bytes())
     middle = len(data) - 4096
-    data[middle:middle + 16] = bytes(b ^ 0xFF for b in data[middle:middle + 16])
+    data[middle : middle + 16] = bytes(b ^ 0xFF for b in data[middle : middle + 16])
     path.write_bytes(bytes(data))
 
 
@@ -98,70 +115,165 @@ def junk_archive(tmp: Path) -> None:
 
 CASES = [
     # -- outputs never touch inputs (defects 1 and 5) ----------------------------------------
-    Case("translate-onto-its-input", ["translate", "{p2p}", "--input", "{tmp}/DIR/a.png", "--out", "{tmp}/DIR"], 2,
-         "is an input of this command", setup=photos),
-    Case("translate-into-a-subfolder", ["translate", "{p2p}", "--input", "{tmp}/DIR", "--out", "{tmp}/DIR/sub"], 2,
-         "already exists", setup=photos),
-    Case("translate-out-is-a-file", ["translate", "{p2p}", "--input", "{tmp}/DIR", "--out", "{tmp}/file"], 2,
-         "is a file", setup=lambda tmp: (photos(tmp), write(tmp / "file", "mine"))),
-    Case("generate-out-is-a-file", ["generate", "{run}", "--out", "{tmp}/file"], 2, "is a file, not a folder",
-         setup=lambda tmp: write(tmp / "file", "mine")),
-    Case("generate-grid-exists", ["generate", "{run}", "--grid", "{tmp}/mine.png"], 2, "--overwrite allows it",
-         setup=lambda tmp: image(tmp / "mine.png")),
+    Case(
+        "translate-onto-its-input",
+        ["translate", "{p2p}", "--input", "{tmp}/DIR/a.png", "--out", "{tmp}/DIR"],
+        2,
+        "is an input of this command",
+        setup=photos,
+    ),
+    Case(
+        "translate-into-a-subfolder",
+        ["translate", "{p2p}", "--input", "{tmp}/DIR", "--out", "{tmp}/DIR/sub"],
+        2,
+        "already exists",
+        setup=photos,
+    ),
+    Case(
+        "translate-out-is-a-file",
+        ["translate", "{p2p}", "--input", "{tmp}/DIR", "--out", "{tmp}/file"],
+        2,
+        "is a file",
+        setup=lambda tmp: (photos(tmp), write(tmp / "file", "mine")),
+    ),
+    Case(
+        "generate-out-is-a-file",
+        ["generate", "{run}", "--out", "{tmp}/file"],
+        2,
+        "is a file, not a folder",
+        setup=lambda tmp: write(tmp / "file", "mine"),
+    ),
+    Case(
+        "generate-grid-exists",
+        ["generate", "{run}", "--grid", "{tmp}/mine.png"],
+        2,
+        "--overwrite allows it",
+        setup=lambda tmp: image(tmp / "mine.png"),
+    ),
     Case("generate-a-billion", ["generate", "{run}", "--n", "1000000000"], 2, "a grid holds at most"),
     # -- a run folder is a run (defect 2) ----------------------------------------------------------
-    Case("name-dot-dot", ["train", "dcgan", *TINY, "--out", "{tmp}/P/runs", "--name", ".."], 2,
-         "must be one folder name", setup=lambda tmp: (write(tmp / "P" / "log.txt", "notes"),
-                                                       (tmp / "P" / "runs").mkdir())),
-    Case("name-is-a-users-folder", ["train", "dcgan", *TINY, "--out", "{tmp}/runs", "--name", "mine"], 2,
-         "holds no run", setup=lambda tmp: write(tmp / "runs" / "mine" / "notes.txt", "mine")),
+    Case(
+        "name-dot-dot",
+        ["train", "dcgan", *TINY, "--out", "{tmp}/P/runs", "--name", ".."],
+        2,
+        "must be one folder name",
+        setup=lambda tmp: (write(tmp / "P" / "log.txt", "notes"), (tmp / "P" / "runs").mkdir()),
+    ),
+    Case(
+        "name-is-a-users-folder",
+        ["train", "dcgan", *TINY, "--out", "{tmp}/runs", "--name", "mine"],
+        2,
+        "holds no run",
+        setup=lambda tmp: write(tmp / "runs" / "mine" / "notes.txt", "mine"),
+    ),
     # -- checkpoints are verified (defect 7) -------------------------------------------------------
-    Case("generate-from-tampered", ["generate", "{run}", "--n", "2", "--out", "{tmp}/g"], 1,
-         "tensor data does not match its digest", setup=tampered_tensor),
+    Case(
+        "generate-from-tampered",
+        ["generate", "{run}", "--n", "2", "--out", "{tmp}/g"],
+        1,
+        "tensor data does not match its digest",
+        setup=tampered_tensor,
+    ),
     Case("resume-below-its-step", ["train", "--resume", "{run}", "--steps", "1"], 2, "is not beyond it"),
     # -- numbers that pass a type check but are not usable (defects 5 and 9) -------------------
     Case("lr-nan", ["train", "dcgan", *TINY, "--set", "lr=nan", "--out", "{tmp}/runs"], 2, "must be a finite number"),
     Case("lr-inf", ["train", "dcgan", *TINY, "--set", "lr=inf", "--out", "{tmp}/runs"], 2, "must be a finite number"),
     Case("r1-inf", ["train", "dcgan", *TINY, "--set", "r1_gamma=inf", "--out", "{tmp}/runs"], 2, "finite number"),
     Case("clip-nan", ["train", "dcgan", *TINY, "--clip-grad", "nan", "--out", "{tmp}/runs"], 2, "--clip-grad must be"),
-    Case("nz-huge", ["train", "dcgan", *TINY, "--set", "nz=99999999999999999999999", "--out", "{tmp}/runs"], 2,
-         "at most 63 bits"),
-    Case("seed-huge", ["train", "dcgan", *TINY, "--seed", "1180591620717411303424", "--out", "{tmp}/runs"], 2,
-         "--seed must be an integer of at most 63 bits"),
-    Case("pr-too-few", ["eval", "{run}", "--metric", "pr", "--n", "2", "--real", "2", "--feature-extractor",
-                        "digits"], 2, "needs more than 3 real and generated images"),
+    Case(
+        "nz-huge",
+        ["train", "dcgan", *TINY, "--set", "nz=99999999999999999999999", "--out", "{tmp}/runs"],
+        2,
+        "at most 63 bits",
+    ),
+    Case(
+        "seed-huge",
+        ["train", "dcgan", *TINY, "--seed", "1180591620717411303424", "--out", "{tmp}/runs"],
+        2,
+        "--seed must be an integer of at most 63 bits",
+    ),
+    Case(
+        "pr-too-few",
+        ["eval", "{run}", "--metric", "pr", "--n", "2", "--real", "2", "--feature-extractor", "digits"],
+        2,
+        "needs more than 3 real and generated images",
+    ),
     # -- the file system -------------------------------------------------------------------------
-    Case("out-is-a-file", ["train", "dcgan", *TINY, "--out", "{tmp}/file"], 1, "cannot create the run folder",
-         setup=lambda tmp: write(tmp / "file", "mine")),
+    Case(
+        "out-is-a-file",
+        ["train", "dcgan", *TINY, "--out", "{tmp}/file"],
+        1,
+        "cannot create the run folder",
+        setup=lambda tmp: write(tmp / "file", "mine"),
+    ),
     # -- a malformed run never breaks the listing, and is refused in one line (defect 4) --------
     Case("runs-lists-damaged", ["runs", "{tmp}/runs"], 0, "damaged", setup=damaged_run),
     Case("resume-damaged", ["train", "--resume", "{tmp}/runs/x"], 1, "config.json", setup=damaged_run),
     Case("generate-damaged", ["generate", "{tmp}/runs/x"], 1, "config.json", setup=damaged_run),
     # -- smaller (defect 11) -------------------------------------------------------------------
-    Case("config-edited", ["generate", "{run}", "--n", "2"], 1, "does not fit model 'dcgan' as configured in",
-         setup=edited_config),
-    Case("junk-archive", ["data", "download", "facades"], 1, "facades.tar.gz", setup=junk_archive,
-         env=lambda tmp: {"GANZOO_DATA": str(tmp / "gd")}),
-    Case("make-edges-same-stem", ["data", "make-edges", "{tmp}/photos", "{tmp}/pairs", "--resolution", "16"], 0,
-         "wrote 2 train and 0 val pairs", setup=lambda tmp: (image(tmp / "photos" / "a.png"),
-                                                            image(tmp / "photos" / "a.jpg"))),
-    Case("interpolate-png", ["interpolate", "{run}", "--out", "{tmp}/walk.png", "--steps", "2", "--points", "2",
-                             "--n", "2"], 0, "walk-strip.png"),
-    Case("follow-up-quoted", ["train", "dcgan", *TINY, "--out", "{tmp}/my runs", "--name", "q"], 0,
-         "ganzoo generate '{tmp}/my runs/q'"),
+    Case(
+        "config-edited",
+        ["generate", "{run}", "--n", "2"],
+        1,
+        "does not fit model 'dcgan' as configured in",
+        setup=edited_config,
+    ),
+    Case(
+        "junk-archive",
+        ["data", "download", "facades"],
+        1,
+        "facades.tar.gz",
+        setup=junk_archive,
+        env=lambda tmp: {"GANZOO_DATA": str(tmp / "gd")},
+    ),
+    Case(
+        "make-edges-same-stem",
+        ["data", "make-edges", "{tmp}/photos", "{tmp}/pairs", "--resolution", "16"],
+        0,
+        "wrote 2 train and 0 val pairs",
+        setup=lambda tmp: (image(tmp / "photos" / "a.png"), image(tmp / "photos" / "a.jpg")),
+    ),
+    Case(
+        "interpolate-png",
+        ["interpolate", "{run}", "--out", "{tmp}/walk.png", "--steps", "2", "--points", "2", "--n", "2"],
+        0,
+        "walk-strip.png",
+    ),
+    Case(
+        "follow-up-quoted",
+        ["train", "dcgan", *TINY, "--out", "{tmp}/my runs", "--name", "q"],
+        0,
+        "ganzoo generate '{tmp}/my runs/q'",
+    ),
     # -- plugins (defect 10) ---------------------------------------------------------------------
     Case("plugin-exits", ["list", "models"], 0, "failed to import", env=plugin("import sys; sys.exit(3)\n")),
-    Case("plugin-takes-train", ["list", "models"], 0, "tried to register the command 'train'",
-         env=plugin("from ganzoo import hookimpl\n\n@hookimpl\ndef register_commands(app):\n"
-                    "    @app.command()\n    def train():\n        print('hijacked')\n")),
-    Case("plugin-named-dcgan", ["list", "models"], 0, "already taken",
-         env=plugin("from ganzoo import hookimpl\n", entry="dcgan")),
+    Case(
+        "plugin-takes-train",
+        ["list", "models"],
+        0,
+        "tried to register the command 'train'",
+        env=plugin(
+            "from ganzoo import hookimpl\n\n@hookimpl\ndef register_commands(app):\n"
+            "    @app.command()\n    def train():\n        print('hijacked')\n"
+        ),
+    ),
+    Case(
+        "plugin-named-dcgan",
+        ["list", "models"],
+        0,
+        "already taken",
+        env=plugin("from ganzoo import hookimpl\n", entry="dcgan"),
+    ),
 ]
 
 
 def fingerprint(*roots: Path) -> dict[Path, str]:
-    return {path: hashlib.sha256(path.read_bytes()).hexdigest()
-            for root in roots for path in sorted(root.rglob("*")) if path.is_file()}
+    return {
+        path: hashlib.sha256(path.read_bytes()).hexdigest()
+        for root in roots
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
@@ -206,13 +318,31 @@ def test_a_full_disk_during_a_checkpoint_is_one_line_and_keeps_the_previous(tmp_
     def save_until_full(tensors, filename, metadata=None):
         calls.append(filename)
         if len(calls) > 1:
-            raise SafetensorError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, '
-                                  'message: "No space left on device" })')
+            raise SafetensorError(
+                "Error while serializing: IoError(Os { code: 28, kind: StorageFull, "
+                'message: "No space left on device" })'
+            )
         real_save(tensors, filename, metadata=metadata)
 
     monkeypatch.setattr("ganzoo.training.checkpoint.save_file", save_until_full)
-    monkeypatch.setattr(sys, "argv", ["ganzoo", "train", "dcgan", *map(str, TINY), "--steps", "4",
-                                      "--checkpoint-every", "2", "--out", str(tmp_path), "--name", "full"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "ganzoo",
+            "train",
+            "dcgan",
+            *map(str, TINY),
+            "--steps",
+            "4",
+            "--checkpoint-every",
+            "2",
+            "--out",
+            str(tmp_path),
+            "--name",
+            "full",
+        ],
+    )
     with pytest.raises(SystemExit) as stopped:
         ganzoo.cli.main()
     assert stopped.value.code == 1

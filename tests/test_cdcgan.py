@@ -36,8 +36,9 @@ def test_networks_take_classes_or_attributes():
     assert labels.tolist() == [3] * 4
     assert model.sample(z, labels).shape == (4, 1, 16, 16)
     assert model.critic(model.sample(z, labels), labels).shape == (4,)
-    attributes = create_model("cdcgan", channels=3, resolution=32, attributes=("Smiling", "Male", "Young"), ngf=8,
-                              ndf=8)
+    attributes = create_model(
+        "cdcgan", channels=3, resolution=32, attributes=("Smiling", "Male", "Young"), ngf=8, ndf=8
+    )
     z, rows = draw_codes(attributes, 6, torch.Generator().manual_seed(0), [1])
     assert rows.shape == (6, 3) and rows[:, 1].eq(1).all()
     assert attributes.sample(z, rows).shape == (6, 3, 32, 32)
@@ -69,8 +70,20 @@ def test_generate_class_all_has_one_row_per_class(conditional_run, tmp_path):
     assert threes.returncode == 0, threes.stderr
     assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [f"{k}-{i}.png" for k in (3, 7) for i in range(4)]
     # the same seed gives the same images whatever the batch size
-    again = run_cli("generate", conditional_run, "--class", "3", "--class", "7", "--n", 4, "--batch-size", 3,
-                    "--out", tmp_path / "e")
+    again = run_cli(
+        "generate",
+        conditional_run,
+        "--class",
+        "3",
+        "--class",
+        "7",
+        "--n",
+        4,
+        "--batch-size",
+        3,
+        "--out",
+        tmp_path / "e",
+    )
     assert again.returncode == 0, again.stderr
     assert all((tmp_path / "d" / p.name).read_bytes() == p.read_bytes() for p in (tmp_path / "e").iterdir())
 
@@ -84,8 +97,20 @@ def test_unknown_class_is_a_usage_error_with_a_suggestion(conditional_run):
 
 
 def test_interpolate_a_conditional_run(conditional_run, tmp_path):
-    result = run_cli("interpolate", conditional_run, "--class", "5", "--n", 3, "--points", 2, "--steps", 3,
-                     "--out", tmp_path / "walk.gif")
+    result = run_cli(
+        "interpolate",
+        conditional_run,
+        "--class",
+        "5",
+        "--n",
+        3,
+        "--points",
+        2,
+        "--steps",
+        3,
+        "--out",
+        tmp_path / "walk.gif",
+    )
     assert result.returncode == 0, result.stderr
     assert Image.open(tmp_path / "walk.gif").n_frames == 6
 
@@ -96,8 +121,22 @@ def test_training_grid_has_a_row_per_class(conditional_run):
 
 
 def test_class_on_an_unconditional_run_is_a_usage_error(tmp_path):
-    trained = run_cli("train", "dcgan", "--steps", 2, "--batch-size", 8, "--set", "ngf=8", "--set", "ndf=8",
-                      "--out", tmp_path, "--name", "u")
+    trained = run_cli(
+        "train",
+        "dcgan",
+        "--steps",
+        2,
+        "--batch-size",
+        8,
+        "--set",
+        "ngf=8",
+        "--set",
+        "ndf=8",
+        "--out",
+        tmp_path,
+        "--name",
+        "u",
+    )
     assert trained.returncode == 0, trained.stderr
     result = run_cli("generate", tmp_path / "u", "--class", "3")
     assert result.returncode == 2 and "is not conditioned on classes" in result.stderr
@@ -109,8 +148,22 @@ def test_cdcgan_on_unlabelled_data_is_a_usage_error(tmp_path):
     folder.mkdir()
     for i in range(4):
         Image.new("RGB", (20, 20), (i * 60, 0, 0)).save(folder / f"{i}.png")
-    result = run_cli("train", "cdcgan", "--dataset", "folder", "--data-root", folder, "--resolution", 16,
-                     "--batch-size", 2, "--steps", 1, "--out", tmp_path / "runs")
+    result = run_cli(
+        "train",
+        "cdcgan",
+        "--dataset",
+        "folder",
+        "--data-root",
+        folder,
+        "--resolution",
+        16,
+        "--batch-size",
+        2,
+        "--steps",
+        1,
+        "--out",
+        tmp_path / "runs",
+    )
     assert result.returncode == 2 and "needs a dataset with classes or attributes" in result.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
 

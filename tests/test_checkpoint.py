@@ -16,8 +16,17 @@ def make_state():
     opt = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.5, 0.999))
     net(torch.randn(8, 3)).sum().backward()
     opt.step()
-    return {"model": net.state_dict(), "optimizers": {"G": opt.state_dict()},
-            "rng": torch.get_rng_state(), "step": 7, "order": {"epoch": 1, "position": 3}}, net, opt
+    return (
+        {
+            "model": net.state_dict(),
+            "optimizers": {"G": opt.state_dict()},
+            "rng": torch.get_rng_state(),
+            "step": 7,
+            "order": {"epoch": 1, "position": 3},
+        },
+        net,
+        opt,
+    )
 
 
 def test_round_trip_restores_every_tensor_and_value(tmp_path):

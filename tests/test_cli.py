@@ -46,21 +46,24 @@ def test_info_unknown_name():
     assert_no_traceback(result)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "dcgn"], "Did you mean 'dcgan'"),
-    (["train", "dcgan", "--dataset", "digitz"], "Did you mean 'digits'?"),
-    (["train", "dcgan", "--set", "ngff=3"], "unknown option of model 'dcgan' 'ngff'. Did you mean 'ngf'?"),
-    (["train", "dcgan", "--set", "ngf=wide"], "option 'ngf' of model 'dcgan' expects int, got 'wide'"),
-    (["train", "dcgan", "--set", "lr=-1"], "option 'lr' of model 'dcgan' must be >= 0.0"),
-    (["train", "dcgan", "--set", "ngf"], "--set expects KEY=VALUE"),
-    (["train", "dcgan", "--set", "loss=hinj"], "Did you mean 'hinge'?"),
-    (["train", "dcgan", "--resolution", "48"], "--resolution 48: dcgan supports 16, 32, 64, 128"),
-    (["train", "dcgan", "--steps", "0"], "--steps must be a positive integer"),
-    (["train", "dcgan", "--device", "cuda:7"], "--device"),
-    (["train", "dcgan", "--data-root", "/nowhere"], "dataset 'digits' is embedded"),
-    (["train", "dcgan", "--name", "a/b"], "--name 'a/b'"),
-    (["list", "models", "extra", "more"], "Got unexpected extra argument"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "dcgn"], "Did you mean 'dcgan'"),
+        (["train", "dcgan", "--dataset", "digitz"], "Did you mean 'digits'?"),
+        (["train", "dcgan", "--set", "ngff=3"], "unknown option of model 'dcgan' 'ngff'. Did you mean 'ngf'?"),
+        (["train", "dcgan", "--set", "ngf=wide"], "option 'ngf' of model 'dcgan' expects int, got 'wide'"),
+        (["train", "dcgan", "--set", "lr=-1"], "option 'lr' of model 'dcgan' must be >= 0.0"),
+        (["train", "dcgan", "--set", "ngf"], "--set expects KEY=VALUE"),
+        (["train", "dcgan", "--set", "loss=hinj"], "Did you mean 'hinge'?"),
+        (["train", "dcgan", "--resolution", "48"], "--resolution 48: dcgan supports 16, 32, 64, 128"),
+        (["train", "dcgan", "--steps", "0"], "--steps must be a positive integer"),
+        (["train", "dcgan", "--device", "cuda:7"], "--device"),
+        (["train", "dcgan", "--data-root", "/nowhere"], "dataset 'digits' is embedded"),
+        (["train", "dcgan", "--name", "a/b"], "--name 'a/b'"),
+        (["list", "models", "extra", "more"], "Got unexpected extra argument"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(args, message, tmp_path):
     result = run_cli(*args, "--out", tmp_path) if args[0] == "train" else run_cli(*args)
     assert result.returncode == 2, (result.returncode, result.stderr)

@@ -30,8 +30,20 @@ from ganzoo.protocols import (
 )
 
 #: dcgan small enough for a few CPU steps
-SMALL = ["--steps", "2", "--batch-size", "8", "--resolution", "16", "--set", "ngf=8", "--set", "ndf=8",
-         "--device", "cpu"]
+SMALL = [
+    "--steps",
+    "2",
+    "--batch-size",
+    "8",
+    "--resolution",
+    "16",
+    "--set",
+    "ngf=8",
+    "--set",
+    "ndf=8",
+    "--device",
+    "cpu",
+]
 
 
 def docstring_example(protocol: type) -> str:
@@ -40,7 +52,7 @@ def docstring_example(protocol: type) -> str:
     return textwrap.dedent(doc.split("::\n", 1)[1])
 
 
-LOSSES = '''
+LOSSES = """
 import torch.nn.functional as F
 from ganzoo.plugin import LossSpec, UsageError, hookimpl
 
@@ -66,23 +78,38 @@ def register_losses(register):
     register(LossSpec("from-the-docs", "the Loss docstring's example", "docs_losses:MyLoss"))
     register(LossSpec("no-penalty", "lacks penalty", "docs_losses:NoPenalty"))
     register(LossSpec("no-options", "a build without the contract's keywords", "docs_losses:takes_nothing"))
-'''
+"""
 
 
 def test_a_loss_written_from_the_docs_trains_dcgan_and_a_broken_one_is_named(tmp_path):
-    site = make_distribution(tmp_path / "site", "docs-losses", "docs_losses",
-                             LOSSES.format(example=docstring_example(Loss)))
+    site = make_distribution(
+        tmp_path / "site", "docs-losses", "docs_losses", LOSSES.format(example=docstring_example(Loss))
+    )
     env = with_site(site)
     # DCGAN builds its loss with label_smoothing, label_noise and r1_gamma, and calls penalty
     result = run_cli("train", "dcgan", *SMALL, "--loss", "from-the-docs", "--out", tmp_path, "--name", "ok", env=env)
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "ok" / "status.json").read_text())["state"] == "finished"
-    refused = run_cli("train", "dcgan", *SMALL, "--loss", "from-the-docs", "--set", "r1_gamma=1", "--out", tmp_path,
-                      "--name", "r1", env=env)
+    refused = run_cli(
+        "train",
+        "dcgan",
+        *SMALL,
+        "--loss",
+        "from-the-docs",
+        "--set",
+        "r1_gamma=1",
+        "--out",
+        tmp_path,
+        "--name",
+        "r1",
+        env=env,
+    )
     assert refused.returncode == 2 and "has no labels and no penalty" in refused.stderr
     assert_no_traceback(refused)
-    for name, says in (("no-penalty", "does not implement ganzoo.plugin.Loss (it lacks penalty)"),
-                       ("no-options", "its build must be callable as build(label_smoothing=0.0")):
+    for name, says in (
+        ("no-penalty", "does not implement ganzoo.plugin.Loss (it lacks penalty)"),
+        ("no-options", "its build must be callable as build(label_smoothing=0.0"),
+    ):
         broken = run_cli("train", "dcgan", *SMALL, "--loss", name, "--out", tmp_path, "--name", name, env=env)
         assert broken.returncode == 1 and f"loss '{name}' of plugin docs_losses" in broken.stderr, broken.stderr
         assert says in broken.stderr
@@ -136,16 +163,43 @@ def test_a_plugin_metric_declares_its_direction_and_need_of_logits(tmp_path):
     env = with_site(make_distribution(tmp_path / "site", "rising-metrics", "rising_metrics", METRICS))
     evaluation = ["--steps", "3", "--eval-every", "1", "--eval-extractor", "digits", "--eval-n", "20"]
     for metric, expected in (("rising-up", [True, True, True]), ("rising-down", [True, False, False])):
-        result = run_cli("train", "dcgan", *SMALL[2:], *evaluation, "--eval-metric", metric, "--out", tmp_path,
-                         "--name", metric, env=env)
+        result = run_cli(
+            "train",
+            "dcgan",
+            *SMALL[2:],
+            *evaluation,
+            "--eval-metric",
+            metric,
+            "--out",
+            tmp_path,
+            "--name",
+            metric,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         assert best_flags(tmp_path / metric) == expected, metric
-    broken = run_cli("train", "dcgan", *SMALL, "--eval-every", "1", "--eval-extractor", "digits",
-                     "--eval-metric", "old-style", "--out", tmp_path, "--name", "old", env=env)
+    broken = run_cli(
+        "train",
+        "dcgan",
+        *SMALL,
+        "--eval-every",
+        "1",
+        "--eval-extractor",
+        "digits",
+        "--eval-metric",
+        "old-style",
+        "--out",
+        tmp_path,
+        "--name",
+        "old",
+        env=env,
+    )
     assert broken.returncode == 1, broken.stderr
     assert "metric 'old-style' of plugin rising_metrics" in broken.stderr
-    assert "its function does not implement ganzoo.plugin.Metric (it lacks higher_is_better, needs_logits)" \
+    assert (
+        "its function does not implement ganzoo.plugin.Metric (it lacks higher_is_better, needs_logits)"
         in broken.stderr
+    )
     assert_no_traceback(broken)
 
 
@@ -159,9 +213,12 @@ def test_a_metric_from_the_docs_conforms():
 
 def test_conformance_errors_name_the_entry_and_what_it_lacks():
     assert protocol_members(Translates) == ["directions", "translate"]
-    with pytest.raises(PluginError, match=r"^loss 'x' of plugin p: its object does not implement "
-                                          r"ganzoo.plugin.Loss \(it lacks discriminator_loss, generator_loss, "
-                                          r"penalty\)$"):
+    with pytest.raises(
+        PluginError,
+        match=r"^loss 'x' of plugin p: its object does not implement "
+        r"ganzoo.plugin.Loss \(it lacks discriminator_loss, generator_loss, "
+        r"penalty\)$",
+    ):
         conforming(object(), Loss, "loss 'x' of plugin p")
 
 
@@ -171,8 +228,12 @@ def test_batch_schemas_are_validated_and_give_shapes():
     assert [key.name for key in schema.keys_for(info)] == ["A", "B", "hole", "label"]
     assert [key.shape(info, 2) for key in schema.keys_for(info)] == [(2, 3, 8, 8), (2, 1, 8, 8), (2, 1, 8, 8), (2,)]
     assert schema.masks == {"hole"} and schema.images == ("A", "B")
-    for bad in (lambda: BatchSchema(()), lambda: BatchSchema((BatchKey("a"), BatchKey("a"))),
-                lambda: BatchSchema((BatchKey("label", kind="label"),)), lambda: BatchKey("x", kind="depth")):
+    for bad in (
+        lambda: BatchSchema(()),
+        lambda: BatchSchema((BatchKey("a"), BatchKey("a"))),
+        lambda: BatchSchema((BatchKey("label", kind="label"),)),
+        lambda: BatchKey("x", kind="depth"),
+    ):
         with pytest.raises(ValueError):
             bad()
 

@@ -171,12 +171,30 @@ def test_mnist_downloads_missing_files_into_the_cache(server, tmp_path, monkeypa
     data = mnist.load_mnist(resolution=32)
     assert torch.equal(data.images[:, 0, 2:30, 2:30], torch.from_numpy(images))
     assert sorted(p.name for p in (tmp_path / "cache" / "mnist").iterdir()) == [
-        "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"]
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+    ]
 
 
 def test_real_mnist_trains(mnist_dir, tmp_path):
-    result = run_cli("train", "dcgan", "--dataset", "mnist", "--data-root", mnist_dir, "--steps", 20,
-                     "--set", "ngf=8", "--set", "ndf=8", "--out", tmp_path, "--name", "m")
+    result = run_cli(
+        "train",
+        "dcgan",
+        "--dataset",
+        "mnist",
+        "--data-root",
+        mnist_dir,
+        "--steps",
+        20,
+        "--set",
+        "ngf=8",
+        "--set",
+        "ndf=8",
+        "--out",
+        tmp_path,
+        "--name",
+        "m",
+    )
     assert result.returncode == 0, result.stderr
     assert "60000 images at 32px" in result.stderr
 

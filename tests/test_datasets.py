@@ -65,10 +65,13 @@ def png_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
 
 # --- Fashion-MNIST ---------------------------------------------------------------------
 
+
 def test_fashion_mnist_checks_the_published_gz_checksums(tmp_path, monkeypatch):
     images, labels = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28), np.array([0, 9, 3], np.uint8)
-    gz = {"train-images-idx3-ubyte": gzip.compress(idx_bytes(images)),
-          "train-labels-idx1-ubyte": gzip.compress(idx_bytes(labels))}
+    gz = {
+        "train-images-idx3-ubyte": gzip.compress(idx_bytes(images)),
+        "train-labels-idx1-ubyte": gzip.compress(idx_bytes(labels)),
+    }
     for name, data in gz.items():
         (tmp_path / f"{name}.gz").write_bytes(data)
     table = {"train": tuple((name, None, hashlib.md5(data).hexdigest()) for name, data in gz.items())}
@@ -76,12 +79,15 @@ def test_fashion_mnist_checks_the_published_gz_checksums(tmp_path, monkeypatch):
     data = mnist.load_fashion_mnist(root=tmp_path, resolution=32)
     assert torch.equal(data.images[:, 0, 2:30, 2:30], torch.from_numpy(images)) and data.labels.tolist() == [0, 9, 3]
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(gzip.compress(idx_bytes(labels), mtime=1) + b"")
-    monkeypatch.setitem(mnist.FASHION_MNIST, "files", {"train": (table["train"][0], ("train-labels-idx1-ubyte", None, "0" * 32))})
+    monkeypatch.setitem(
+        mnist.FASHION_MNIST, "files", {"train": (table["train"][0], ("train-labels-idx1-ubyte", None, "0" * 32))}
+    )
     with pytest.raises(DataError, match="not the official file"):
         mnist.load_fashion_mnist(root=tmp_path)
 
 
 # --- CIFAR-10 --------------------------------------------------------------------------
+
 
 def cifar_batch(count: int, label_offset: int) -> tuple[bytes, np.ndarray]:
     rng = np.random.default_rng(label_offset)
@@ -103,7 +109,9 @@ def test_cifar10_downloads_extracts_and_parses_the_binary_version(server, monkey
     monkeypatch.setattr(cifar, "URL", f"{server}/cifar.tgz")
     monkeypatch.setattr(cifar, "MD5", hashlib.md5(archive).hexdigest())
     train = load_dataset("cifar10")
-    assert train.images.shape == (20, 3, 32, 32) and torch.equal(train.images, torch.from_numpy(np.concatenate(train_pixels)))
+    assert train.images.shape == (20, 3, 32, 32) and torch.equal(
+        train.images, torch.from_numpy(np.concatenate(train_pixels))
+    )
     test = load_dataset("cifar10", split="test", resolution=16)
     assert test.images.shape == (3, 3, 16, 16) and test.labels.tolist() == [0, 1, 2]
     assert not list(data_home().rglob("*.part")) and not list(data_home().rglob("*.extracting-*"))
@@ -125,6 +133,7 @@ def test_cifar10_rejects_a_wrong_archive_and_a_damaged_batch(server, monkeypatch
 
 # --- CelebA ----------------------------------------------------------------------------
 
+
 @pytest.fixture
 def celeba_root(tmp_path):
     root = tmp_path / "celeba"
@@ -136,7 +145,9 @@ def celeba_root(tmp_path):
         save(root / "img_align_celeba" / name, face)
     (root / "list_eval_partition.txt").write_text("".join(f"{n} {p}\n" for n, p in zip(names, [0, 0, 0, 0, 1, 2])))
     header = f"{len(names)}\nSmiling Young\n"
-    (root / "list_attr_celeba.txt").write_text(header + "".join(f"{n}  {1 if i % 2 else -1} 1\n" for i, n in enumerate(names)))
+    (root / "list_attr_celeba.txt").write_text(
+        header + "".join(f"{n}  {1 if i % 2 else -1} 1\n" for i, n in enumerate(names))
+    )
     (root / "identity_CelebA.txt").write_text("".join(f"{n} {100 + i}\n" for i, n in enumerate(names)))
     return root
 
@@ -159,6 +170,7 @@ def test_celeba_missing_folder_says_what_to_fetch(tmp_path):
 
 
 # --- Cartoon Set -----------------------------------------------------------------------
+
 
 def cartoon(folder: Path, name: str, colour) -> None:
     avatar = np.zeros((50, 50, 4), dtype=np.uint8)
@@ -187,6 +199,7 @@ def test_cartoonset100k_reads_its_ten_folders(tmp_path):
 
 # --- anime -----------------------------------------------------------------------------
 
+
 def test_anime_recognises_both_layouts(tmp_path):
     faces = tmp_path / "faces"
     for i, size in enumerate((90, 120, 100)):
@@ -204,6 +217,7 @@ def test_anime_recognises_both_layouts(tmp_path):
 
 
 # --- Pix2Pix / CycleGAN sets, paired and unpaired -------------------------------------
+
 
 def test_pix2pix_set_downloads_and_splits_ab_images(server, monkeypatch):
     ab = np.concatenate([solid(32, 32, (255, 0, 0)), solid(32, 32, (0, 0, 255))], axis=1)
@@ -268,6 +282,7 @@ def test_cyclegan_set_from_its_zip(server, monkeypatch):
 
 # --- archives --------------------------------------------------------------------------
 
+
 def test_archives_with_members_outside_their_folder_are_refused(tmp_path):
     evil_tar = tmp_path / "evil.tar.gz"
     evil_tar.write_bytes(tar_gz({"../escaped.txt": b"x"}))
@@ -282,6 +297,7 @@ def test_archives_with_members_outside_their_folder_are_refused(tmp_path):
 
 
 # --- the prepared cache ----------------------------------------------------------------
+
 
 def manifest_of(data) -> dict:
     return json.loads((data.cache_path / "manifest.json").read_text())
@@ -335,6 +351,7 @@ def test_prepare_in_parallel_gives_the_same_cache(tmp_path, monkeypatch):
 
 # --- loader augmentation ---------------------------------------------------------------
 
+
 def test_flip_moves_input_and_target_together():
     a = torch.arange(2 * 3 * 4 * 4, dtype=torch.float32).view(2, 3, 4, 4) / 100 - 0.5
     batch = {"A": a, "B": a.clone() * -1}
@@ -351,11 +368,12 @@ def test_flip_moves_input_and_target_together():
 
 # --- CLI -------------------------------------------------------------------------------
 
+
 def test_cli_prepare_make_edges_and_info(tmp_path):
     photos = tmp_path / "photos"
     for i in range(10):
         image = solid(40, 40, (255, 255, 255))
-        image[10 + i:30, 10:30] = (20 * i, 50, 200)
+        image[10 + i : 30, 10:30] = (20 * i, 50, 200)
         save(photos / f"p{i}.jpg", image)
     result = run_cli("data", "make-edges", photos, tmp_path / "pairs", "--resolution", "32")
     assert result.returncode == 0, result.stderr
@@ -366,9 +384,11 @@ def test_cli_prepare_make_edges_and_info(tmp_path):
     assert result.returncode == 0 and "9 examples at 16px, prepared" in result.stdout, result.stderr
     result = run_cli("data", "prepare", "paired", "--data-root", tmp_path / "pairs", "--resolution", "16")
     assert "cache up to date" in result.stdout
-    for bad in (("data", "prepare", "cartoonset", "--data-set", "colour=red"),
-                ("data", "make-edges", photos, photos / "inside"),
-                ("data", "prepare", "paired", "--data-root", tmp_path / "nowhere")):
+    for bad in (
+        ("data", "prepare", "cartoonset", "--data-set", "colour=red"),
+        ("data", "make-edges", photos, photos / "inside"),
+        ("data", "prepare", "paired", "--data-root", tmp_path / "nowhere"),
+    ):
         result = run_cli(*bad)
         assert result.returncode in (1, 2) and result.stderr.count("\n") == 1, result.stderr
         assert_no_traceback(result)

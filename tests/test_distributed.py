@@ -20,20 +20,56 @@ from conftest import assert_no_traceback, make_distribution, run_cli, with_site
 from ganzoo.training.checkpoint import load_checkpoint
 from test_engine import wait_for
 
-BASE = ["--device", "cpu", "--resolution", 16, "--batch-size", 16, "--set", "ngf=8", "--set", "ndf=8",
-        "--log-every", 4, "--sample-every", 1000, "--seed", 3]
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
+
+BASE = [
+    "--device",
+    "cpu",
+    "--resolution",
+    16,
+    "--batch-size",
+    16,
+    "--set",
+    "ngf=8",
+    "--set",
+    "ndf=8",
+    "--log-every",
+    4,
+    "--sample-every",
+    1000,
+    "--seed",
+    3,
+]
 TINY = [*BASE, "--set", "label_noise=0.1"]  # label noise draws from every process's random stream
 STEPS = 200
 
 
-def torchrun(*args, nproc: int = 2, launcher: tuple = ("--standalone",), env: dict | None = None,
-             wait: bool = True, timeout: int = 300):
-    command = [sys.executable, "-m", "torch.distributed.run", *launcher, "--nproc-per-node", str(nproc),
-               "-m", "ganzoo", *map(str, args)]
+def torchrun(
+    *args,
+    nproc: int = 2,
+    launcher: tuple = ("--standalone",),
+    env: dict | None = None,
+    wait: bool = True,
+    timeout: int = 300,
+):
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        *launcher,
+        "--nproc-per-node",
+        str(nproc),
+        "-m",
+        "ganzoo",
+        *map(str, args),
+    ]
     full_env = {**os.environ, "COLUMNS": "200", "OMP_NUM_THREADS": "1", "GANZOO_DIST_TIMEOUT": "60", **(env or {})}
     if not wait:
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env, start_new_session=True
+        )
     return subprocess.run(command, capture_output=True, text=True, env=full_env, timeout=timeout)
 
 
@@ -69,8 +105,9 @@ def _flat(tree, prefix=""):
 def reference(tmp_path_factory) -> Path:
     """An uninterrupted 2-process run."""
     out = tmp_path_factory.mktemp("distributed")
-    result = torchrun("train", "dcgan", *TINY, "--steps", STEPS, "--checkpoint-every", 20, "--out", out,
-                      "--name", "ref")
+    result = torchrun(
+        "train", "dcgan", *TINY, "--steps", STEPS, "--checkpoint-every", 20, "--out", out, "--name", "ref"
+    )
     assert result.returncode == 0, result.stderr
     return out / "ref"
 
@@ -78,7 +115,8 @@ def reference(tmp_path_factory) -> Path:
 def test_two_processes_train_one_run_with_one_writer(reference):
     files = sorted(str(p.relative_to(reference)) for p in reference.rglob("*") if p.is_file())
     assert [f for f in files if f.startswith("checkpoints/")] == [
-        f"checkpoints/step-{s:08d}.safetensors" for s in (160, 180, 200)]
+        f"checkpoints/step-{s:08d}.safetensors" for s in (160, 180, 200)
+    ]
     assert len([f for f in files if f.endswith(".json")]) == 2  # config.json, status.json: one set of files
     assert sorted(p.name for p in reference.parent.iterdir()) == ["ref"]
     config = json.loads((reference / "config.json").read_text())
@@ -93,8 +131,20 @@ def test_two_processes_train_one_run_with_one_writer(reference):
 
 
 def test_sigterm_then_torchrun_resume_equals_the_uninterrupted_run(reference, tmp_path):
-    process = torchrun("train", "dcgan", *TINY, "--steps", STEPS, "--checkpoint-every", 20, "--out", tmp_path,
-                       "--name", "t", wait=False)
+    process = torchrun(
+        "train",
+        "dcgan",
+        *TINY,
+        "--steps",
+        STEPS,
+        "--checkpoint-every",
+        20,
+        "--out",
+        tmp_path,
+        "--name",
+        "t",
+        wait=False,
+    )
     wait_for(tmp_path / "t" / "checkpoints" / "step-00000040.safetensors", process)
     os.killpg(process.pid, signal.SIGTERM)  # what a scheduler or Ctrl-C sends: every process of the job
     _, stderr = process.communicate(timeout=120)
@@ -109,9 +159,23 @@ def test_sigterm_then_torchrun_resume_equals_the_uninterrupted_run(reference, tm
 
 
 def test_a_killed_process_is_restarted_and_the_run_ends_as_uninterrupted(reference, tmp_path):
-    process = torchrun("train", "dcgan", *TINY, "--steps", STEPS, "--checkpoint-every", 20, "--out", tmp_path,
-                       "--name", "k", "--resume", "auto", launcher=("--standalone", "--max-restarts", "1"),
-                       wait=False)
+    process = torchrun(
+        "train",
+        "dcgan",
+        *TINY,
+        "--steps",
+        STEPS,
+        "--checkpoint-every",
+        20,
+        "--out",
+        tmp_path,
+        "--name",
+        "k",
+        "--resume",
+        "auto",
+        launcher=("--standalone", "--max-restarts", "1"),
+        wait=False,
+    )
     wait_for(tmp_path / "k" / "checkpoints" / "step-00000040.safetensors", process)
     workers = subprocess.run(["pgrep", "-f", "-P", str(process.pid), "ganzoo"], capture_output=True, text=True)
     victim = int(workers.stdout.split()[-1])  # one rank, not rank 0 necessarily
@@ -131,9 +195,6 @@ from torch import nn
 
 from ganzoo import ModelSpec, hookimpl
 from ganzoo.protocols import DataInfo, Phase, PhaseLoss
-
-# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
-pytestmark = pytest.mark.slow
 
 
 @dataclass
@@ -187,8 +248,20 @@ def register_models(register):
 def test_two_processes_equal_one_process_with_the_global_batch(tmp_path):
     site = make_distribution(tmp_path / "site", "mean-gan", "mean_gan_plugin", MEAN_MODEL, entry_name="meangan")
     env = with_site(site)
-    common = ["--device", "cpu", "--batch-size", 16, "--steps", 12, "--log-every", 4, "--ema-start", 0,
-              "--out", tmp_path]
+    common = [
+        "--device",
+        "cpu",
+        "--batch-size",
+        16,
+        "--steps",
+        12,
+        "--log-every",
+        4,
+        "--ema-start",
+        0,
+        "--out",
+        tmp_path,
+    ]
     two = torchrun("train", "meangan", *common, "--name", "two", env=env)
     assert two.returncode == 0, two.stderr
     one = run_cli("train", "meangan", *common, "--name", "one", env=env)
@@ -212,8 +285,25 @@ def test_two_processes_equal_one_process_with_the_global_batch(tmp_path):
 def test_penalties_with_double_backward_under_two_processes(tmp_path):
     """WGAN-GP (with R1 on top) needs double backward, which DDP does not do; gradients are
     averaged per phase instead, and every process ends with the same weights."""
-    result = torchrun("train", "dcgan", *BASE, "--loss", "wgan-gp", "--set", "r1_gamma=1", "--d-steps", 2,
-                      "--steps", 4, "--checkpoint-every", 2, "--out", tmp_path, "--name", "gp")
+    result = torchrun(
+        "train",
+        "dcgan",
+        *BASE,
+        "--loss",
+        "wgan-gp",
+        "--set",
+        "r1_gamma=1",
+        "--d-steps",
+        2,
+        "--steps",
+        4,
+        "--checkpoint-every",
+        2,
+        "--out",
+        tmp_path,
+        "--name",
+        "gp",
+    )
     assert result.returncode == 0, result.stderr
     log = (tmp_path / "gp" / "log.txt").read_text()
     assert log.count("all 2 processes hold the same weights") == 2
@@ -222,10 +312,33 @@ def test_penalties_with_double_backward_under_two_processes(tmp_path):
 
 def test_two_nodes_through_a_c10d_rendezvous(tmp_path):
     port = free_port()
-    launcher = ("--nnodes", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}",
-                "--rdzv-id", "two-nodes")
-    nodes = [torchrun("train", "dcgan", *TINY, "--steps", 8, "--out", tmp_path, "--name", "nodes", nproc=1,
-                      launcher=launcher, wait=False) for _ in range(2)]
+    launcher = (
+        "--nnodes",
+        "2",
+        "--rdzv-backend",
+        "c10d",
+        "--rdzv-endpoint",
+        f"127.0.0.1:{port}",
+        "--rdzv-id",
+        "two-nodes",
+    )
+    nodes = [
+        torchrun(
+            "train",
+            "dcgan",
+            *TINY,
+            "--steps",
+            8,
+            "--out",
+            tmp_path,
+            "--name",
+            "nodes",
+            nproc=1,
+            launcher=launcher,
+            wait=False,
+        )
+        for _ in range(2)
+    ]
     results = [node.communicate(timeout=300) for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], results
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nodes"]
@@ -239,10 +352,31 @@ def test_an_uneven_batch_and_a_missing_peer_are_clear_errors(tmp_path):
     assert "--batch-size 15 does not split evenly over 2 processes" in uneven.stderr
     assert not (tmp_path / "u").exists()
     started = time.monotonic()
-    lonely = torchrun("train", "dcgan", *TINY, "--steps", 2, "--out", tmp_path, "--name", "lonely", nproc=1,
-                      launcher=("--nnodes", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint",
-                                f"127.0.0.1:{free_port()}", "--rdzv-id", "lonely", "--rdzv-conf", "join_timeout=5"),
-                      timeout=120)
+    lonely = torchrun(
+        "train",
+        "dcgan",
+        *TINY,
+        "--steps",
+        2,
+        "--out",
+        tmp_path,
+        "--name",
+        "lonely",
+        nproc=1,
+        launcher=(
+            "--nnodes",
+            "2",
+            "--rdzv-backend",
+            "c10d",
+            "--rdzv-endpoint",
+            f"127.0.0.1:{free_port()}",
+            "--rdzv-id",
+            "lonely",
+            "--rdzv-conf",
+            "join_timeout=5",
+        ),
+        timeout=120,
+    )
     assert lonely.returncode != 0 and time.monotonic() - started < 100
     assert "RendezvousTimeoutError" in lonely.stderr or "timed out" in lonely.stderr.lower()
 
@@ -254,8 +388,21 @@ def test_resume_auto_starts_a_run_then_continues_it(tmp_path):
     second = run_cli(*args, "--steps", 8)
     assert second.returncode == 0, second.stderr
     assert "resuming" in second.stderr and json.loads((tmp_path / "auto" / "status.json").read_text())["step"] == 8
-    clash = run_cli("train", "dcgan", *TINY, "--out", tmp_path, "--name", "auto", "--resume", "auto",
-                    "--set", "ngf=16", "--steps", 12)
+    clash = run_cli(
+        "train",
+        "dcgan",
+        *TINY,
+        "--out",
+        tmp_path,
+        "--name",
+        "auto",
+        "--resume",
+        "auto",
+        "--set",
+        "ngf=16",
+        "--steps",
+        12,
+    )
     assert clash.returncode == 2 and "--set" in clash.stderr
     assert_no_traceback(clash)
     missing_name = run_cli("train", "dcgan", "--resume", "auto", "--out", tmp_path)
@@ -263,22 +410,69 @@ def test_resume_auto_starts_a_run_then_continues_it(tmp_path):
 
 
 def test_evaluation_is_shared_by_the_processes(tmp_path):
-    result = torchrun("train", "dcgan", *TINY, "--steps", 4, "--eval-every", 4, "--eval-extractor", "digits",
-                      "--eval-n", 64, "--out", tmp_path, "--name", "e")
+    result = torchrun(
+        "train",
+        "dcgan",
+        *TINY,
+        "--steps",
+        4,
+        "--eval-every",
+        4,
+        "--eval-extractor",
+        "digits",
+        "--eval-n",
+        64,
+        "--out",
+        tmp_path,
+        "--name",
+        "e",
+    )
     assert result.returncode == 0, result.stderr
-    evals = [json.loads(line) for line in (tmp_path / "e" / "metrics.jsonl").read_text().splitlines()
-             if "eval" in line]
+    evals = [json.loads(line) for line in (tmp_path / "e" / "metrics.jsonl").read_text().splitlines() if "eval" in line]
     assert len(evals) == 1 and evals[0]["eval"]["fid"] > 0 and evals[0]["n"] == 64
     # the same number one process computes, and `ganzoo eval` under torchrun shares the work too
-    alone = run_cli("eval", tmp_path / "e", "--feature-extractor", "digits", "--metric", "fid", "--n", 64,
-                    "--device", "cpu", "--json")
+    alone = run_cli(
+        "eval",
+        tmp_path / "e",
+        "--feature-extractor",
+        "digits",
+        "--metric",
+        "fid",
+        "--n",
+        64,
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert alone.returncode == 0, alone.stderr
     assert json.loads(alone.stdout)["eval"]["fid"] == evals[0]["eval"]["fid"]
-    shared = torchrun("eval", tmp_path / "e", "--feature-extractor", "digits", "--metric", "fid", "--samples", 300,
-                      "--device", "cpu", "--json")
+    shared = torchrun(
+        "eval",
+        tmp_path / "e",
+        "--feature-extractor",
+        "digits",
+        "--metric",
+        "fid",
+        "--samples",
+        300,
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert shared.returncode == 0, shared.stderr
     record = json.loads(shared.stdout)  # printed once, by rank 0
     assert record["processes"] == 2
-    alone = run_cli("eval", tmp_path / "e", "--feature-extractor", "digits", "--metric", "fid", "--n", 300,
-                    "--device", "cpu", "--json")
+    alone = run_cli(
+        "eval",
+        tmp_path / "e",
+        "--feature-extractor",
+        "digits",
+        "--metric",
+        "fid",
+        "--n",
+        300,
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert json.loads(alone.stdout)["eval"]["fid"] == pytest.approx(record["eval"]["fid"], rel=1e-5)

@@ -12,9 +12,21 @@ HOOKS = [name for name, fn in vars(hookspecs).items() if inspect.isfunction(fn) 
 
 
 def test_hookspecs_are_found():
-    assert set(HOOKS) == {"register_tasks", "register_models", "register_datasets", "register_losses", "register_metrics",
-                          "register_commands", "register_loggers", "on_train_start", "on_log", "on_sample",
-                          "on_evaluate", "on_checkpoint", "on_train_end"}
+    assert set(HOOKS) == {
+        "register_tasks",
+        "register_models",
+        "register_datasets",
+        "register_losses",
+        "register_metrics",
+        "register_commands",
+        "register_loggers",
+        "on_train_start",
+        "on_log",
+        "on_sample",
+        "on_evaluate",
+        "on_checkpoint",
+        "on_train_end",
+    }
 
 
 @pytest.mark.parametrize("hook", HOOKS)
@@ -32,8 +44,9 @@ def test_every_hook_is_exercised_by_a_test_or_builtin(hook):
 
 
 def test_every_command_is_in_the_cli_reference():
-    from ganzoo.cli import build_app
     import typer.main
+
+    from ganzoo.cli import build_app
 
     commands = typer.main.get_command(build_app()).commands
     reference = (ROOT / "docs" / "cli.md").read_text()
@@ -79,8 +92,15 @@ def test_every_public_member_has_a_docstring(api, name):
     """Fields of the specs and contracts, methods of the protocols, members of the namespaces."""
     obj = api[name].final_target if api[name].is_alias else api[name]
     if obj.is_module:  # its __all__ (re-exports resolved), else what it defines
-        names = obj.exports if obj.exports is not None else [
-            n for n, m in obj.members.items() if not n.startswith("_") and not m.is_alias and (m.is_function or m.is_class)]
+        names = (
+            obj.exports
+            if obj.exports is not None
+            else [
+                n
+                for n, m in obj.members.items()
+                if not n.startswith("_") and not m.is_alias and (m.is_function or m.is_class)
+            ]
+        )
         members = [obj[n].final_target if obj[n].is_alias else obj[n] for n in names]
     elif obj.is_class:
         members = [m for n, m in obj.members.items() if not n.startswith("_") and not m.is_alias]

@@ -20,16 +20,41 @@ from conftest import assert_no_traceback, assert_same_tensors, make_distribution
 from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.latents import slerp, truncate
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 # Tiny but complete: label noise and DiffAugment draw from the global RNG, so exact resume
 # also proves every random stream is restored.
-TINY = ["--batch-size", 32, "--resolution", 16, "--set", "ngf=8", "--set", "ndf=8", "--set", "label_noise=0.1",
-        "--set", "augment=translation", "--log-every", 5, "--seed", 3, "--deterministic"]
+TINY = [
+    "--batch-size",
+    32,
+    "--resolution",
+    16,
+    "--set",
+    "ngf=8",
+    "--set",
+    "ndf=8",
+    "--set",
+    "label_noise=0.1",
+    "--set",
+    "augment=translation",
+    "--log-every",
+    5,
+    "--seed",
+    3,
+    "--deterministic",
+]
 
 
 def cli_process(*args) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.Popen([sys.executable, "-m", "ganzoo", *map(str, args)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ganzoo", *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
@@ -58,8 +83,9 @@ def reference(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
 def test_interrupted_and_resumed_equals_uninterrupted(reference, tmp_path, sig):
-    process = cli_process("train", "dcgan", *TINY, "--steps", STEPS, "--checkpoint-every", 20, "--out", tmp_path,
-                          "--name", "b")
+    process = cli_process(
+        "train", "dcgan", *TINY, "--steps", STEPS, "--checkpoint-every", 20, "--out", tmp_path, "--name", "b"
+    )
     wait_for(tmp_path / "b" / "checkpoints" / "step-00000040.safetensors", process)
     process.send_signal(sig)
     _, stderr = process.communicate(timeout=120)
@@ -83,9 +109,22 @@ def test_killed_at_random_instants_always_resumes(reference, tmp_path):
     land inside a checkpoint write: each time the run resumes, and it ends as the reference."""
     rng = random.Random(0)
     run = tmp_path / "k"
-    args = ["train", "dcgan", *TINY, "--steps", STEPS, "--checkpoint-every", 1, "--keep", 2, "--out", tmp_path,
-            "--name", "k"]
-    for attempt in range(20):
+    args = [
+        "train",
+        "dcgan",
+        *TINY,
+        "--steps",
+        STEPS,
+        "--checkpoint-every",
+        1,
+        "--keep",
+        2,
+        "--out",
+        tmp_path,
+        "--name",
+        "k",
+    ]
+    for _ in range(20):
         command = args if not (run / "config.json").exists() else ["train", "--resume", run]
         process = cli_process(*command)
         time.sleep(rng.uniform(0.3, 4.0))
@@ -109,9 +148,6 @@ import torch
 from ganzoo import LossSpec, hookimpl
 from ganzoo_losses.adversarial import NonSaturatingLoss
 
-# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
-pytestmark = pytest.mark.slow
-
 
 class NaNAfter(NonSaturatingLoss):
     """The non-saturating loss, until its generator term returns NaN at call NAN_AT."""
@@ -131,8 +167,22 @@ def register_losses(register):
 
 def test_divergence_stops_cleanly_with_the_last_good_checkpoint(tmp_path):
     site = make_distribution(tmp_path / "site", "ganzoo-nanloss", "ganzoo_nanloss", NAN_LOSS)
-    result = run_cli("train", "dcgan", *TINY, "--steps", 50, "--checkpoint-every", 10, "--loss", "nan-after",
-                     "--out", tmp_path, "--name", "nan", env=with_site(site, {"NAN_AT": "23"}))
+    result = run_cli(
+        "train",
+        "dcgan",
+        *TINY,
+        "--steps",
+        50,
+        "--checkpoint-every",
+        10,
+        "--loss",
+        "nan-after",
+        "--out",
+        tmp_path,
+        "--name",
+        "nan",
+        env=with_site(site, {"NAN_AT": "23"}),
+    )
     assert result.returncode == 1
     assert_no_traceback(result)
     assert "diverged at step 23: the loss of phase G is not finite" in result.stderr
@@ -157,14 +207,17 @@ def test_artifacts_and_runs_listing(reference, tmp_path):
     assert all({"step", "loss_D", "loss_G", "lr_D", "lr_G", "images_per_second"} <= set(r) for r in records)
     assert "finished" in (run / "log.txt").read_text()
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
-        "step-00000020.safetensors", "step-00000040.safetensors", "step-00000060.safetensors"]
+        "step-00000020.safetensors",
+        "step-00000040.safetensors",
+        "step-00000060.safetensors",
+    ]
     listing = run_cli("runs", run.parent)
     assert listing.returncode == 0 and "ref" in listing.stdout and "finished" in listing.stdout
     assert "60/60" in listing.stdout
 
     # a run whose process died without a word reads as interrupted, not running
     status = json.loads((run / "status.json").read_text())
-    (run / "status.json").write_text(json.dumps({**status, "state": "running", "pid": 2 ** 22 + 12345}))
+    (run / "status.json").write_text(json.dumps({**status, "state": "running", "pid": 2**22 + 12345}))
     try:
         rows = json.loads(run_cli("runs", run.parent, "--json").stdout)
         assert rows[0]["state"] == "interrupted"
@@ -173,17 +226,47 @@ def test_artifacts_and_runs_listing(reference, tmp_path):
 
 
 def test_keep_prunes_old_checkpoints(tmp_path):
-    result = run_cli("train", "dcgan", *TINY, "--steps", 12, "--checkpoint-every", 2, "--keep", 2, "--out", tmp_path,
-                     "--name", "keep")
+    result = run_cli(
+        "train",
+        "dcgan",
+        *TINY,
+        "--steps",
+        12,
+        "--checkpoint-every",
+        2,
+        "--keep",
+        2,
+        "--out",
+        tmp_path,
+        "--name",
+        "keep",
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "keep" / "checkpoints").iterdir()) == [
-        "step-00000010.safetensors", "step-00000012.safetensors"]
+        "step-00000010.safetensors",
+        "step-00000012.safetensors",
+    ]
 
 
 def test_linear_decay_schedule_and_epoch_budget(tmp_path):
     # digits: 1797 images // 32 = 56 batches per epoch -> 2 epochs = 112 steps
-    result = run_cli("train", "dcgan", *TINY, "--epochs", 2, "--lr-schedule", "linear-decay", "--decay-start", 56,
-                     "--log-every", 8, "--out", tmp_path, "--name", "sched")
+    result = run_cli(
+        "train",
+        "dcgan",
+        *TINY,
+        "--epochs",
+        2,
+        "--lr-schedule",
+        "linear-decay",
+        "--decay-start",
+        56,
+        "--log-every",
+        8,
+        "--out",
+        tmp_path,
+        "--name",
+        "sched",
+    )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (tmp_path / "sched" / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["step"] == 112
@@ -203,19 +286,23 @@ def test_time_budget_stops_and_resume_continues(tmp_path):
 
 
 def test_d_steps_draw_extra_batches(tmp_path):
-    result = run_cli("train", "dcgan", *TINY, "--steps", 28, "--d-steps", 2, "--clip-grad", 1.0, "--out", tmp_path,
-                     "--name", "d2")
+    result = run_cli(
+        "train", "dcgan", *TINY, "--steps", 28, "--d-steps", 2, "--clip-grad", 1.0, "--out", tmp_path, "--name", "d2"
+    )
     assert result.returncode == 0, result.stderr
     state = final_state(tmp_path / "d2", 28)
     # 28 steps x 2 batches = all 56 batches of the first epoch (the next epoch starts on the next draw)
     assert state["data_order"] == {"epoch": 0, "position": 56}
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--seed", 4], "--seed cannot change it"),
-    (["--set", "ngf=9"], "--set cannot change it"),
-    (["dcgan"], "either MODEL or --resume"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--seed", 4], "--seed cannot change it"),
+        (["--set", "ngf=9"], "--set cannot change it"),
+        (["dcgan"], "either MODEL or --resume"),
+    ],
+)
 def test_resume_refuses_changes_to_the_run(reference, args, message):
     result = run_cli("train", "--resume", reference, *args)
     assert result.returncode == 2 and message in result.stderr
@@ -260,8 +347,9 @@ def test_truncate_and_slerp():
 
 
 def test_a_second_ctrl_c_stops_at_once_without_damage(tmp_path):
-    process = cli_process("train", "dcgan", *TINY, "--steps", 5000, "--checkpoint-every", 10, "--out", tmp_path,
-                          "--name", "twice")
+    process = cli_process(
+        "train", "dcgan", *TINY, "--steps", 5000, "--checkpoint-every", 10, "--out", tmp_path, "--name", "twice"
+    )
     wait_for(tmp_path / "twice" / "checkpoints" / "step-00000020.safetensors", process)
     process.send_signal(signal.SIGINT)
     time.sleep(0.01)

@@ -65,9 +65,23 @@ class Subject:
         return cls(name, dataset, min(spec.resolutions), dict(spec.tiny_options))
 
     def settings(self, out: Path, name: str, **overrides) -> dict:
-        base = dict(dataset=self.dataset, resolution=self.resolution, options=self.options, steps=STEPS,
-                    batch_size=BATCH, out=str(out), name=name, seed=1, device="cpu", log_every=1,
-                    sample_every=STEPS, checkpoint_every=1, ema_start=0, ema_decay=0.5, deterministic=True)
+        base = dict(
+            dataset=self.dataset,
+            resolution=self.resolution,
+            options=self.options,
+            steps=STEPS,
+            batch_size=BATCH,
+            out=str(out),
+            name=name,
+            seed=1,
+            device="cpu",
+            log_every=1,
+            sample_every=STEPS,
+            checkpoint_every=1,
+            ema_start=0,
+            ema_decay=0.5,
+            deterministic=True,
+        )
         return {**base, **overrides}
 
     def losses(self) -> list[str]:
@@ -120,9 +134,11 @@ def test_trains_checkpoints_and_resumes_bitwise(name, trained, tmp_path):
 def engine_cases() -> list:
     cases = []
     for name, subject in SUBJECTS.items():
-        cases += [pytest.param(name, {"d_steps": 2}, id=f"{name}-d_steps2"),
-                  pytest.param(name, {"accumulate": 2}, id=f"{name}-accumulate2"),
-                  pytest.param(name, {"ema_decay": 0.0}, id=f"{name}-ema_off")]
+        cases += [
+            pytest.param(name, {"d_steps": 2}, id=f"{name}-d_steps2"),
+            pytest.param(name, {"accumulate": 2}, id=f"{name}-accumulate2"),
+            pytest.param(name, {"ema_decay": 0.0}, id=f"{name}-ema_off"),
+        ]
         cases += [pytest.param(name, {"loss": loss}, id=f"{name}-{loss}") for loss in subject.losses()]
     return cases
 
@@ -168,7 +184,7 @@ def test_runs_its_tasks_inference(name, trained):
         channels = run.config["data"]["channels"]
         images = torch.randint(0, 256, (2, channels, size, size), dtype=torch.uint8)
         masks = torch.zeros(2, 1, size, size, dtype=torch.uint8)
-        masks[..., size // 4: size // 2, size // 4: size // 2] = 1
+        masks[..., size // 4 : size // 2, size // 4 : size // 2] = 1
         filled = run.inpaint(images, masks, images.flip(0) if model.needs_exemplar else None, device="cpu")
         outside = masks.logical_not().expand_as(images)
         assert torch.equal(filled[outside], images[outside]), "pixels outside the hole are kept"

@@ -23,8 +23,17 @@ pytestmark = pytest.mark.slow
 def trained(tmp_path_factory):
     """A short exgan run on the digits demo (reference mode), from Python."""
     out = tmp_path_factory.mktemp("exgan")
-    return ganzoo.train("exgan", steps=150, batch_size=32, out=str(out), name="digits", log_every=25,
-                        sample_every=150, checkpoint_every=150, seed=1)
+    return ganzoo.train(
+        "exgan",
+        steps=150,
+        batch_size=32,
+        out=str(out),
+        name="digits",
+        log_every=25,
+        sample_every=150,
+        checkpoint_every=150,
+        seed=1,
+    )
 
 
 def hole_l1(model, data, exemplars: torch.Tensor | None = None) -> float:
@@ -110,8 +119,16 @@ def test_eval_reports_pixel_scores_fid_and_a_positive_exemplar_gain(trained):
     result = run_cli("eval", trained.path, "--metric", "fid", "--feature-extractor", "digits", "--n", "197", "--json")
     assert result.returncode == 0, result.stderr
     scores = json.loads(result.stdout)["eval"]
-    assert {"l1", "l1_hole", "psnr", "ssim", "fid", "l1_hole_wrong_exemplar", "exemplar_gain_l1_hole",
-            "exemplar_gain_fid"} <= set(scores)
+    assert {
+        "l1",
+        "l1_hole",
+        "psnr",
+        "ssim",
+        "fid",
+        "l1_hole_wrong_exemplar",
+        "exemplar_gain_l1_hole",
+        "exemplar_gain_fid",
+    } <= set(scores)
     assert scores["exemplar_gain_l1_hole"] > 0
     assert scores["l1"] < scores["l1_hole"]  # outside the hole nothing changes
 
@@ -126,8 +143,20 @@ def test_inpaint_cli_keeps_size_and_every_pixel_outside_the_hole(trained, tmp_pa
     hole[20:35, 10:30] = 255
     Image.fromarray(hole).save(tmp_path / "masks" / "odd.png")
     Image.fromarray(rng.integers(0, 256, (32, 32), dtype=np.uint8)).save(tmp_path / "exemplars" / "odd.jpg")
-    result = run_cli("inpaint", trained.path, "--image", tmp_path / "images", "--mask", tmp_path / "masks",
-                     "--exemplar", tmp_path / "exemplars", "--out", tmp_path / "out", "--grid", tmp_path / "grid.png")
+    result = run_cli(
+        "inpaint",
+        trained.path,
+        "--image",
+        tmp_path / "images",
+        "--mask",
+        tmp_path / "masks",
+        "--exemplar",
+        tmp_path / "exemplars",
+        "--out",
+        tmp_path / "out",
+        "--grid",
+        tmp_path / "grid.png",
+    )
     assert result.returncode == 0, result.stderr
     output = np.array(Image.open(tmp_path / "out" / "odd.png"))
     assert output.shape == original.shape
@@ -135,32 +164,56 @@ def test_inpaint_cli_keeps_size_and_every_pixel_outside_the_hole(trained, tmp_pa
     assert not np.array_equal(output[hole > 0], original[hole > 0])
     assert Image.open(tmp_path / "grid.png").size[0] > 3 * 32
 
-    inverted = run_cli("inpaint", trained.path, "--image", tmp_path / "images" / "odd.png", "--mask",
-                       tmp_path / "masks" / "odd.png", "--exemplar", tmp_path / "exemplars", "--invert-mask",
-                       "--out", tmp_path / "inverted")
+    inverted = run_cli(
+        "inpaint",
+        trained.path,
+        "--image",
+        tmp_path / "images" / "odd.png",
+        "--mask",
+        tmp_path / "masks" / "odd.png",
+        "--exemplar",
+        tmp_path / "exemplars",
+        "--invert-mask",
+        "--out",
+        tmp_path / "inverted",
+    )
     assert inverted.returncode == 0, inverted.stderr
     output = np.array(Image.open(tmp_path / "inverted" / "odd.png"))
     assert np.array_equal(output[hole > 0], original[hole > 0])  # now the black part was the hole
 
 
-@pytest.mark.parametrize("case, message", [
-    ("small-mask", "is 20x20 but its image"),
-    ("empty-mask", "has no hole: white (1) marks the hole; use --invert-mask"),
-    ("no-exemplar", "fills holes from an exemplar: give --exemplar"),
-    ("missing-mask", "have no file of the same name: b.png (mask)"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("small-mask", "is 20x20 but its image"),
+        ("empty-mask", "has no hole: white (1) marks the hole; use --invert-mask"),
+        ("no-exemplar", "fills holes from an exemplar: give --exemplar"),
+        ("missing-mask", "have no file of the same name: b.png (mask)"),
+    ],
+)
 def test_inpaint_bad_inputs_are_one_line_errors(trained, tmp_path, case, message):
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
     Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "images" / "a.png")
-    mask = np.zeros((40, 40), np.uint8) if case == "empty-mask" else np.full((20 if case == "small-mask" else 40,) * 2,
-                                                                              255, np.uint8)
+    mask = (
+        np.zeros((40, 40), np.uint8)
+        if case == "empty-mask"
+        else np.full((20 if case == "small-mask" else 40,) * 2, 255, np.uint8)
+    )
     mask[:5] = 0
     Image.fromarray(mask).save(tmp_path / "masks" / "a.png")
     if case == "missing-mask":
         Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "images" / "b.png")
-    args = ["inpaint", trained.path, "--image", tmp_path / "images", "--mask", tmp_path / "masks", "--out",
-            tmp_path / "out"]
+    args = [
+        "inpaint",
+        trained.path,
+        "--image",
+        tmp_path / "images",
+        "--mask",
+        tmp_path / "masks",
+        "--out",
+        tmp_path / "out",
+    ]
     if case != "no-exemplar":
         args += ["--exemplar", tmp_path / "images"]
     result = run_cli(*args)
@@ -179,8 +232,19 @@ def test_api_inpaint_composites_bytes(trained):
 
 
 def test_an_interrupted_exgan_run_resumes_exactly(tmp_path):
-    common = ["--batch-size", "8", "--log-every", "5", "--sample-every", "10", "--seed", "2", "--deterministic",
-              "--out", tmp_path]
+    common = [
+        "--batch-size",
+        "8",
+        "--log-every",
+        "5",
+        "--sample-every",
+        "10",
+        "--seed",
+        "2",
+        "--deterministic",
+        "--out",
+        tmp_path,
+    ]
     whole = run_cli("train", "exgan", "--steps", "10", "--name", "whole", "--checkpoint-every", "10", *common)
     part = run_cli("train", "exgan", "--steps", "5", "--name", "part", *common)
     assert whole.returncode == 0 and part.returncode == 0, whole.stderr + part.stderr
@@ -207,6 +271,7 @@ def test_data_masks_writes_pngs(tmp_path):
 
 # -- CelebA eyes, on a fixture in the official layout --------------------------------------------
 
+
 def write_celeba(root, overlap: bool = False):
     """Eight 178x218 'faces' of four people: train holds persons 1-2, valid 3, test 4."""
     folder = root / "img_align_celeba"
@@ -227,7 +292,8 @@ def write_celeba(root, overlap: bool = False):
     (root / "list_eval_partition.txt").write_text("\n".join(partition) + "\n")
     (root / "list_landmarks_align_celeba.txt").write_text(
         "8\nlefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x "
-        "rightmouth_y\n" + "\n".join(landmarks) + "\n")
+        "rightmouth_y\n" + "\n".join(landmarks) + "\n"
+    )
     return root
 
 
@@ -255,13 +321,30 @@ def test_celeba_eyes_refuses_a_person_in_two_splits(tmp_path):
 
 def test_train_exgan_on_a_celeba_folder(tmp_path):
     root = write_celeba(tmp_path / "celeba")
-    result = run_cli("train", "exgan", "--dataset", "celeba-eyes", "--data-root", root, "--resolution", "32",
-                     "--steps", "2", "--batch-size", "2", "--out", tmp_path / "runs", "--name", "eyes")
+    result = run_cli(
+        "train",
+        "exgan",
+        "--dataset",
+        "celeba-eyes",
+        "--data-root",
+        root,
+        "--resolution",
+        "32",
+        "--steps",
+        "2",
+        "--batch-size",
+        "2",
+        "--out",
+        tmp_path / "runs",
+        "--name",
+        "eyes",
+    )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "runs" / "eyes" / "samples" / "step-00000002.png").is_file()
 
 
 # -- your own folder ---------------------------------------------------------------------------------
+
 
 def write_folder(root, exemplars: bool = False, flat: bool = False):
     rng = np.random.default_rng(1)
@@ -272,7 +355,7 @@ def write_folder(root, exemplars: bool = False, flat: bool = False):
                 (root / kind / relative).parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(root / "images" / relative)
             hole = np.zeros((40, 40), np.uint8)
-            hole[10:20, 5 + 10 * k:15 + 10 * k] = 255
+            hole[10:20, 5 + 10 * k : 15 + 10 * k] = 255
             Image.fromarray(hole).save(root / "masks" / relative)
             if exemplars:
                 Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(root / "exemplars" / relative)
@@ -304,11 +387,26 @@ def test_inpaint_folder_pairs_by_subfolder_and_reads_the_masks(tmp_path):
 
 
 def test_eval_every_works_for_inpainting_runs(tmp_path):
-    result = run_cli("train", "exgan", "--steps", "4", "--batch-size", "8", "--eval-every", "2", "--eval-n", "40",
-                     "--eval-extractor", "digits", "--out", tmp_path, "--name", "r")
+    result = run_cli(
+        "train",
+        "exgan",
+        "--steps",
+        "4",
+        "--batch-size",
+        "8",
+        "--eval-every",
+        "2",
+        "--eval-n",
+        "40",
+        "--eval-extractor",
+        "digits",
+        "--out",
+        tmp_path,
+        "--name",
+        "r",
+    )
     assert result.returncode == 0, result.stderr
-    evals = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()
-             if "eval" in line]
+    evals = [json.loads(line) for line in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines() if "eval" in line]
     assert [e["step"] for e in evals] == [2, 4] and "exemplar_gain_l1_hole" in evals[0]["eval"]
     assert (tmp_path / "r" / "checkpoints" / "best.safetensors").is_file()
 

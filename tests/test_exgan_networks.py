@@ -88,7 +88,7 @@ def test_the_local_branch_sees_exactly_the_holes_box(resolution):
     masks = torch.zeros(2, 1, resolution, resolution)
     top, bottom, left, right = resolution // 4, resolution // 2, resolution // 8, resolution // 2 + 3
     masks[:, :, top:bottom, left:right] = 1
-    masks[1, :, top + 2:bottom - 2, left + 2:right - 2] = 0  # a ring: the box, not the hole, is cropped
+    masks[1, :, top + 2 : bottom - 2, left + 2 : right - 2] = 0  # a ring: the box, not the hole, is cropped
     inside = torch.zeros_like(masks, dtype=torch.bool)
     inside[:, :, top:bottom, left:right] = True
     inside = inside.expand_as(images)

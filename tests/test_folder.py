@@ -54,8 +54,11 @@ def test_every_mode_is_converted_and_bad_files_are_skipped(messy, capsys):
 
 def test_exif_orientation_and_centre_crop(messy):
     data = load(root=messy, resolution=16)
-    files = sorted(p.relative_to(messy).as_posix() for p in messy.rglob("*.*")
-                   if p.suffix in {".jpg", ".png", ".gif"} and p.name not in {"empty.png", "notes.png", "truncated.jpg"})
+    files = sorted(
+        p.relative_to(messy).as_posix()
+        for p in messy.rglob("*.*")
+        if p.suffix in {".jpg", ".png", ".gif"} and p.name not in {"empty.png", "notes.png", "truncated.jpg"}
+    )
     by_name = dict(zip(files, data.images))
     rotated = by_name["rotated.jpg"].float()
     # displayed upright the yellow half is on top: red+green high in the top rows, blue in the bottom ones
@@ -85,9 +88,28 @@ def test_empty_or_unreadable_folders(tmp_path):
 
 def test_train_on_a_messy_folder(messy, tmp_path):
     # batch size must fit the 6 usable images
-    result = run_cli("train", "dcgan", "--dataset", "folder", "--data-root", messy, "--resolution", 16,
-                     "--batch-size", 4, "--steps", 5, "--set", "ngf=8", "--set", "ndf=8", "--out", tmp_path,
-                     "--name", "f")
+    result = run_cli(
+        "train",
+        "dcgan",
+        "--dataset",
+        "folder",
+        "--data-root",
+        messy,
+        "--resolution",
+        16,
+        "--batch-size",
+        4,
+        "--steps",
+        5,
+        "--set",
+        "ngf=8",
+        "--set",
+        "ndf=8",
+        "--out",
+        tmp_path,
+        "--name",
+        "f",
+    )
     assert result.returncode == 0, result.stderr
     assert_no_traceback(result)
     assert "skipped 3 of 9 files" in result.stderr and "6 images at 16px" in result.stderr

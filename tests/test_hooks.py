@@ -62,17 +62,21 @@ def register_models(register):
 
 # -- registering hooks --------------------------------------------------------------------------------
 
+
 def test_registering_hooks_follow_tryfirst_and_trylast(install, calls):
     # load order is first, last, plain (by entry-point name); last-registered-first would be plain, last, first
-    system = install(a_first=model_plugin("first", "tryfirst=True"), b_last=model_plugin("last", "trylast=True"),
-                     c_plain=model_plugin("plain"))
+    system = install(
+        a_first=model_plugin("first", "tryfirst=True"),
+        b_last=model_plugin("last", "trylast=True"),
+        c_plain=model_plugin("plain"),
+    )
     assert calls == ["first", "plain", "last"]
     for name, plugin in (("first-gan", "a_first"), ("last-gan", "b_last"), ("plain-gan", "c_plain")):
         assert system.models.entry(name).provider.plugin == plugin
 
 
 WRAPPERS = {
-    "wrapper": '''
+    "wrapper": """
 @hookimpl(wrapper=True)
 def register_models(register):
     calls.append("before")
@@ -80,8 +84,8 @@ def register_models(register):
     calls.append("after")
     register(ModelSpec(name="wrapped-gan", summary="", task="unconditional", build="x:y", options="x:z"))
     return result
-''',
-    "hookwrapper": '''
+""",
+    "hookwrapper": """
 @hookimpl(hookwrapper=True)
 def register_models(register):
     calls.append("before")
@@ -89,7 +93,7 @@ def register_models(register):
     outcome.get_result()
     calls.append("after")
     register(ModelSpec(name="wrapped-gan", summary="", task="unconditional", build="x:y", options="x:z"))
-''',
+""",
 }
 
 
@@ -101,7 +105,7 @@ def test_a_wrapper_runs_around_the_registering_hooks(install, calls, kind):
     assert system.models.entry("wrapped-gan").provider.plugin == "a_wrapping"  # what it registers is its own
 
 
-HALF_BROKEN = '''
+HALF_BROKEN = """
 from ganzoo import LossSpec, ModelSpec, hookimpl
 from hooks_record import calls
 
@@ -117,9 +121,9 @@ def register_losses(register):
 @hookimpl
 def register_metrics(register):
     calls.append("half metrics")
-'''
+"""
 
-GOOD_LOSS = '''
+GOOD_LOSS = """
 from ganzoo import LossSpec, hookimpl
 from hooks_record import calls
 
@@ -127,7 +131,7 @@ from hooks_record import calls
 def register_losses(register):
     calls.append("good")
     register(LossSpec(name="good-loss", summary="", build="x:y"))
-'''
+"""
 
 
 def test_a_plugin_failing_half_way_leaves_no_entries_and_the_others_run(install, calls, capsys):
@@ -156,6 +160,7 @@ def test_register_outside_its_hook_is_an_error(calls):
 
 # -- register_commands -------------------------------------------------------------------------------
 
+
 class Commands:
     def __init__(self, name: str, calls: list[str], fail: bool = False):
         self.name, self.calls, self.fail = name, calls, fail
@@ -181,6 +186,7 @@ def test_register_commands_goes_through_pluggy_with_isolation(calls, capsys):
 
 
 # -- lifecycle hooks ---------------------------------------------------------------------------------
+
 
 class Listener:
     """Records its on_log and on_checkpoint calls; ``fail`` makes its on_log raise."""
@@ -288,8 +294,10 @@ def test_a_failing_lifecycle_hook_is_off_for_the_run_and_reported_once(calls):
         lifecycle.emit("on_log", step=step, scalars={})
     lifecycle.emit("on_checkpoint", step=3, path="ckpt")
     assert calls == ["raiser:1", "plain:1", "plain:2", "plain:3", "raiser:checkpoint", "plain:checkpoint"]
-    assert warnings == ["warning: plugin 'raiser' failed in on_log (ValueError: the service is down); "
-                        "its on_log is off for the rest of this run"]
+    assert warnings == [
+        "warning: plugin 'raiser' failed in on_log (ValueError: the service is down); "
+        "its on_log is off for the rest of this run"
+    ]
     lifecycle.end(step=3, status="finished")
 
     calls.clear()  # the next run calls it again

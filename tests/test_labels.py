@@ -38,6 +38,7 @@ def assert_labels(data, truth, indices=(2, 0, 1)) -> None:
 
 # --- fixed class names -----------------------------------------------------------------
 
+
 def test_digits_labels_are_sklearn_targets():
     from sklearn.datasets import load_digits
 
@@ -46,12 +47,15 @@ def test_digits_labels_are_sklearn_targets():
     assert_labels(data, load_digits().target, indices=(0, 1, 1796, 5))
 
 
-@pytest.mark.parametrize("name, table, classes", [("mnist", mnist.MNIST, DIGITS),
-                                                  ("fashion-mnist", mnist.FASHION_MNIST, FASHION_CLASSES)])
+@pytest.mark.parametrize(
+    "name, table, classes", [("mnist", mnist.MNIST, DIGITS), ("fashion-mnist", mnist.FASHION_MNIST, FASHION_CLASSES)]
+)
 def test_idx_datasets_give_their_labels_and_class_names(name, table, classes, tmp_path, monkeypatch):
     truth = np.array([3, 9, 0, 7], np.uint8)
-    raw = {"train-images-idx3-ubyte": idx_bytes(np.zeros((4, 28, 28), np.uint8)),
-           "train-labels-idx1-ubyte": idx_bytes(truth)}
+    raw = {
+        "train-images-idx3-ubyte": idx_bytes(np.zeros((4, 28, 28), np.uint8)),
+        "train-labels-idx1-ubyte": idx_bytes(truth),
+    }
     for stem, data in raw.items():
         (tmp_path / stem).write_bytes(data)
     monkeypatch.setitem(table, "files", {"train": tuple((stem, None, None) for stem in raw)})  # no checksums
@@ -76,11 +80,13 @@ def test_cifar10_labels_and_names(tmp_path):
 
 # --- classes from folders --------------------------------------------------------------
 
+
 def test_anime_character_folders_are_classes_through_the_cache(tmp_path):
     thumb = tmp_path / "animeface-character-dataset" / "thumb"
     truth = []
-    for label, (character, count) in enumerate((("000_hatsune_miku", 2), ("001_kinomoto_sakura", 1),
-                                                ("002_suzumiya_haruhi", 2))):
+    for label, (character, count) in enumerate(
+        (("000_hatsune_miku", 2), ("001_kinomoto_sakura", 1), ("002_suzumiya_haruhi", 2))
+    ):
         for k in range(count):
             save(thumb / character / f"face_{k}.png", solid(20, 16, (k * 50, label * 60, 0)))
             truth.append(label)
@@ -112,8 +118,10 @@ def test_folder_classes_option(class_folders):
     spec = load_plugins().datasets.get("folder")
     options = dataset_options(spec, ["classes=true"])  # --data-set classes=true
     assert options == {"classes": True}
-    for data in (open_dataset(spec, root=str(root), resolution=8, options=options),
-                 load_dataset("folder", root=str(root), resolution=8, classes=True)):
+    for data in (
+        open_dataset(spec, root=str(root), resolution=8, options=options),
+        load_dataset("folder", root=str(root), resolution=8, classes=True),
+    ):
         assert data.info.classes == ("bird", "cat", "dog")  # first-level folders only: nested/ is no class
         assert_labels(data, truth, indices=(5, 0, 3, 2))
     plain = load_dataset("folder", root=str(root), resolution=8)
@@ -131,12 +139,15 @@ def test_folder_classes_refuse_images_lying_in_the_root(class_folders):
 
 # --- attributes ------------------------------------------------------------------------
 
+
 def test_celeba_attributes_are_0_1_and_identities_are_not_labels(celeba_root):
     truth = [[0.0, 1.0], [1.0, 1.0], [0.0, 1.0], [1.0, 1.0]]  # the fixture's -1/1 Smiling, 1 Young
     for data in opened_twice("celeba", root=str(celeba_root), resolution=8):
         batch = data.batch([3, 0, 1])
         assert data.info.attributes == ("Smiling", "Young") and data.info.classes == ()
-        assert batch["attributes"].dtype == torch.float32 and batch["attributes"].tolist() == [truth[i] for i in (3, 0, 1)]
+        assert batch["attributes"].dtype == torch.float32 and batch["attributes"].tolist() == [
+            truth[i] for i in (3, 0, 1)
+        ]
         assert "label" not in batch and data.labels is None
         assert data.identities.dtype == torch.int64 and data.identities.tolist() == [100, 101, 102, 103]
     test = load_dataset("celeba", root=str(celeba_root), split="test", resolution=8)
@@ -160,7 +171,8 @@ def test_cartoonset_attributes_are_one_hot_through_the_cache(tmp_path):
         values = data.batch([1, 2, 0])["attributes"]
         assert values.dtype == torch.float32 and values.sum(1).tolist() == [2.0, 2.0, 2.0]
         assert [[names[k] for k in row.nonzero()[:, 0]] for row in values] == [
-            [f"eye_angle={chosen[i][0]}", f"face_color={chosen[i][1]}"] for i in (1, 2, 0)]
+            [f"eye_angle={chosen[i][0]}", f"face_color={chosen[i][1]}"] for i in (1, 2, 0)
+        ]
 
 
 def test_cartoonset_csv_that_disagrees_is_an_error(tmp_path):
@@ -173,6 +185,7 @@ def test_cartoonset_csv_that_disagrees_is_an_error(tmp_path):
 
 
 # --- the cache and the contract --------------------------------------------------------
+
 
 def test_caches_with_extras_of_an_older_version_are_rebuilt(tmp_path, monkeypatch):
     save(tmp_path / "images" / "0_2000.jpg", solid(16, 16, (9, 9, 9)))

@@ -25,16 +25,19 @@ DOC = ROOT / "docs" / "architecture.md"
 
 # -- the declared layers ---------------------------------------------------------------------------
 
+
 def declared_layers() -> list[tuple[str, tuple[str, ...]]]:
     """(layer, module names) from top to bottom: the ```text block of docs/architecture.md whose
     first line starts with ``# layer``. Names are relative to ganzoo/ (``__init__`` is the package
     itself); an indented line continues the layer above it."""
     lines = DOC.read_text().splitlines()
-    start = next((i for i, line in enumerate(lines[:-1])
-                  if line.strip() == "```text" and lines[i + 1].startswith("# layer")), None)
+    start = next(
+        (i for i, line in enumerate(lines[:-1]) if line.strip() == "```text" and lines[i + 1].startswith("# layer")),
+        None,
+    )
     assert start is not None, f"{DOC.relative_to(ROOT)} has no ```text block starting with '# layer'"
     layers: list[tuple[str, list[str]]] = []
-    for line in lines[start + 2:]:
+    for line in lines[start + 2 :]:
         if line.strip() == "```":
             break
         if not line.strip():
@@ -44,8 +47,9 @@ def declared_layers() -> list[tuple[str, tuple[str, ...]]]:
         else:
             name, _, rest = line.partition(" ")
             layers.append((name, _names(rest)))
-    return [(name, tuple(PACKAGE if m == "__init__" else f"{PACKAGE}.{m}" for m in modules))
-            for name, modules in layers]
+    return [
+        (name, tuple(PACKAGE if m == "__init__" else f"{PACKAGE}.{m}" for m in modules)) for name, modules in layers
+    ]
 
 
 def _names(text: str) -> list[str]:
@@ -76,10 +80,12 @@ def layer_of(module: str) -> tuple[int, str] | None:
 
 # -- the graph -----------------------------------------------------------------------------------------
 
+
 @cache
 def graph() -> grimp.ImportGraph:
-    return grimp.build_graph(PACKAGE, include_external_packages=True, exclude_type_checking_imports=True,
-                             cache_dir=None)
+    return grimp.build_graph(
+        PACKAGE, include_external_packages=True, exclude_type_checking_imports=True, cache_dir=None
+    )
 
 
 def internal(module: str) -> bool:
@@ -169,6 +175,7 @@ def strongly_connected(modules: list[str]) -> list[set[str]]:
 
 # -- the checks ----------------------------------------------------------------------------------------
 
+
 def test_the_graph_counts_function_local_imports():
     """Without this, every check below could be passed by moving imports into functions."""
     checked = 0
@@ -177,10 +184,14 @@ def test_the_graph_counts_function_local_imports():
         for group in function_local_imports(ast.parse(path.read_text())):
             for node in group:
                 if isinstance(node, ast.ImportFrom) and not node.level and internal(node.module or ""):
-                    targets = [t for t in [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
-                               if t in graph().modules]
-                    assert any(graph().direct_import_exists(importer=importer, imported=t) for t in targets), \
+                    targets = [
+                        t
+                        for t in [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+                        if t in graph().modules
+                    ]
+                    assert any(graph().direct_import_exists(importer=importer, imported=t) for t in targets), (
                         f"the graph misses {path.relative_to(ROOT)}:{node.lineno} ({ast.unparse(node)})"
+                    )
                     checked += 1
     assert checked, "no function-local import of a ganzoo module left to check the graph with"
 
@@ -189,8 +200,9 @@ def test_every_module_is_in_a_declared_layer():
     layers = declared_layers()
     assert layers, "the layer block is empty"
     missing = [m for m in internal_modules() if layer_of(m) is None]
-    assert not missing, (f"modules in no layer: {', '.join(missing)}; add them to the '# layer' block of "
-                         f"{DOC.relative_to(ROOT)}")
+    assert not missing, (
+        f"modules in no layer: {', '.join(missing)}; add them to the '# layer' block of {DOC.relative_to(ROOT)}"
+    )
     unknown = [m for _, modules in layers for m in modules if m not in graph().modules]
     assert not unknown, f"the layer block of {DOC.relative_to(ROOT)} names modules that do not exist: {unknown}"
 
@@ -214,20 +226,26 @@ def test_layers_only_import_downwards():
                 continue
             imported_layer = layer_of(imported)
             if importer_layer and imported_layer and imported_layer[0] < importer_layer[0]:
-                upwards.append(f"{importer} (layer {importer_layer[1]}) imports {imported} (layer "
-                               f"{imported_layer[1]}, higher): {where(importer, imported)}")
+                upwards.append(
+                    f"{importer} (layer {importer_layer[1]}) imports {imported} (layer "
+                    f"{imported_layer[1]}, higher): {where(importer, imported)}"
+                )
     assert not upwards, "imports upwards:\n" + "\n".join(upwards)
 
 
 def test_the_core_imports_no_plugin():
     """Built-in plugins are reached through the registries, like third-party ones."""
-    found = [f"{importer} imports {imported}: {where(importer, imported)}"
-             for importer in internal_modules() for imported in imports_of(importer)
-             if imported.startswith(f"{PACKAGE}_")]
+    found = [
+        f"{importer} imports {imported}: {where(importer, imported)}"
+        for importer in internal_modules()
+        for imported in imports_of(importer)
+        if imported.startswith(f"{PACKAGE}_")
+    ]
     assert not found, "\n".join(found)
 
 
 # -- function-local imports ----------------------------------------------------------------------------
+
 
 def function_local_imports(tree: ast.Module) -> list[list[ast.Import | ast.ImportFrom]]:
     """The runs of consecutive import statements inside functions (outside ``if TYPE_CHECKING:``)."""
@@ -293,6 +311,8 @@ def test_function_local_imports_are_laziness_that_says_why(path):
             problems.append(f"{path.relative_to(ROOT)}:{first}: function-local import without a '# lazy:' reason")
         for node in group:
             if torch_module and is_ganzoo_import(node):
-                problems.append(f"{path.relative_to(ROOT)}:{node.lineno}: `{ast.unparse(node)}` inside a function "
-                                "of a module that imports torch anyway: import it at the top")
+                problems.append(
+                    f"{path.relative_to(ROOT)}:{node.lineno}: `{ast.unparse(node)}` inside a function "
+                    "of a module that imports torch anyway: import it at the top"
+                )
     assert not problems, "\n".join(problems)

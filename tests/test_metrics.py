@@ -92,8 +92,18 @@ def test_eval_with_the_digits_extractor_ranks_trained_above_untrained(digits_run
     env = {"GANZOO_DATA": str(tmp_path), "GANZOO_INCEPTION_URL": "http://127.0.0.1:9/none.pth"}
     values = {}
     for name in ("trained", "untrained"):
-        result = run_cli("eval", digits_runs / name, "--feature-extractor", "digits", "--metric", "fid,kid,is,pr",
-                         "--n", "500", "--json", env=env)
+        result = run_cli(
+            "eval",
+            digits_runs / name,
+            "--feature-extractor",
+            "digits",
+            "--metric",
+            "fid,kid,is,pr",
+            "--n",
+            "500",
+            "--json",
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         values[name] = json.loads(result.stdout)["eval"]
     trained, untrained = values["trained"], values["untrained"]
@@ -116,7 +126,10 @@ def make_inception_file(path):
         torch.manual_seed(0)
         net = module.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
     finally:
-        module.FeatureExtractorInceptionV3.load_state_dict, module.load_state_dict_from_url = original_load, original_url
+        module.FeatureExtractorInceptionV3.load_state_dict, module.load_state_dict_from_url = (
+            original_load,
+            original_url,
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), path)
 
@@ -132,7 +145,9 @@ def test_inception_weights_offline_error_and_hub_cache(digits_runs, tmp_path):
     assert_no_traceback(result)
 
     make_inception_file(tmp_path / "torch" / "hub" / "checkpoints" / INCEPTION_FILE)
-    result = run_cli("eval", digits_runs / "trained", "--metric", "fid,is", "--n", "40", "--real", "40", "--json", env=env)
+    result = run_cli(
+        "eval", digits_runs / "trained", "--metric", "fid,is", "--n", "40", "--real", "40", "--json", env=env
+    )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["extractor"] == "inception" and np.isfinite(record["eval"]["fid"]) and record["eval"]["is"] >= 1
@@ -154,16 +169,37 @@ def test_eval_every_keeps_a_best_checkpoint_that_generate_uses(tmp_path):
     assert best["best"] and (tmp_path / "e" / "checkpoints" / "best.safetensors").is_file()
     result = run_cli("generate", tmp_path / "e", "--checkpoint", "best", "--n", "4", "--out", tmp_path / "g")
     assert result.returncode == 0 and len(list((tmp_path / "g").glob("*.png"))) == 4, result.stderr
-    result = run_cli("train", "dcgan", "--steps", "10", "--name", "x", "--eval-every", "5", "--eval-metric", "digits",
-                     "--out", tmp_path)
+    result = run_cli(
+        "train",
+        "dcgan",
+        "--steps",
+        "10",
+        "--name",
+        "x",
+        "--eval-every",
+        "5",
+        "--eval-metric",
+        "digits",
+        "--out",
+        tmp_path,
+    )
     assert result.returncode == 2 and "not a metric" in result.stderr
 
 
 def test_evaluation_during_training_keeps_resume_exact(tmp_path):
     from ganzoo.training.checkpoint import load_checkpoint
 
-    training = ("--checkpoint-every", "20", "--batch-size", "16", "--ema-start", "10",  # ema start would follow --steps
-                "--deterministic", "--out", tmp_path)
+    training = (
+        "--checkpoint-every",
+        "20",
+        "--batch-size",
+        "16",
+        "--ema-start",
+        "10",  # ema start would follow --steps
+        "--deterministic",
+        "--out",
+        tmp_path,
+    )
     common = ("--eval-every", "20", "--eval-extractor", "digits", "--eval-n", "100", *training)
     assert run_cli("train", "dcgan", "--steps", "60", "--name", "whole", *common).returncode == 0
     assert run_cli("train", "dcgan", "--steps", "40", "--name", "parts", *common).returncode == 0

@@ -67,20 +67,31 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 # --- translate ---------------------------------------------------------------------------
 
+
 def test_translate_never_replaces_its_input_file(runs, tmp_path):
     photo = image(tmp_path / "a.png")
     for extra in ((), ("--overwrite",)):  # an input is refused even with --overwrite
-        refused_unchanged(("translate", runs["pix2pix"], "--input", photo, "--out", tmp_path, *extra), [tmp_path],
-                          names=photo, saying="is an input of this command")
-    refused_unchanged(("translate", runs["pix2pix"], "--input", tmp_path, "--out", tmp_path), [tmp_path],
-                      names=photo, saying="is an input of this command")
+        refused_unchanged(
+            ("translate", runs["pix2pix"], "--input", photo, "--out", tmp_path, *extra),
+            [tmp_path],
+            names=photo,
+            saying="is an input of this command",
+        )
+    refused_unchanged(
+        ("translate", runs["pix2pix"], "--input", tmp_path, "--out", tmp_path),
+        [tmp_path],
+        names=photo,
+        saying="is an input of this command",
+    )
 
 
 def test_translate_into_a_subfolder_of_its_input(runs, tmp_path):
     folder = tmp_path / "photos"
     image(folder / "a.png", 1), image(folder / "b.png", 2)
     mine = image(folder / "sub" / "a.png", 3, (30, 10))  # the user's own file, where an output would go
-    refused_unchanged(("translate", runs["pix2pix"], "--input", folder, "--out", folder / "sub"), [tmp_path], names=mine)
+    refused_unchanged(
+        ("translate", runs["pix2pix"], "--input", folder, "--out", folder / "sub"), [tmp_path], names=mine
+    )
 
     before = snapshot(folder)
     result = run_cli("translate", runs["pix2pix"], "--input", folder, "--out", folder / "sub", "--overwrite")
@@ -91,23 +102,39 @@ def test_translate_into_a_subfolder_of_its_input(runs, tmp_path):
     # run again: its own outputs under sub/ are not inputs, so nothing lands in sub/sub/
     result = run_cli("translate", runs["pix2pix"], "--input", folder, "--out", folder / "sub", "--overwrite")
     assert result.returncode == 0 and "translated 2 image(s)" in result.stdout, result.stderr
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.png")) == ["a.png", "b.png", "sub/a.png",
-                                                                                        "sub/b.png"]
-    refused_unchanged(("translate", runs["pix2pix"], "--input", folder, "--out", folder / "sub"), [tmp_path],
-                      names=folder / "sub" / "a.png")
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.png")) == [
+        "a.png",
+        "b.png",
+        "sub/a.png",
+        "sub/b.png",
+    ]
+    refused_unchanged(
+        ("translate", runs["pix2pix"], "--input", folder, "--out", folder / "sub"),
+        [tmp_path],
+        names=folder / "sub" / "a.png",
+    )
 
 
 def test_translate_out_must_be_a_folder(runs, tmp_path):
     photo, file = image(tmp_path / "in" / "p.png"), tmp_path / "notes.txt"
     file.write_text("mine")
-    refused_unchanged(("translate", runs["pix2pix"], "--input", photo, "--out", file), [tmp_path],
-                      names=file, saying="is a file, not a folder")
-    refused_unchanged(("translate", runs["pix2pix"], "--input", photo, "--out", tmp_path / "o", "--compare",
-                       file / "strip.png"), [tmp_path], names=file, saying="is a file, not a folder")
+    refused_unchanged(
+        ("translate", runs["pix2pix"], "--input", photo, "--out", file),
+        [tmp_path],
+        names=file,
+        saying="is a file, not a folder",
+    )
+    refused_unchanged(
+        ("translate", runs["pix2pix"], "--input", photo, "--out", tmp_path / "o", "--compare", file / "strip.png"),
+        [tmp_path],
+        names=file,
+        saying="is a file, not a folder",
+    )
     assert not (tmp_path / "o").exists()  # refused before any folder was made
 
 
 # --- generate ----------------------------------------------------------------------------
+
 
 def test_generate_refuses_files_it_did_not_make(runs, tmp_path):
     run, file, grid = runs["dcgan"], tmp_path / "file", tmp_path / "grid.png"
@@ -116,14 +143,23 @@ def test_generate_refuses_files_it_did_not_make(runs, tmp_path):
     (tmp_path / "out" / "3.png").write_text("my three")
     roots = [tmp_path, run]
     refused_unchanged(("generate", run, "--n", 4, "--out", file), roots, names=file, saying="is a file, not a folder")
-    refused_unchanged(("generate", run, "--n", 4, "--out", file / "x"), roots, names=file, saying="is a file, not a folder")
+    refused_unchanged(
+        ("generate", run, "--n", 4, "--out", file / "x"), roots, names=file, saying="is a file, not a folder"
+    )
     refused_unchanged(("generate", run, "--n", 4, "--grid", grid), roots, names=grid)
-    refused_unchanged(("generate", run, "--n", 4, "--out", tmp_path / "out", "--grid", tmp_path / "g.png"), roots,
-                      names=tmp_path / "out" / "3.png")
+    refused_unchanged(
+        ("generate", run, "--n", 4, "--out", tmp_path / "out", "--grid", tmp_path / "g.png"),
+        roots,
+        names=tmp_path / "out" / "3.png",
+    )
     assert not (tmp_path / "g.png").exists()
     for extra in ((), ("--overwrite",)):
-        refused_unchanged(("generate", run, "--n", 4, "--grid", run / "config.json", *extra), roots,
-                          names=run / "config.json", saying="is an input of this command")
+        refused_unchanged(
+            ("generate", run, "--n", 4, "--grid", run / "config.json", *extra),
+            roots,
+            names=run / "config.json",
+            saying="is an input of this command",
+        )
 
     result = run_cli("generate", run, "--n", 4, "--out", tmp_path / "out", "--grid", grid, "--overwrite")
     assert result.returncode == 0, result.stderr
@@ -147,6 +183,7 @@ def test_generate_names_are_distinct_within_one_invocation(runs, tmp_path):
 
 # --- interpolate -------------------------------------------------------------------------
 
+
 def test_interpolate_strip_never_replaces_the_gif(runs, tmp_path):
     run, walk = runs["dcgan"], tmp_path / "walk.png"
     args = ("interpolate", run, "--out", walk, "--steps", 2, "--points", 2, "--n", 2)
@@ -161,6 +198,7 @@ def test_interpolate_strip_never_replaces_the_gif(runs, tmp_path):
 
 
 # --- data make-edges ---------------------------------------------------------------------
+
 
 def test_make_edges_writes_every_image_once_and_refuses_existing_pairs(tmp_path):
     source, destination = tmp_path / "photos", tmp_path / "pairs"
@@ -178,9 +216,12 @@ def test_make_edges_writes_every_image_once_and_refuses_existing_pairs(tmp_path)
 
 # --- item 11: quoting, a checkpoint that does not fit, junk archives -----------------------
 
+
 def test_printed_follow_up_commands_paste_with_spaces(runs):
-    for model, (label, command) in {"dcgan": ("generate more: ", "generate"),
-                                    "pix2pix": ("translate images: ", "translate")}.items():
+    for model, (label, command) in {
+        "dcgan": ("generate more: ", "generate"),
+        "pix2pix": ("translate images: ", "translate"),
+    }.items():
         line = next(line for line in runs[f"{model} stdout"].splitlines() if line.startswith(label))
         words = shlex.split(line.removeprefix(label))
         assert words[:3] == ["ganzoo", command, str(runs[model])], words
@@ -200,8 +241,11 @@ def test_a_checkpoint_that_does_not_fit_the_edited_config_is_one_line(runs, tmp_
     assert "tensor(s) have other shapes (first: G." in result.stderr and "config.json" in result.stderr
 
 
-@pytest.mark.parametrize("content", [b"\0" * 10240, b"not an archive", tar_gz({"facades/README": b"hi"}),
-                                     tar_gz({"other/train/1.png": b"x"})], ids=["zeros", "text", "no-images", "no-folder"])
+@pytest.mark.parametrize(
+    "content",
+    [b"\0" * 10240, b"not an archive", tar_gz({"facades/README": b"hi"}), tar_gz({"other/train/1.png": b"x"})],
+    ids=["zeros", "text", "no-images", "no-folder"],
+)
 def test_a_junk_archive_is_an_error_naming_it(isolated_data_home, content):
     archive = isolated_data_home / "facades" / "facades.tar.gz"
     archive.parent.mkdir(parents=True)

@@ -17,7 +17,7 @@ from test_engine import assert_same_tensors, final_state
 
 # A third-party model with a lazy R1 phase every 16 steps on D's optimizer and a fresh-batch
 # regulariser every 4 steps on G's: the shape of StyleGAN2's schedule, on a tiny MLP.
-LAZY_MODEL = '''
+LAZY_MODEL = """
 from dataclasses import dataclass
 
 import torch
@@ -85,7 +85,7 @@ def register_models(register):
     register(ModelSpec(name="lazygan", summary="test model with lazy phases", task="unconditional",
                        build="lazy_gan_plugin:LazyGAN", options="lazy_gan_plugin:LazyOptions",
                        default_dataset="digits", resolutions=(16,), default_batch_size=16))
-'''
+"""
 
 
 @pytest.fixture
@@ -168,12 +168,23 @@ def test_lazy_regularisation_correction():
     assert lr == pytest.approx(0.002 * 16 / 17)
     assert beta1 == 0.0 and beta2 == pytest.approx(0.99 ** (16 / 17))
     lr, betas = lazy_adam_settings(0.1, (0.5, 0.9), 1)
-    assert lr == pytest.approx(0.05) and betas == pytest.approx((0.5 ** 0.5, 0.9 ** 0.5))
+    assert lr == pytest.approx(0.05) and betas == pytest.approx((0.5**0.5, 0.9**0.5))
 
 
 # --ema-start is given because its default depends on --steps, and the two runs differ there
-ARGS = ["--batch-size", 16, "--log-every", 8, "--seed", 5, "--checkpoint-every", 10, "--ema-start", 5,
-        "--deterministic"]
+ARGS = [
+    "--batch-size",
+    16,
+    "--log-every",
+    8,
+    "--seed",
+    5,
+    "--checkpoint-every",
+    10,
+    "--ema-start",
+    5,
+    "--deterministic",
+]
 
 
 def test_resume_mid_cadence_equals_the_uninterrupted_run(lazy_site, tmp_path):

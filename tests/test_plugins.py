@@ -1,6 +1,5 @@
 """Plugins through real entry points: discovery, provenance, isolation of broken plugins."""
 
-
 import pytest
 
 from conftest import assert_no_traceback, list_json, make_distribution, run_cli, with_site
@@ -8,7 +7,7 @@ from ganzoo import ModelSpec, hookimpl
 from ganzoo.errors import PluginError
 from ganzoo.plugins import PluginSystem, load_plugins
 
-HELLO = '''
+HELLO = """
 from ganzoo import ModelSpec, hookimpl
 
 @hookimpl
@@ -16,7 +15,7 @@ def register_models(register):
     register(ModelSpec(name="hellogan", summary="a test architecture", task="unconditional",
                        build="ganzoo_dcgan.recipe:DCGAN", options="ganzoo_dcgan.options:DCGANOptions",
                        default_dataset="digits"))
-'''
+"""
 
 
 def test_builtins_come_through_entry_points():
@@ -37,7 +36,9 @@ def test_third_party_distribution_is_listed_with_provider(tmp_path):
 
 
 def test_broken_plugin_is_reported_and_the_rest_works(tmp_path):
-    site = make_distribution(tmp_path / "site", "ganzoo-broken", "ganzoo_broken", "raise RuntimeError('boom at import')\n")
+    site = make_distribution(
+        tmp_path / "site", "ganzoo-broken", "ganzoo_broken", "raise RuntimeError('boom at import')\n"
+    )
     result = run_cli("list", "models", "--json", env=with_site(site))
     assert result.returncode == 0
     warnings = [line for line in result.stderr.splitlines() if "ganzoo_broken" in line or "broken" in line]
@@ -170,7 +171,7 @@ def test_metrics_and_losses_are_registered_with_provider(system):
 
 
 def test_a_plugin_cannot_replace_a_builtin_command(tmp_path):
-    source = '''
+    source = """
     import typer
     from ganzoo import hookimpl
 
@@ -183,7 +184,7 @@ def test_a_plugin_cannot_replace_a_builtin_command(tmp_path):
         @app.command()
         def greet():
             typer.echo("hello")
-    '''
+    """
     site = make_distribution(tmp_path / "site", "ganzoo-hijack", "ganzoo_hijack", source, entry_name="hijack")
     result = run_cli("train", "dcgn", env=with_site(site))
     assert "hijacked" not in result.stdout and result.returncode == 2  # the built-in train ran: unknown model

@@ -18,8 +18,13 @@ import ganzoo.protocols
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The packages written against the public API: the built-in plugins, the example plugin, ganzoo-stylegan.
-PLUGIN_PACKAGES = sorted([*ROOT.glob("plugins/ganzoo_*"), ROOT / "examples/ganzoo-mlpgan/ganzoo_mlpgan",
-                          ROOT / "extensions/ganzoo-stylegan/ganzoo_stylegan"])
+PLUGIN_PACKAGES = sorted(
+    [
+        *ROOT.glob("plugins/ganzoo_*"),
+        ROOT / "examples/ganzoo-mlpgan/ganzoo_mlpgan",
+        ROOT / "extensions/ganzoo-stylegan/ganzoo_stylegan",
+    ]
+)
 PUBLIC = "ganzoo.plugin"
 
 
@@ -68,10 +73,15 @@ def test_the_scan_catches_core_and_cross_plugin_imports(tmp_path):
     package = tmp_path / "ganzoo_toy"
     package.mkdir()
     (package / "__init__.py").write_text("from ganzoo.plugin import ModelSpec\nfrom ganzoo_toy import model\n")
-    (package / "model.py").write_text("import torch\n\ndef load():\n    from ganzoo.data.cache import data_home\n"
-                                      "    import ganzoo_datasets.digits\n    from ganzoo import create_loss\n")
+    (package / "model.py").write_text(
+        "import torch\n\ndef load():\n    from ganzoo.data.cache import data_home\n"
+        "    import ganzoo_datasets.digits\n    from ganzoo import create_loss\n"
+    )
     assert [entry.split(": ", 1)[1] for entry in forbidden_imports(package)] == [
-        "imports ganzoo.data.cache", "imports ganzoo_datasets.digits", "imports ganzoo (create_loss)"]
+        "imports ganzoo.data.cache",
+        "imports ganzoo_datasets.digits",
+        "imports ganzoo (create_loss)",
+    ]
 
 
 # -- every public name resolves and is documented ---------------------------------------------------
@@ -99,8 +109,11 @@ def test_every_public_name_resolves(name):
 
 def test_every_contract_of_the_core_is_public():
     """A class added to ganzoo.protocols is a contract plugins implement or receive: it is exported."""
-    contracts = {name for name, obj in vars(ganzoo.protocols).items()
-                 if inspect.isclass(obj) and obj.__module__ == ganzoo.protocols.__name__ and not name.startswith("_")}
+    contracts = {
+        name
+        for name, obj in vars(ganzoo.protocols).items()
+        if inspect.isclass(obj) and obj.__module__ == ganzoo.protocols.__name__ and not name.startswith("_")
+    }
     assert contracts - set(ganzoo.plugin.__all__) == set()
 
 
@@ -113,11 +126,14 @@ def test_the_namespaces_are_the_core_modules_and_unknown_names_fail():
 
 # -- cheap to import ----------------------------------------------------------------------------------
 
+
 def test_importing_the_public_module_and_registering_the_plugins_does_not_import_torch():
-    code = ("import sys, ganzoo.plugin\n"
-            "assert 'torch' not in sys.modules, 'import ganzoo.plugin'\n"
-            "import ganzoo\n"
-            "ganzoo.load_plugins()\n"
-            "assert 'torch' not in sys.modules, 'registering the plugins'\n")
+    code = (
+        "import sys, ganzoo.plugin\n"
+        "assert 'torch' not in sys.modules, 'import ganzoo.plugin'\n"
+        "import ganzoo\n"
+        "ganzoo.load_plugins()\n"
+        "assert 'torch' not in sys.modules, 'registering the plugins'\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -34,8 +34,10 @@ TINY = ["--batch-size", 8, "--resolution", 16, "--set", "ngf=8", "--set", "ndf=8
 
 def snapshot(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder`` (and the folder's entries), by relative path."""
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def error_line(result: subprocess.CompletedProcess) -> str:
@@ -51,8 +53,9 @@ def runs(tmp_path_factory) -> Path:
     """Two finished 4-step runs with checkpoints at steps 2 and 4: 'base', and 'hinge' (another loss)."""
     out = tmp_path_factory.mktemp("runs")
     for name, extra in (("base", []), ("hinge", ["--loss", "hinge"])):
-        result = run_cli("train", "dcgan", *TINY, *extra, "--steps", 4, "--checkpoint-every", 2, "--out", out,
-                         "--name", name)
+        result = run_cli(
+            "train", "dcgan", *TINY, *extra, "--steps", 4, "--checkpoint-every", 2, "--out", out, "--name", name
+        )
         assert result.returncode == 0, result.stderr
     return out
 
@@ -74,6 +77,7 @@ def flip_tensor_byte(path: Path, offset: int = 100) -> None:
 
 
 # -- a run folder is a run ------------------------------------------------------------------
+
 
 def test_name_dotdot_is_refused_and_the_parent_untouched(tmp_path):
     parent = tmp_path / "P"
@@ -124,6 +128,7 @@ def test_an_empty_folder_becomes_a_run(tmp_path):
 
 # -- one writer per run ---------------------------------------------------------------------
 
+
 def test_two_trains_with_one_name_give_one_run_and_one_refusal(tmp_path):
     args = ["train", "dcgan", *TINY, "--steps", 40, "--out", tmp_path, "--name", "same"]
     first, second = cli_process(*args), cli_process(*args)
@@ -154,8 +159,9 @@ def test_creating_a_run_and_taking_its_lock_is_one_step(tmp_path):
 
 def test_a_running_run_has_one_writer_and_runs_shows_it(tmp_path):
     run = tmp_path / "live"
-    process = cli_process("train", "dcgan", *TINY, "--steps", 100000, "--checkpoint-every", 2, "--out", tmp_path,
-                          "--name", "live")
+    process = cli_process(
+        "train", "dcgan", *TINY, "--steps", 100000, "--checkpoint-every", 2, "--out", tmp_path, "--name", "live"
+    )
     try:
         wait_for(run / "checkpoints" / "step-00000002.safetensors", process)
         config = (run / "config.json").read_bytes()
@@ -192,6 +198,7 @@ def test_a_running_run_has_one_writer_and_runs_shows_it(tmp_path):
 
 # -- checkpoints are verified ---------------------------------------------------------------
 
+
 def test_tampered_tensor_bytes_are_detected_and_the_older_checkpoint_used(run):
     newest = run / "checkpoints" / "step-00000004.safetensors"
     flip_tensor_byte(newest)
@@ -205,8 +212,10 @@ def test_tampered_tensor_bytes_are_detected_and_the_older_checkpoint_used(run):
     assert_no_traceback(resumed)
     assert "diverged" not in resumed.stderr
     warnings = [line for line in resumed.stderr.splitlines() if line.startswith("warning:")]
-    assert warnings == [f"warning: skipping checkpoint step-00000004.safetensors: checkpoint '{newest}' is damaged "
-                        "(tensor data does not match its digest)"]
+    assert warnings == [
+        f"warning: skipping checkpoint step-00000004.safetensors: checkpoint '{newest}' is damaged "
+        "(tensor data does not match its digest)"
+    ]
     assert f"resuming {run} from step 2" in resumed.stderr
     assert (run / "checkpoints" / "step-00000004.safetensors.refused").is_file(), "kept, out of the way"
     again = run_cli("train", "--resume", run, "--steps", 7)  # the refused file is not tried again
@@ -218,8 +227,10 @@ def test_a_checkpoint_of_another_run_is_refused_with_its_reason(runs, run):
     shutil.copy(runs / "hinge" / "checkpoints" / "step-00000004.safetensors", foreign)
     resumed = run_cli("train", "--resume", run, "--steps", 8)
     assert resumed.returncode == 0, resumed.stderr
-    assert (f"warning: skipping checkpoint step-00000006.safetensors: checkpoint '{foreign}' belongs to another "
-            "run (options.loss is 'hinge' there, 'nonsaturating' in this run)") in resumed.stderr
+    assert (
+        f"warning: skipping checkpoint step-00000006.safetensors: checkpoint '{foreign}' belongs to another "
+        "run (options.loss is 'hinge' there, 'nonsaturating' in this run)"
+    ) in resumed.stderr
     assert f"resuming {run} from step 4" in resumed.stderr
 
 
@@ -251,15 +262,31 @@ def test_a_dataset_that_changed_size_under_a_run_is_refused(tmp_path):
     photos.mkdir()
     for i in range(8):
         Image.new("RGB", (20, 20), (30 * i, 0, 0)).save(photos / f"{i}.png")
-    result = run_cli("train", "dcgan", "--dataset", "folder", "--data-root", photos, *TINY, "--batch-size", 4,
-                     "--steps", 2, "--out", tmp_path, "--name", "f")
+    result = run_cli(
+        "train",
+        "dcgan",
+        "--dataset",
+        "folder",
+        "--data-root",
+        photos,
+        *TINY,
+        "--batch-size",
+        4,
+        "--steps",
+        2,
+        "--out",
+        tmp_path,
+        "--name",
+        "f",
+    )
     assert result.returncode == 0, result.stderr
     Image.new("RGB", (20, 20), (0, 0, 255)).save(photos / "new.png")
     before = snapshot(tmp_path / "f")
     resumed = run_cli("train", "--resume", tmp_path / "f", "--steps", 4)
     assert resumed.returncode == 1
-    assert ("dataset 'folder' changed under this run: it holds 9 examples now, 8 when the run started"
-            in error_line(resumed))
+    assert "dataset 'folder' changed under this run: it holds 9 examples now, 8 when the run started" in error_line(
+        resumed
+    )
     assert snapshot(tmp_path / "f") == before
 
 
@@ -291,6 +318,7 @@ def test_digests_cover_tensors_and_values_and_old_checkpoints_still_load(tmp_pat
 
 
 # -- leftovers ------------------------------------------------------------------------------
+
 
 def test_leftovers_of_a_killed_prepare_are_removed_by_the_next(tmp_path, isolated_data_home):
     photos = tmp_path / "photos"
@@ -333,4 +361,3 @@ def test_runs_lists_a_malformed_run_without_a_traceback(run):
     assert_no_traceback(listing)
     resumed = run_cli("train", "--resume", run)
     assert resumed.returncode == 1 and "is not a run configuration" in error_line(resumed)
-

@@ -35,6 +35,7 @@ TINY = ["--resolution", 16, "--batch-size", 16, "--set", "ngf=8", "--set", "ndf=
 
 # -- precision ------------------------------------------------------------------------------
 
+
 def test_auto_precision_is_fp32_on_cpu_and_bad_names_are_usage_errors():
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
     assert resolve_precision("bf16", torch.device("cpu")) == "bf16"
@@ -103,7 +104,7 @@ def test_fp16_scaler_skips_overflowing_steps_and_lowers_its_scale():
     before = copy.deepcopy(model.state_dict())
     logs = []
     runner.step(0, lambda: {"image": torch.randn(8, 4)}, logs.append)
-    assert precision.scaler.get_scale() < 2.0 ** 16, "an overflow must lower the scale"
+    assert precision.scaler.get_scale() < 2.0**16, "an overflow must lower the scale"
     assert logs[0]["dtype"] == 0.0, "the phase ran under fp16 autocast"
     for key, value in before.items():  # the overflowing steps were skipped, not applied as inf/nan
         assert torch.isfinite(model.state_dict()[key]).all()
@@ -137,6 +138,7 @@ def test_an_fp16_run_checkpoints_its_scaler_and_resumes_exactly(tmp_path):
 
 # -- compiling ------------------------------------------------------------------------------
 
+
 def test_compiled_networks_keep_their_names_and_run_eagerly_inside_double_backward():
     torch.manual_seed(0)
     holder = nn.Module()
@@ -155,8 +157,9 @@ def test_compiled_networks_keep_their_names_and_run_eagerly_inside_double_backwa
 
 
 def test_train_with_compile_and_bf16_reports_its_compile_time(tmp_path):
-    result = run_cli("train", "dcgan", *TINY, "--precision", "bf16", "--compile", "--steps", 4, "--out", tmp_path,
-                     "--name", "c")
+    result = run_cli(
+        "train", "dcgan", *TINY, "--precision", "bf16", "--compile", "--steps", 4, "--out", tmp_path, "--name", "c"
+    )
     assert result.returncode == 0, result.stderr
     assert_no_traceback(result)
     log = (tmp_path / "c" / "log.txt").read_text()
@@ -170,10 +173,14 @@ def test_train_with_compile_and_bf16_reports_its_compile_time(tmp_path):
 
 # -- the batch feed ---------------------------------------------------------------------------
 
+
 def _images(count=40):
     pixels = torch.arange(count * 16, dtype=torch.int64).remainder(256).to(torch.uint8).reshape(count, 1, 4, 4)
-    return TensorImages(pixels, DataInfo(kind="images", channels=1, resolution=4, size=count,
-                                         classes=tuple("ab")), labels=torch.arange(count) % 2)
+    return TensorImages(
+        pixels,
+        DataInfo(kind="images", channels=1, resolution=4, size=count, classes=tuple("ab")),
+        labels=torch.arange(count) % 2,
+    )
 
 
 @pytest.mark.parametrize("mode", ["prefetch", "device"])
@@ -226,6 +233,7 @@ def test_data_on_device_yes_trains_like_the_default(tmp_path):
 
 # -- EMA without host synchronisation --------------------------------------------------------
 
+
 def test_ema_matches_averaged_model_and_loads_its_state():
     torch.manual_seed(0)
     model = nn.Module()
@@ -255,6 +263,7 @@ def test_ema_matches_averaged_model_and_loads_its_state():
 
 # -- layers -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("pad", [1, 3])
 def test_reflection_by_slices_equals_reflection_padding(pad):
     x = torch.randn(2, 3, 9, 7, requires_grad=True)
@@ -268,33 +277,51 @@ def test_reflection_by_slices_equals_reflection_padding(pad):
 
 # -- benchmarks -------------------------------------------------------------------------------
 
+
 def test_bench_compare_reports_both_loops_and_their_ratio():
-    result = run_cli("bench", "dcgan", "--resolution", 16, "--batch-size", 8, "--steps", 2, "--compare",
-                     "--no-compile", "--device", "cpu", "--json")
+    result = run_cli(
+        "bench",
+        "dcgan",
+        "--resolution",
+        16,
+        "--batch-size",
+        8,
+        "--steps",
+        2,
+        "--compare",
+        "--no-compile",
+        "--device",
+        "cpu",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["gflop_per_step"] > 0
     for timing in (report["plain"], report["fast"]):
         assert timing["images_per_second"] > 0 and timing["ms_per_step"] > 0 and timing["tflops"] > 0
         assert timing["peak_memory_mb"] > 0
-    assert report["speedup"] == pytest.approx(report["fast"]["images_per_second"] /
-                                              report["plain"]["images_per_second"], rel=0.02)
+    assert report["speedup"] == pytest.approx(
+        report["fast"]["images_per_second"] / report["plain"]["images_per_second"], rel=0.02
+    )
 
 
 def test_bench_train_times_the_loop_against_the_step_alone():
-    result = run_cli("bench", "train", "dcgan", "--resolution", 16, "--batch-size", 16, "--steps", 30,
-                     "--device", "cpu", "--json")
+    result = run_cli(
+        "bench", "train", "dcgan", "--resolution", 16, "--batch-size", 16, "--steps", 30, "--device", "cpu", "--json"
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["dataset"] == "digits" and report["data_path"] == "prefetch"
     assert report["loop_images_per_second"] > 0 and report["step_images_per_second"] > 0
-    assert report["loop_share"] == pytest.approx(report["loop_images_per_second"] /
-                                                 report["step_images_per_second"], rel=0.02)
+    assert report["loop_share"] == pytest.approx(
+        report["loop_images_per_second"] / report["step_images_per_second"], rel=0.02
+    )
     missing = run_cli("bench", "train")
     assert missing.returncode == 2 and "ganzoo bench train MODEL" in missing.stderr
 
 
 # -- on a GPU ---------------------------------------------------------------------------------
+
 
 @cuda
 @pytest.mark.parametrize("precision", ["bf16", "fp32"])
@@ -304,7 +331,6 @@ def test_a_cuda_step_never_waits_for_the_host(precision):
     (fp16 is not here: its scaler reads one overflow flag per phase, as docs/speed.md says.)"""
     from ganzoo.training.guard import DivergenceGuard
     from ganzoo.training.logs import LogAverager
-
     from ganzoo_dcgan.options import DCGANOptions
     from ganzoo_dcgan.recipe import DCGAN
 
@@ -317,8 +343,7 @@ def test_a_cuda_step_never_waits_for_the_host(precision):
     pixels = torch.randint(0, 256, (40, 1, 16, 16), dtype=torch.uint8)
     data = TensorImages(pixels, DataInfo(kind="images", channels=1, resolution=16, size=40))
     feed = BatchFeed(data, ShuffledIndices(40, 8, seed=0), device, "device", channels_last=True)
-    runner = PhaseRunner(model, optimizers, model.phases, observe=guard.observe,
-                         precision=Precision(precision, device))
+    runner = PhaseRunner(model, optimizers, model.phases, observe=guard.observe, precision=Precision(precision, device))
     for step in range(3):  # warm-up: allocations, cuDNN
         runner.step(step, feed.next, logs.add), ema.update(model, step + 1)
     torch.cuda.synchronize()
@@ -336,8 +361,25 @@ def test_a_cuda_step_never_waits_for_the_host(precision):
 @cuda
 def test_deterministic_cuda_runs_repeat_bitwise(tmp_path):
     for name in ("a", "b"):
-        result = run_cli("train", "cyclegan", "--resolution", 32, "--set", "ngf=8", "--set", "ndf=8", "--steps", 6,
-                         "--deterministic", "--device", "cuda", "--out", tmp_path, "--name", name)
+        result = run_cli(
+            "train",
+            "cyclegan",
+            "--resolution",
+            32,
+            "--set",
+            "ngf=8",
+            "--set",
+            "ndf=8",
+            "--steps",
+            6,
+            "--deterministic",
+            "--device",
+            "cuda",
+            "--out",
+            tmp_path,
+            "--name",
+            name,
+        )
         assert result.returncode == 0, result.stderr
     a, _ = load_checkpoint(tmp_path / "a" / "checkpoints" / "step-00000006.safetensors")
     b, _ = load_checkpoint(tmp_path / "b" / "checkpoints" / "step-00000006.safetensors")
@@ -346,7 +388,21 @@ def test_deterministic_cuda_runs_repeat_bitwise(tmp_path):
 
 @cuda
 def test_compiled_cuda_graphs_train(tmp_path):
-    result = run_cli("train", "dcgan", *TINY, "--compile", "--compile-mode", "reduce-overhead", "--steps", 6,
-                     "--device", "cuda", "--out", tmp_path, "--name", "g")
+    result = run_cli(
+        "train",
+        "dcgan",
+        *TINY,
+        "--compile",
+        "--compile-mode",
+        "reduce-overhead",
+        "--steps",
+        6,
+        "--device",
+        "cuda",
+        "--out",
+        tmp_path,
+        "--name",
+        "g",
+    )
     assert result.returncode == 0, result.stderr
     assert "data on device" in (tmp_path / "g" / "log.txt").read_text().splitlines()[0]

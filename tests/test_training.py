@@ -13,8 +13,24 @@ from ganzoo.training.inference import load_run
 from ganzoo.training.samples import sample_images
 
 STEPS = 300
-ARGS = ["--steps", STEPS, "--batch-size", 64, "--resolution", 16, "--sample-every", 150, "--log-every", 20,
-        "--set", "ngf=32", "--set", "ndf=32", "--seed", 1]
+ARGS = [
+    "--steps",
+    STEPS,
+    "--batch-size",
+    64,
+    "--resolution",
+    16,
+    "--sample-every",
+    150,
+    "--log-every",
+    20,
+    "--set",
+    "ngf=32",
+    "--set",
+    "ndf=32",
+    "--seed",
+    1,
+]
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +98,20 @@ def test_samples_vary_with_the_noise(run):
 
 def test_generate_reproduces_images_for_a_seed(run, tmp_path):
     for name, seed in (("a", 3), ("b", 3), ("c", 4)):
-        result = run_cli("generate", run, "--n", 10, "--seed", seed, "--out", tmp_path / name,
-                         "--grid", tmp_path / f"{name}.png", "--batch-size", 4 if name == "b" else 256)
+        result = run_cli(
+            "generate",
+            run,
+            "--n",
+            10,
+            "--seed",
+            seed,
+            "--out",
+            tmp_path / name,
+            "--grid",
+            tmp_path / f"{name}.png",
+            "--batch-size",
+            4 if name == "b" else 256,
+        )
         assert result.returncode == 0, result.stderr
     files = sorted(p.name for p in (tmp_path / "a").iterdir())
     assert files == [f"{i}.png" for i in range(10)]

@@ -44,7 +44,9 @@ def test_generators_and_discriminators_keep_shapes(resolution):
 
 
 def test_unet_has_the_papers_dropout_and_depth():
-    counts = {r: sum(isinstance(m, torch.nn.Dropout) for m in UNetGenerator(3, 3, r, ngf=4).modules()) for r in (32, 128, 256)}
+    counts = {
+        r: sum(isinstance(m, torch.nn.Dropout) for m in UNetGenerator(3, 3, r, ngf=4).modules()) for r in (32, 128, 256)
+    }
     assert counts == {32: 1, 128: 2, 256: 3}
 
 
@@ -85,8 +87,26 @@ def test_image_pool_returns_past_fakes_half_the_time():
 
 
 def test_cyclegan_cycle_loss_falls_on_the_demo_domains(tmp_path):
-    result = run_cli("train", "cyclegan", "--steps", "400", "--resolution", "16", "--log-every", "20",
-                     "--lr-schedule", "constant", "--set", "ngf=16", "--set", "ndf=16", "--out", tmp_path, "--name", "c")
+    result = run_cli(
+        "train",
+        "cyclegan",
+        "--steps",
+        "400",
+        "--resolution",
+        "16",
+        "--log-every",
+        "20",
+        "--lr-schedule",
+        "constant",
+        "--set",
+        "ngf=16",
+        "--set",
+        "ndf=16",
+        "--out",
+        tmp_path,
+        "--name",
+        "c",
+    )
     assert result.returncode == 0, result.stderr
     records = [json.loads(l) for l in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
     cycle = [r["loss_cycle"] for r in records if "loss_cycle" in r]
@@ -97,9 +117,23 @@ def test_cyclegan_cycle_loss_falls_on_the_demo_domains(tmp_path):
 
 @pytest.mark.parametrize("model", ["pix2pix", "cyclegan"])
 def test_resumed_equals_uninterrupted(tmp_path, model):
-    common = ("--resolution", "16", "--set", "ngf=8", "--set", "ndf=8", "--checkpoint-every", "4",
-              "--ema-start", "2", "--lr-schedule", "constant", "--deterministic",
-              "--out", tmp_path)  # ema-start and lr-schedule would follow --steps
+    common = (
+        "--resolution",
+        "16",
+        "--set",
+        "ngf=8",
+        "--set",
+        "ndf=8",
+        "--checkpoint-every",
+        "4",
+        "--ema-start",
+        "2",
+        "--lr-schedule",
+        "constant",
+        "--deterministic",
+        "--out",
+        tmp_path,
+    )  # ema-start and lr-schedule would follow --steps
     assert run_cli("train", model, "--steps", "8", "--name", "whole", *common).returncode == 0
     assert run_cli("train", model, "--steps", "4", "--name", "parts", *common).returncode == 0
     result = run_cli("train", "--resume", tmp_path / "parts", "--steps", "8")
@@ -114,8 +148,22 @@ def test_resumed_equals_uninterrupted(tmp_path, model):
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("translation-runs")
     for model in ("pix2pix", "cyclegan"):
-        result = run_cli("train", model, "--steps", "2", "--resolution", "16", "--set", "ngf=8", "--set", "ndf=8",
-                         "--out", out, "--name", model)
+        result = run_cli(
+            "train",
+            model,
+            "--steps",
+            "2",
+            "--resolution",
+            "16",
+            "--set",
+            "ngf=8",
+            "--set",
+            "ndf=8",
+            "--out",
+            out,
+            "--name",
+            model,
+        )
         assert result.returncode == 0, result.stderr
     return out
 
@@ -127,8 +175,9 @@ def test_translate_keeps_sizes_names_and_modes(runs, tmp_path):
     Image.fromarray(np.full((40, 20), 90, np.uint8), "L").save(inputs / "sub" / "grey.png")
     Image.fromarray(np.zeros((17, 17, 4), np.uint8), "RGBA").save(inputs / "alpha.png")
     (inputs / "broken.png").write_bytes(b"no")
-    result = run_cli("translate", runs / "pix2pix", "--input", inputs, "--out", tmp_path / "out",
-                     "--compare", tmp_path / "strip.png")
+    result = run_cli(
+        "translate", runs / "pix2pix", "--input", inputs, "--out", tmp_path / "out", "--compare", tmp_path / "strip.png"
+    )
     assert result.returncode == 0, result.stderr
     assert "skipped 1 of 4" in result.stderr and "translated 3 image(s) a2b" in result.stdout
     for name, size in (("wide.jpg", (50, 30)), ("sub/grey.png", (20, 40)), ("alpha.png", (17, 17))):
@@ -142,8 +191,9 @@ def test_translate_directions_and_errors(runs, tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(photo)
     outputs = {}
     for direction in ("a2b", "b2a"):
-        result = run_cli("translate", runs / "cyclegan", "--input", photo, "--out", tmp_path / direction,
-                         "--direction", direction)
+        result = run_cli(
+            "translate", runs / "cyclegan", "--input", photo, "--out", tmp_path / direction, "--direction", direction
+        )
         assert result.returncode == 0, result.stderr
         outputs[direction] = np.asarray(Image.open(tmp_path / direction / "p.png"))
     assert not np.array_equal(outputs["a2b"], outputs["b2a"])  # two different generators
@@ -151,12 +201,20 @@ def test_translate_directions_and_errors(runs, tmp_path):
     assert run_cli("train", "dcgan", "--steps", "1", "--out", tmp_path, "--name", "dcgan-run").returncode == 0
     for args, message in (
         (("translate", dcgan, "--input", photo, "--out", tmp_path / "x"), "cannot translate"),
-        (("translate", runs / "pix2pix", "--input", photo, "--out", tmp_path / "x", "--direction", "b2a"), "translates a2b"),
-        (("translate", runs / "pix2pix", "--input", tmp_path / "missing.png", "--out", tmp_path / "x"), "does not exist"),
+        (
+            ("translate", runs / "pix2pix", "--input", photo, "--out", tmp_path / "x", "--direction", "b2a"),
+            "translates a2b",
+        ),
+        (
+            ("translate", runs / "pix2pix", "--input", tmp_path / "missing.png", "--out", tmp_path / "x"),
+            "does not exist",
+        ),
         (("translate", runs / "pix2pix", "--input", photo, "--out", tmp_path / "x", "--direction", "up"), "a2b or b2a"),
     ):
         result = run_cli(*args)
-        assert result.returncode in (1, 2) and message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+        assert result.returncode in (1, 2) and message in result.stderr and result.stderr.count("\n") == 1, (
+            result.stderr
+        )
         assert_no_traceback(result)
 
 
@@ -178,6 +236,8 @@ def test_eval_reports_paired_scores_and_per_direction_metrics(runs):
     assert result.returncode == 0, result.stderr
     scores = json.loads(result.stdout)["eval"]
     assert set(scores) == {"l1", "psnr", "ssim"} and 0 < scores["l1"] < 1 and scores["psnr"] > 0
-    result = run_cli("eval", runs / "cyclegan", "--metric", "fid", "--feature-extractor", "digits", "--n", "20", "--json")
+    result = run_cli(
+        "eval", runs / "cyclegan", "--metric", "fid", "--feature-extractor", "digits", "--n", "20", "--json"
+    )
     assert result.returncode == 0, result.stderr
     assert set(json.loads(result.stdout)["eval"]) == {"fid_a2b", "fid_b2a"}

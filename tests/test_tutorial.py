@@ -52,8 +52,22 @@ def installed(tmp_path_factory) -> Path:
         (package / name).parent.mkdir(parents=True, exist_ok=True)
         (package / name).write_text(tutorial_files()[name])
     site = root / "site"
-    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                          "--target", str(site), str(package)], capture_output=True, text=True)
+    pip = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(package),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert pip.returncode == 0, pip.stderr
     return site
 
@@ -63,8 +77,21 @@ def test_the_tutorial_package_lists_trains_resumes_and_generates(installed, tmp_
     mlp = next(row for row in list_json("models", env=env) if row["name"] == "mlpgan")
     assert (mlp["plugin"], mlp["distribution"]) == ("mlpgan", "ganzoo-mlpgan")
     runs = tmp_path / "runs"
-    trained = run_cli("train", "mlpgan", "--steps", "4", "--batch-size", "16", "--checkpoint-every", "2",
-                      "--out", runs, "--name", "mlp", env=env)
+    trained = run_cli(
+        "train",
+        "mlpgan",
+        "--steps",
+        "4",
+        "--batch-size",
+        "16",
+        "--checkpoint-every",
+        "2",
+        "--out",
+        runs,
+        "--name",
+        "mlp",
+        env=env,
+    )
     assert trained.returncode == 0, trained.stderr
     resumed = run_cli("train", "--resume", runs / "mlp", "--steps", "6", env=env)
     assert resumed.returncode == 0, resumed.stderr
@@ -72,8 +99,9 @@ def test_the_tutorial_package_lists_trains_resumes_and_generates(installed, tmp_
     generated = run_cli("generate", runs / "mlp", "--n", "16", "--grid", tmp_path / "mlp.png", env=env)
     assert generated.returncode == 0, generated.stderr
     assert (tmp_path / "mlp.png").stat().st_size > 0
-    refused = run_cli("generate", runs / "mlp", "--n", "4", "--truncation", "0.5", "--grid", tmp_path / "t.png",
-                      env=env)
+    refused = run_cli(
+        "generate", runs / "mlp", "--n", "4", "--truncation", "0.5", "--grid", tmp_path / "t.png", env=env
+    )
     assert refused.returncode == 2 and "truncation" in refused.stderr
     assert_no_traceback(refused)
 
@@ -98,10 +126,30 @@ def test_the_lazy_regulariser_of_the_tutorial_trains_d(installed, monkeypatch):
 
 
 def test_the_tutorial_logger_records_the_runs_losses(tmp_path):
-    site = make_distribution(tmp_path / "site", "ganzoo-jsonl", "ganzoo_jsonl",
-                             textwrap.dedent(tutorial_files()["ganzoo_jsonl.py"]))
-    result = run_cli("train", "dcgan", "--steps", "4", "--batch-size", "8", "--log-every", "2", "--logger", "jsonl",
-                     "--set", "ngf=8", "--set", "ndf=8", "--out", tmp_path / "runs", "--name", "r", env=with_site(site))
+    site = make_distribution(
+        tmp_path / "site", "ganzoo-jsonl", "ganzoo_jsonl", textwrap.dedent(tutorial_files()["ganzoo_jsonl.py"])
+    )
+    result = run_cli(
+        "train",
+        "dcgan",
+        "--steps",
+        "4",
+        "--batch-size",
+        "8",
+        "--log-every",
+        "2",
+        "--logger",
+        "jsonl",
+        "--set",
+        "ngf=8",
+        "--set",
+        "ndf=8",
+        "--out",
+        tmp_path / "runs",
+        "--name",
+        "r",
+        env=with_site(site),
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in (tmp_path / "runs" / "r" / "my-log.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [2, 4] and "loss_G" in lines[0]

@@ -88,11 +88,22 @@ def time_cache_loader(rows: RowFile, batch_size: int, seconds: float = 3.0) -> f
 def time_imagefolder(root: Path, resolution: int, batch_size: int, images: int) -> float:
     from torchvision import datasets, transforms  # lazy: torchvision takes seconds to import; only the baseline uses it
 
-    transform = transforms.Compose([transforms.CenterCrop(108), transforms.Resize(resolution, antialias=True),
-                                    transforms.ToTensor(), transforms.Normalize([0.5] * 3, [0.5] * 3)])
-    loader = torch.utils.data.DataLoader(datasets.ImageFolder(root, transform=transform), batch_size=batch_size,
-                                         shuffle=True, num_workers=min(2, os.cpu_count() or 1), drop_last=True,
-                                         persistent_workers=False)
+    transform = transforms.Compose(
+        [
+            transforms.CenterCrop(108),
+            transforms.Resize(resolution, antialias=True),
+            transforms.ToTensor(),
+            transforms.Normalize([0.5] * 3, [0.5] * 3),
+        ]
+    )
+    loader = torch.utils.data.DataLoader(
+        datasets.ImageFolder(root, transform=transform),
+        batch_size=batch_size,
+        shuffle=True,
+        num_workers=min(2, os.cpu_count() or 1),
+        drop_last=True,
+        persistent_workers=False,
+    )
     done, started = 0, None
     for index, (batch, _) in enumerate(loader):
         if index == 1:  # after the workers have started
@@ -111,21 +122,23 @@ def write_cache(folder: Path, rows: np.ndarray, count: int) -> Path:
     if not path.exists() or path.stat().st_size != count * rows[0].size:
         with open(path, "wb") as handle:
             for start in range(0, count, len(rows)):
-                handle.write(np.ascontiguousarray(rows[:min(len(rows), count - start)]).tobytes())
+                handle.write(np.ascontiguousarray(rows[: min(len(rows), count - start)]).tobytes())
     return path
 
 
 def probe_memory(path: Path, count: int, shape: tuple[int, ...], batch_size: int) -> dict:
     """Resident memory growth (MB) of a fresh process that opens the cache as training does and
     reads BATCHES_READ random batches."""
-    code = ("import json, torch; from pathlib import Path; from ganzoo.bench.data import _rss;"
-            "from ganzoo.data import TensorImages, to_model_range; from ganzoo.data.cache import RowFile;"
-            "from ganzoo.protocols import DataInfo; import ganzoo.data.sources;"
-            "before = _rss();"
-            f"data = TensorImages(RowFile(Path(r'{path}'), {(count, *shape)!r}), DataInfo(kind='images', channels=3, resolution={shape[-1]}, size={count}));"
-            "g = torch.Generator().manual_seed(0)\n"
-            f"for _ in range({BATCHES_READ}): to_model_range(data.batch(torch.randint(0, {count}, ({batch_size},), generator=g)), torch.device('cpu'))\n"
-            "after = _rss(); print(json.dumps({k: round(after[k] - before[k], 1) for k in after}))")
+    code = (
+        "import json, torch; from pathlib import Path; from ganzoo.bench.data import _rss;"
+        "from ganzoo.data import TensorImages, to_model_range; from ganzoo.data.cache import RowFile;"
+        "from ganzoo.protocols import DataInfo; import ganzoo.data.sources;"
+        "before = _rss();"
+        f"data = TensorImages(RowFile(Path(r'{path}'), {(count, *shape)!r}), DataInfo(kind='images', channels=3, resolution={shape[-1]}, size={count}));"
+        "g = torch.Generator().manual_seed(0)\n"
+        f"for _ in range({BATCHES_READ}): to_model_range(data.batch(torch.randint(0, {count}, ({batch_size},), generator=g)), torch.device('cpu'))\n"
+        "after = _rss(); print(json.dumps({k: round(after[k] - before[k], 1) for k in after}))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(result.stdout)
 
@@ -140,8 +153,13 @@ def _rss() -> dict:
     return values
 
 
-def run(workdir: Path, jpegs: int = 2000, resolution: int = 64, batch_size: int = 64,
-        sizes: tuple[int, ...] = (10_000, 100_000)) -> DataBenchmark:
+def run(
+    workdir: Path,
+    jpegs: int = 2000,
+    resolution: int = 64,
+    batch_size: int = 64,
+    sizes: tuple[int, ...] = (10_000, 100_000),
+) -> DataBenchmark:
     os.environ["GANZOO_DATA"] = str(workdir / "cache")
     shutil.rmtree(workdir / "cache", ignore_errors=True)  # prepare is timed from scratch
     files = make_jpegs(workdir / "jpegs", jpegs)
@@ -151,9 +169,17 @@ def run(workdir: Path, jpegs: int = 2000, resolution: int = 64, batch_size: int 
     cache_rate = time_cache_loader(RowFile(paths[sizes[0]], (sizes[0], *rows.shape[1:])), batch_size)
     baseline_rate = time_imagefolder(workdir / "jpegs", resolution, batch_size, images=min(jpegs, 1280))
     memory = {count: probe_memory(path, count, rows.shape[1:], batch_size) for count, path in paths.items()}
-    return DataBenchmark(jpegs, resolution, batch_size, round(prepare_rate, 1), round(cache_rate, 1),
-                         round(baseline_rate, 1), round(cache_rate / baseline_rate, 1), memory,
-                         len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    return DataBenchmark(
+        jpegs,
+        resolution,
+        batch_size,
+        round(prepare_rate, 1),
+        round(cache_rate, 1),
+        round(baseline_rate, 1),
+        round(cache_rate / baseline_rate, 1),
+        memory,
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+    )
 
 
 def as_dict(result: DataBenchmark) -> dict:

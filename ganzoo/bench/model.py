@@ -94,15 +94,17 @@ def random_batch(schema: BatchSchema, info: DataInfo, batch_size: int, device) -
     return to_model_range(stored, device, masks=schema.masks)
 
 
-def build(name: str, resolution: int, batch_size: int, device: torch.device, channels_last: bool = False,
-          channels: int = 3):
+def build(
+    name: str, resolution: int, batch_size: int, device: torch.device, channels_last: bool = False, channels: int = 3
+):
     """The model (seeded, default options), its optimizers and phases, and a random batch."""
     plugins = load_plugins()
     spec = plugins.models.get(name)
     kind = plugins.data_kind(spec)  # (an unregistered task is a one-line error here)
     options = build_options(resolve(spec.options), {}, owner=f"model '{name}'")
-    info = DataInfo(kind=kind, channels=channels, resolution=resolution, size=batch_size, name="random",
-                    classes=CLASSES)
+    info = DataInfo(
+        kind=kind, channels=channels, resolution=resolution, size=batch_size, name="random", classes=CLASSES
+    )
     torch.manual_seed(0)
     model = resolve(spec.build)(options, info).to(device).train()
     batch = random_batch(plugins.tasks.get(spec.task).batch, info, batch_size, device)
@@ -125,23 +127,43 @@ def timed(iteration: Callable[[int], None], steps: int, device: torch.device, wa
     return (time.perf_counter() - started) / steps
 
 
-def run(name: str, resolution: int, batch_size: int, steps: int, device: torch.device,
-        precision: str = "fp32", compiled: bool = False, channels: int = 3) -> ModelBenchmark:
+def run(
+    name: str,
+    resolution: int,
+    batch_size: int,
+    steps: int,
+    device: torch.device,
+    precision: str = "fp32",
+    compiled: bool = False,
+    channels: int = 3,
+) -> ModelBenchmark:
     """The model step alone, as ``ganzoo train`` runs it with these settings."""
     configure_backends(device, deterministic=False)
     precision = resolve_precision(precision, device)
-    model, optimizers, phases, batch = build(name, resolution, batch_size, device,
-                                             channels_last=device.type == "cuda", channels=channels)
+    model, optimizers, phases, batch = build(
+        name, resolution, batch_size, device, channels_last=device.type == "cuda", channels=channels
+    )
     if compiled:
         compile_networks(model, "default")
     runner = PhaseRunner(model, optimizers, phases, precision=Precision(precision, device))
     reset_peak_memory(device)
-    seconds = timed(lambda i: runner.step(i, lambda: batch, lambda logs: None), steps, device,
-                    warmup=WARMUP if compiled else 1)
+    seconds = timed(
+        lambda i: runner.step(i, lambda: batch, lambda logs: None), steps, device, warmup=WARMUP if compiled else 1
+    )
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
     count = sum(p.numel() for p in model.parameters()) / 1e6
-    return ModelBenchmark(name, resolution, batch_size, str(device), round(seconds, 4), steps, round(count, 2),
-                          round(peak, 1) if peak is not None else None, precision, compiled)
+    return ModelBenchmark(
+        name,
+        resolution,
+        batch_size,
+        str(device),
+        round(seconds, 4),
+        steps,
+        round(count, 2),
+        round(peak, 1) if peak is not None else None,
+        precision,
+        compiled,
+    )
 
 
 def plain_iteration(model, optimizers, phases, batch) -> Callable[[int], None]:
@@ -172,8 +194,15 @@ def count_flops(iteration: Callable[[int], None], index: int) -> float | None:
     return float(counter.get_total_flops())
 
 
-def compare(name: str, resolution: int, batch_size: int, steps: int, device: torch.device,
-            precision: str = "auto", compiled: bool = True) -> Comparison:
+def compare(
+    name: str,
+    resolution: int,
+    batch_size: int,
+    steps: int,
+    device: torch.device,
+    precision: str = "auto",
+    compiled: bool = True,
+) -> Comparison:
     """Both loops time the same step indices (after WARMUP untimed ones), so lazy phases fall
     alike; each loop's FLOPs are counted on its own first timed step."""
     previous = configure_backends(device, deterministic=False)
@@ -194,22 +223,41 @@ def compare(name: str, resolution: int, batch_size: int, steps: int, device: tor
         fast_flops = count_flops(fast, WARMUP)  # before compiling: the counter sees eager operators
         if compiled:
             compile_networks(model, "default")
-        settings = ", ".join([f"--precision {chosen}"] + (["--compile"] if compiled else []) +
-                             (["channels-last", "TF32"] if channels_last else []))
+        settings = ", ".join(
+            [f"--precision {chosen}"]
+            + (["--compile"] if compiled else [])
+            + (["channels-last", "TF32"] if channels_last else [])
+        )
         fast_timing = measure("ganzoo", fast, steps, device, batch_size, fast_flops)
     finally:
         restore_backends(previous)
     gflop = plain_timing.gflop_per_step
-    return Comparison(name, resolution, batch_size, str(device), gflop, plain_timing, fast_timing, settings,
-                      round(fast_timing.images_per_second / plain_timing.images_per_second, 2))
+    return Comparison(
+        name,
+        resolution,
+        batch_size,
+        str(device),
+        gflop,
+        plain_timing,
+        fast_timing,
+        settings,
+        round(fast_timing.images_per_second / plain_timing.images_per_second, 2),
+    )
 
 
-def measure(label: str, iteration: Callable[[int], None], steps: int, device: torch.device, batch_size: int,
-            flops: float | None) -> Timing:
+def measure(
+    label: str, iteration: Callable[[int], None], steps: int, device: torch.device, batch_size: int, flops: float | None
+) -> Timing:
     reset_peak_memory(device)
     seconds = timed(iteration, steps, device, warmup=WARMUP)
-    return Timing(label, round(batch_size / seconds, 1), round(seconds * 1000, 2), peak_memory_mb(device),
-                  round(flops / 1e9, 2) if flops else None, round(flops / seconds / 1e12, 6) if flops else None)
+    return Timing(
+        label,
+        round(batch_size / seconds, 1),
+        round(seconds * 1000, 2),
+        peak_memory_mb(device),
+        round(flops / 1e9, 2) if flops else None,
+        round(flops / seconds / 1e12, 6) if flops else None,
+    )
 
 
 def reset_peak_memory(device: torch.device) -> None:

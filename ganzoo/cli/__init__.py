@@ -42,13 +42,26 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def _root(
-        version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True,
-                                     help="Show the version of ganzoo and exit."),
+        version: bool = typer.Option(
+            False, "--version", callback=version_callback, is_eager=True, help="Show the version of ganzoo and exit."
+        ),
     ) -> None:
         """ganzoo: list, train, generate and evaluate GANs; add architectures with plugins."""
 
-    for module in (list_cmd, plugins_cmd, info_cmd, train_cmd, runs_cmd, generate_cmd, interpolate_cmd, data_cmd,
-                   bench_cmd, eval_cmd, translate_cmd, inpaint_cmd):
+    for module in (
+        list_cmd,
+        plugins_cmd,
+        info_cmd,
+        train_cmd,
+        runs_cmd,
+        generate_cmd,
+        interpolate_cmd,
+        data_cmd,
+        bench_cmd,
+        eval_cmd,
+        translate_cmd,
+        inpaint_cmd,
+    ):
         module.register(app)
     _add_plugin_commands(app)
     return app
@@ -61,13 +74,16 @@ def _add_plugin_commands(app: typer.Typer) -> None:
     plugins = load_plugins()
 
     def keep_new_names(info) -> None:
-        kept = app.registered_commands[:len(providers)]
-        for command in app.registered_commands[len(providers):]:
+        kept = app.registered_commands[: len(providers)]
+        for command in app.registered_commands[len(providers) :]:
             name = _command_name(command)
             if name in providers:
-                err_console.print(f"ganzoo: warning: plugin '{info.name}' tried to register the command '{name}', "
-                                  f"which {providers[name]} provides; the plugin's is ignored",
-                                  highlight=False, soft_wrap=True)
+                err_console.print(
+                    f"ganzoo: warning: plugin '{info.name}' tried to register the command '{name}', "
+                    f"which {providers[name]} provides; the plugin's is ignored",
+                    highlight=False,
+                    soft_wrap=True,
+                )
                 continue
             providers[name] = f"plugin '{info.name}'"
             kept.append(command)

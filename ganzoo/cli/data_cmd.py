@@ -24,7 +24,9 @@ data_app = typer.Typer(help="Fetch and manage datasets.", no_args_is_help=True)
 @data_app.command("download")
 def download_command(
     name: Annotated[str, typer.Argument(help="Dataset name (see `ganzoo list datasets`).")],
-    root: Annotated[Path | None, typer.Option(help="Folder to put the files in (default: the cache, $GANZOO_DATA).")] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="Folder to put the files in (default: the cache, $GANZOO_DATA).")
+    ] = None,
 ) -> None:
     """Download a dataset's official files, verify their checksums, resume partial downloads."""
 
@@ -35,8 +37,15 @@ def download_command(
     if spec.download is None:
         console.print(f"'{name}' has no official files to download: point --data-root at your files", highlight=False)
         return
-    with Progress("[bold]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=err_console, transient=True, disable=not err_console.is_terminal) as progress:
+    with Progress(
+        "[bold]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as progress:
         task = progress.add_task(name, total=None)
 
         def report(done: int, total: int | None) -> None:
@@ -54,7 +63,9 @@ def prepare_command(
     data_root: Annotated[Path | None, typer.Option(help="Folder holding the dataset's files.")] = None,
     split: Annotated[str, typer.Option(help="Which split to prepare.")] = "train",
     fit: Annotated[str, typer.Option(help="Non-square images: crop (centre) or pad (letterbox).")] = "crop",
-    data_set: Annotated[list[str] | None, typer.Option("--data-set", metavar="KEY=VALUE", help="Set a dataset option (repeatable).")] = None,
+    data_set: Annotated[
+        list[str] | None, typer.Option("--data-set", metavar="KEY=VALUE", help="Set a dataset option (repeatable).")
+    ] = None,
 ) -> None:
     """Decode, crop and resize a dataset once into the memory-mapped cache `train` reads.
 
@@ -65,21 +76,36 @@ def prepare_command(
 
     spec = load_plugins().datasets.get(name)
     started = time.perf_counter()
-    data = open_dataset(spec, root=str(data_root) if data_root else None, resolution=resolution, split=split,
-                        fit=fit, options=dataset_options(spec, list(data_set or [])))
+    data = open_dataset(
+        spec,
+        root=str(data_root) if data_root else None,
+        resolution=resolution,
+        split=split,
+        fit=fit,
+        options=dataset_options(spec, list(data_set or [])),
+    )
     seconds = time.perf_counter() - started
     size = f"{len(data):,} examples at {data.info.resolution}px"
     counts = {"classes": data.info.num_classes, "attributes": data.info.num_attributes}
     labelled = [f"{n} {what}" for what, n in counts.items() if n]
     size += f" ({', '.join(labelled)})" if labelled else ""
     if not isinstance(data, ReadsPreparedCache):
-        console.print(f"{name}: {size}, read straight from its files in {seconds:.1f}s "
-                      "(they are pixel arrays already: no cache needed)", highlight=False)
+        console.print(
+            f"{name}: {size}, read straight from its files in {seconds:.1f}s "
+            "(they are pixel arrays already: no cache needed)",
+            highlight=False,
+        )
         return
     manifest, built = data.manifest, "prepared" if data.cache_built else "cache up to date"
-    rate = f", {manifest['count'] / manifest['seconds']:,.0f} images/s" if built == "prepared" and manifest["seconds"] else ""
-    console.print(f"{name}: {size}, {built} ({manifest['seconds']:.1f}s{rate}); "
-                  f"{manifest['skipped_count']} file(s) skipped", highlight=False)
+    rate = (
+        f", {manifest['count'] / manifest['seconds']:,.0f} images/s"
+        if built == "prepared" and manifest["seconds"]
+        else ""
+    )
+    console.print(
+        f"{name}: {size}, {built} ({manifest['seconds']:.1f}s{rate}); {manifest['skipped_count']} file(s) skipped",
+        highlight=False,
+    )
     console.print(f"cache: {data.cache_path}", highlight=False, markup=False)
 
 
@@ -109,7 +135,9 @@ def make_edges_command(
     report_skipped(skipped, train + val + len(skipped))
     if train + val == 0:
         raise DataError(f"no usable image under '{source}'")
-    console.print(f"wrote {train} train and {val} val pairs (edges | image) to {destination}", highlight=False, markup=False)
+    console.print(
+        f"wrote {train} train and {val} val pairs (edges | image) to {destination}", highlight=False, markup=False
+    )
 
 
 @data_app.command("masks")

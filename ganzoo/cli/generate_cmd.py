@@ -20,17 +20,32 @@ MAX_GRID = 10_000  # images in one grid PNG (all of them are held in memory to d
 def generate_command(
     run: Annotated[Path, typer.Argument(help="A run folder made by `ganzoo train`.")],
     n: Annotated[int, typer.Option("--n", min=1, help="How many images (per class, with --class).")] = 64,
-    class_: Annotated[list[str] | None, typer.Option(
-        "--class", metavar="NAME|INDEX", help="Conditional models: images of this class or attribute (repeatable; "
-        "'all' = every class, one grid row each).")] = None,
+    class_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--class",
+            metavar="NAME|INDEX",
+            help="Conditional models: images of this class or attribute (repeatable; "
+            "'all' = every class, one grid row each).",
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for one PNG per image.")] = None,
     grid: Annotated[Path | None, typer.Option(help="One PNG grid of all images.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the noise: the same seed gives the same images.")] = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Images generated at once.")] = 256,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
-    truncation: Annotated[float | None, typer.Option(help="Trade variety for fidelity; what it means is the model's (Gaussian noise: draw each component within ±T).")] = None,
-    ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average (if the run has one).")] = True,
-    checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file, or best (kept by --eval-every); default: the newest.")] = None,
+    truncation: Annotated[
+        float | None,
+        typer.Option(
+            help="Trade variety for fidelity; what it means is the model's (Gaussian noise: draw each component within ±T)."
+        ),
+    ] = None,
+    ema: Annotated[
+        bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average (if the run has one).")
+    ] = True,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="A checkpoint file, or best (kept by --eval-every); default: the newest.")
+    ] = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Generate images from a trained run. With neither --out nor --grid, writes
@@ -53,8 +68,10 @@ def generate_command(
     width = len(str(n - 1))
     total = n * len(prefixes)
     if (grid is not None or out is None) and total > MAX_GRID:
-        raise UsageError(f"a grid holds at most {MAX_GRID:,} images, and {total:,} were asked for: "
-                         "write them one per file with --out DIR (streamed to disk)")
+        raise UsageError(
+            f"a grid holds at most {MAX_GRID:,} images, and {total:,} were asked for: "
+            "write them one per file with --out DIR (streamed to disk)"
+        )
     outputs = Outputs(overwrite, inputs=[loaded.run_dir.config_path, loaded.checkpoint])
     if out is not None:
         outputs.series(out, _numbered(prefixes, n, width), "--out")

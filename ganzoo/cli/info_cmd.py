@@ -17,8 +17,9 @@ from ganzoo.specs import DatasetSpec, ModelSpec, TaskSpec, resolve
 
 def describe_entry(entry) -> dict:
     spec = entry.spec
-    data = {k: v for k, v in dataclasses.asdict(spec).items()
-            if k not in ("build", "load", "download", "options", "batch")}
+    data = {
+        k: v for k, v in dataclasses.asdict(spec).items() if k not in ("build", "load", "download", "options", "batch")
+    }
     if "kind" in data:  # "kind" names the registry in ganzoo's output; a spec's own kind is its "type"
         data["type"] = data.pop("kind")
     data["provided_by"] = str(entry.provider)
@@ -76,8 +77,7 @@ def _print_labelling(classes=(), attributes=(), labels="") -> None:
     if classes:
         console.print(f"  classes ({len(classes)}, batch key 'label'): {_text(classes)}", highlight=False)
     if attributes:
-        console.print(f"  attributes ({len(attributes)}, batch key 'attributes'): {_text(attributes)}",
-                      highlight=False)
+        console.print(f"  attributes ({len(attributes)}, batch key 'attributes'): {_text(attributes)}", highlight=False)
     if labels:
         console.print(f"  labels: {labels}", highlight=False)
 

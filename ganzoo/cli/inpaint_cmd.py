@@ -17,12 +17,27 @@ MAX_GRID_ROWS = 64
 def inpaint_command(
     run: Annotated[Path, typer.Argument(help="A run of an inpainting model (exgan).")],
     image: Annotated[Path, typer.Option("--image", help="An image file, or a folder of them (searched recursively).")],
-    mask: Annotated[Path, typer.Option("--mask", help="Its mask (white = hole), or a folder of masks with the images' names.")],
+    mask: Annotated[
+        Path, typer.Option("--mask", help="Its mask (white = hole), or a folder of masks with the images' names.")
+    ],
     out: Annotated[Path, typer.Option(help="Folder for the outputs (the images' names, as PNG).")],
-    exemplar: Annotated[Path | None, typer.Option(help="Another image of the same person or class (or a folder of them, by name); needed unless the model was trained with exemplar=none.")] = None,
+    exemplar: Annotated[
+        Path | None,
+        typer.Option(
+            help="Another image of the same person or class (or a folder of them, by name); needed unless the model was trained with exemplar=none."
+        ),
+    ] = None,
     invert_mask: Annotated[bool, typer.Option("--invert-mask", help="Black marks the hole in these masks.")] = False,
-    composite: Annotated[bool, typer.Option("--composite/--no-composite", help="Paste only the hole into the original (default), or keep the model's whole output.")] = True,
-    grid: Annotated[Path | None, typer.Option(help="Also write a grid: masked | exemplar | output, one row per image.")] = None,
+    composite: Annotated[
+        bool,
+        typer.Option(
+            "--composite/--no-composite",
+            help="Paste only the hole into the original (default), or keep the model's whole output.",
+        ),
+    ] = True,
+    grid: Annotated[
+        Path | None, typer.Option(help="Also write a grid: masked | exemplar | output, one row per image.")
+    ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file, or best; default: the newest.")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
@@ -60,8 +75,9 @@ def inpaint_command(
     for job in jobs:
         if job.output is None:  # every job was given its file above
             raise RuntimeError(f"no output file was chosen for '{job.image}'")
-        filled, row = inpaint_file(loaded.model, job, data.resolution, data.channels, model_device, invert_mask,
-                                   composite)
+        filled, row = inpaint_file(
+            loaded.model, job, data.resolution, data.channels, model_device, invert_mask, composite
+        )
         job.output.parent.mkdir(parents=True, exist_ok=True)
         filled.save(job.output)
         if len(rows) < MAX_GRID_ROWS:

@@ -14,14 +14,22 @@ from ganzoo.outputs import Outputs
 
 def interpolate_command(
     run: Annotated[Path, typer.Argument(help="A run folder of a model that samples from noise.")],
-    out: Annotated[Path, typer.Option(help="The animated GIF to write; a PNG strip goes beside it (NAME-strip.png).")] = Path("walk.gif"),
+    out: Annotated[
+        Path, typer.Option(help="The animated GIF to write; a PNG strip goes beside it (NAME-strip.png).")
+    ] = Path("walk.gif"),
     steps: Annotated[int, typer.Option(min=2, help="Frames between two consecutive anchor codes.")] = 16,
     points: Annotated[int, typer.Option(min=2, help="Anchor codes each walk visits (it returns to the first).")] = 4,
     n: Annotated[int, typer.Option("--n", min=1, help="Walks shown side by side.")] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the anchor codes.")] = 0,
-    class_: Annotated[str | None, typer.Option(
-        "--class", metavar="NAME|INDEX", help="Conditional models: every walk shows this class (default: "
-        "each walk keeps one condition drawn like the training data's).")] = None,
+    class_: Annotated[
+        str | None,
+        typer.Option(
+            "--class",
+            metavar="NAME|INDEX",
+            help="Conditional models: every walk shows this class (default: "
+            "each walk keeps one condition drawn like the training data's).",
+        ),
+    ] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     checkpoint: Annotated[Path | None, typer.Option(help="A checkpoint file (default: the run's latest).")] = None,
@@ -53,11 +61,11 @@ def interpolate_command(
     frames = []  # uint8 (n, C, H, W) per frame
     for leg in range(points):
         start, end = anchors[leg], anchors[(leg + 1) % points]
-        frames += [sample_images(model, slerp(start, end, step / steps), model_device, labels=labels)
-                   for step in range(steps)]
+        frames += [
+            sample_images(model, slerp(start, end, step / steps), model_device, labels=labels) for step in range(steps)
+        ]
 
-    write_gif([tensor_to_pil(make_grid(f, nrow=n, padding=2, pad_value=255)) for f in frames], gif,
-              [80] * len(frames))
+    write_gif([tensor_to_pil(make_grid(f, nrow=n, padding=2, pad_value=255)) for f in frames], gif, [80] * len(frames))
     first_leg = torch.stack(frames[:steps], dim=1).flatten(0, 1)  # walk-major: row w = walk w
     save_png(make_grid(first_leg, nrow=steps, padding=2, pad_value=255), strip_path)
     console.print(f"{len(frames)} frames: {gif}; strip: {strip_path}", highlight=False, markup=False)

@@ -32,23 +32,30 @@ def rows(what: str | None, pattern: str | None) -> list[dict]:
     found = []
     for kind in kinds:
         for entry in plugins.registries[kind].list(pattern):
-            found.append({
-                "kind": plugins.registries[kind].kind,
-                "name": entry.name,
-                "task" if kind == "models" else "type": _detail(entry.spec),
-                "summary": entry.spec.summary,
-                "plugin": entry.provider.plugin,
-                "distribution": entry.provider.distribution,
-                "version": entry.provider.version,
-            })
+            found.append(
+                {
+                    "kind": plugins.registries[kind].kind,
+                    "name": entry.name,
+                    "task" if kind == "models" else "type": _detail(entry.spec),
+                    "summary": entry.spec.summary,
+                    "plugin": entry.provider.plugin,
+                    "distribution": entry.provider.distribution,
+                    "version": entry.provider.version,
+                }
+            )
     return found
 
 
 def list_command(
-    what: Annotated[str | None, typer.Argument(
-        help="models, datasets, losses, metrics, tasks or loggers (default: all); or a PATTERN", show_default=False)] = None,
-    pattern: Annotated[str | None, typer.Argument(
-        help="shell-style wildcard on names, e.g. 'dc*'", show_default=False)] = None,
+    what: Annotated[
+        str | None,
+        typer.Argument(
+            help="models, datasets, losses, metrics, tasks or loggers (default: all); or a PATTERN", show_default=False
+        ),
+    ] = None,
+    pattern: Annotated[
+        str | None, typer.Argument(help="shell-style wildcard on names, e.g. 'dc*'", show_default=False)
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List models, datasets, losses, metrics, tasks and loggers, and which plugin provides each."""

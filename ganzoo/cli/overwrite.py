@@ -6,5 +6,9 @@ from typing import Annotated
 
 import typer
 
-Overwrite = Annotated[bool, typer.Option(
-    "--overwrite", help="Replace files that already exist where the outputs go (inputs are never replaced).")]
+Overwrite = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite", help="Replace files that already exist where the outputs go (inputs are never replaced)."
+    ),
+]

@@ -30,7 +30,8 @@ def plugins_command(
         table.add_column(column, overflow="fold")
     for p in infos:
         status = {"loaded": "[green]loaded[/]", "disabled": "[yellow]disabled[/]"}.get(
-            p.status, f"[red]failed[/]: {escape(p.error or '')}")
+            p.status, f"[red]failed[/]: {escape(p.error or '')}"
+        )
         table.add_row(p.name, f"{p.distribution or '-'} {p.version or ''}".strip(), status, ", ".join(p.hooks))
     console.print(table)
 

@@ -38,9 +38,19 @@ def config_problem(run_dir: RunDir) -> tuple[dict, str | None]:
 
 def describe_run(run_dir: RunDir) -> dict:
     """One row of the listing; a malformed run becomes a 'damaged (reason)' row, never an error."""
-    row = {"run": str(run_dir.path), "name": run_dir.path.name, "model": "?", "dataset": "?", "step": 0,
-           "total_steps": None, "last_checkpoint": None, "best_checkpoint": None, "state": "damaged", "pid": None,
-           "message": ""}
+    row = {
+        "run": str(run_dir.path),
+        "name": run_dir.path.name,
+        "model": "?",
+        "dataset": "?",
+        "step": 0,
+        "total_steps": None,
+        "last_checkpoint": None,
+        "best_checkpoint": None,
+        "state": "damaged",
+        "pid": None,
+        "message": "",
+    }
     config, problem = config_problem(run_dir)
     try:
         status = run_dir.read_status()
@@ -57,7 +67,8 @@ def describe_run(run_dir: RunDir) -> dict:
         return {**row, "message": problem}
     total = status.get("total_steps") if isinstance(status, dict) else None
     row.update(
-        model=config["model"], dataset=config["dataset"],
+        model=config["model"],
+        dataset=config["dataset"],
         total_steps=total or config["training"].get("steps"),
         state=status.get("state", "unknown"),
         pid=status.get("pid") if status.get("state") == "running" else None,  # the lock's holder
@@ -91,8 +102,9 @@ def runs_command(
         steps = f"{row['step']}/{row['total_steps'] or '?'}"
         last = Path(row["last_checkpoint"]).name if row["last_checkpoint"] else "-"
         best = Path(row["best_checkpoint"]).name if row["best_checkpoint"] else "-"
-        table.add_row(row["name"], row["model"], row["dataset"], steps, f"[{style}]{state}[/]" if style else state,
-                      last, best)
+        table.add_row(
+            row["name"], row["model"], row["dataset"], steps, f"[{style}]{state}[/]" if style else state, last, best
+        )
     console.print(table)
 
 

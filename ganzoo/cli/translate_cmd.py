@@ -54,7 +54,9 @@ def translate_command(
     report_skipped(skipped, len(files))
     if not pairs:
         raise DataError(f"none of the {len(files)} input files could be read")
-    console.print(f"translated {len(pairs)} image(s) {direction} at {resolution}px into {out}", highlight=False, markup=False)
+    console.print(
+        f"translated {len(pairs)} image(s) {direction} at {resolution}px into {out}", highlight=False, markup=False
+    )
     if compare:
         console.print(f"comparison: {comparison_strip(pairs, compare)}", highlight=False, markup=False)
 

@@ -169,8 +169,9 @@ class CacheWriter:
         self.handles.clear()
 
 
-def open_prepared(dataset: str, settings: dict, fingerprint: str, build: Callable[[CacheWriter], None],
-                  *, quiet: bool = False) -> Prepared:
+def open_prepared(
+    dataset: str, settings: dict, fingerprint: str, build: Callable[[CacheWriter], None], *, quiet: bool = False
+) -> Prepared:
     """The prepared arrays for (dataset, settings) from a source with this fingerprint,
     reusing the cache when it matches and (re)building it with ``build`` when it does not."""
     folder = cache_folder(dataset, settings)
@@ -234,8 +235,9 @@ def _build(folder: Path, dataset: str, settings: dict, fingerprint: str, build, 
             "settings": settings,
             "fingerprint": fingerprint,
             "count": writer.decoded or max(counts, default=0),
-            "arrays": {name: {"file": f"{name}.u8", "shape": shape, "dtype": "uint8"}
-                       for name, shape in writer.shapes.items()},
+            "arrays": {
+                name: {"file": f"{name}.u8", "shape": shape, "dtype": "uint8"} for name, shape in writer.shapes.items()
+            },
             "extras": writer.extras,
             "skipped_count": len(writer.skipped),
             "skipped": [{"file": item, "reason": reason} for item, reason in writer.skipped],

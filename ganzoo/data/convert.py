@@ -8,8 +8,9 @@ import torch
 import torch.nn.functional as F
 
 
-def to_model_range(batch: dict[str, torch.Tensor], device: torch.device,
-                   masks: Collection[str] = frozenset()) -> dict[str, torch.Tensor]:
+def to_model_range(
+    batch: dict[str, torch.Tensor], device: torch.device, masks: Collection[str] = frozenset()
+) -> dict[str, torch.Tensor]:
     """uint8 [0, 255] -> float [-1, 1] on ``device``; the keys in ``masks`` (the task's
     ``BatchSchema.masks``) -> [0, 1]; labels and attributes move unchanged."""
     out = {}
@@ -30,6 +31,11 @@ def resize_square(images: torch.Tensor, resolution: int) -> torch.Tensor:
     """uint8 (N, C, S, S) -> (N, C, R, R), antialiased when shrinking."""
     if images.shape[-1] == resolution:
         return images
-    resized = F.interpolate(images.float(), size=(resolution, resolution), mode="bilinear",
-                            align_corners=False, antialias=resolution < images.shape[-1])
+    resized = F.interpolate(
+        images.float(),
+        size=(resolution, resolution),
+        mode="bilinear",
+        align_corners=False,
+        antialias=resolution < images.shape[-1],
+    )
     return resized.round().clamp(0, 255).to(torch.uint8)

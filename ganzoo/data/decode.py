@@ -26,8 +26,12 @@ def worker_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def decode_files(writer: CacheWriter, files: Sequence[tuple[str, Any]], decode: Decoder,
-                 progress: Callable[[int, int], None] | None = None) -> None:
+def decode_files(
+    writer: CacheWriter,
+    files: Sequence[tuple[str, Any]],
+    decode: Decoder,
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Decode each ``(name, path)`` with ``decode`` and append the arrays in file order;
     a file that raises SkippedImage is recorded in the manifest under its name."""
     pending: dict[str, list[np.ndarray]] = {}

@@ -30,9 +30,16 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def download(urls: Sequence[str], dest: Path, *, sha256: str | None = None, md5: str | None = None,
-             verify: Callable[[Path], bool] | None = None, timeout: float = 30.0,
-             progress: Callable[[int, int | None], None] | None = None) -> Path:
+def download(
+    urls: Sequence[str],
+    dest: Path,
+    *,
+    sha256: str | None = None,
+    md5: str | None = None,
+    verify: Callable[[Path], bool] | None = None,
+    timeout: float = 30.0,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Path:
     """Fetch ``dest`` from the first of ``urls`` that works; verify it; rename into place.
 
     ``verify`` replaces the checksum test when the checksum is of the decompressed content.
@@ -55,8 +62,9 @@ def download(urls: Sequence[str], dest: Path, *, sha256: str | None = None, md5:
             continue
         os.replace(part, dest)
         return dest
-    raise DataError(f"could not download {dest.name} ({'; '.join(errors)}). Fetch it by hand from "
-                    f"{urls[0]} and put it at {dest}")
+    raise DataError(
+        f"could not download {dest.name} ({'; '.join(errors)}). Fetch it by hand from {urls[0]} and put it at {dest}"
+    )
 
 
 def _fetch(url: str, part: Path, timeout: float, progress) -> None:

@@ -19,8 +19,12 @@ def edge_map(rgb: np.ndarray, density: float = 0.12) -> np.ndarray:
     grey = Image.fromarray(rgb).convert("L").filter(ImageFilter.GaussianBlur(radius=max(0.5, rgb.shape[0] / 256)))
     g = np.asarray(grey, dtype=np.float32)
     padded = np.pad(g, 1, mode="edge")
-    gx = (padded[:-2, 2:] + 2 * padded[1:-1, 2:] + padded[2:, 2:]) - (padded[:-2, :-2] + 2 * padded[1:-1, :-2] + padded[2:, :-2])
-    gy = (padded[2:, :-2] + 2 * padded[2:, 1:-1] + padded[2:, 2:]) - (padded[:-2, :-2] + 2 * padded[:-2, 1:-1] + padded[:-2, 2:])
+    gx = (padded[:-2, 2:] + 2 * padded[1:-1, 2:] + padded[2:, 2:]) - (
+        padded[:-2, :-2] + 2 * padded[1:-1, :-2] + padded[2:, :-2]
+    )
+    gy = (padded[2:, :-2] + 2 * padded[2:, 1:-1] + padded[2:, 2:]) - (
+        padded[:-2, :-2] + 2 * padded[:-2, 1:-1] + padded[:-2, 2:]
+    )
     magnitude = np.hypot(gx, gy)
     thin = _local_maxima(magnitude, gx, gy)
     candidates = magnitude[thin]
@@ -40,8 +44,8 @@ def _local_maxima(magnitude: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> np.n
     direction = (np.round(angle / 45.0).astype(int) % 4) * 45
     keep = np.zeros_like(magnitude, dtype=bool)
     for degrees, ((dy1, dx1), (dy2, dx2)) in neighbours.items():
-        first = padded[1 + dy1:1 + dy1 + h, 1 + dx1:1 + dx1 + w]
-        second = padded[1 + dy2:1 + dy2 + h, 1 + dx2:1 + dx2 + w]
+        first = padded[1 + dy1 : 1 + dy1 + h, 1 + dx1 : 1 + dx1 + w]
+        second = padded[1 + dy2 : 1 + dy2 + h, 1 + dx2 : 1 + dx2 + w]
         keep |= (direction == degrees) & (magnitude >= first) & (magnitude >= second)
     return keep & (magnitude > 0)
 
@@ -51,8 +55,14 @@ def side_by_side(a: np.ndarray, b: np.ndarray) -> Image.Image:
     return Image.fromarray(np.concatenate([a, b], axis=1))
 
 
-def make_edges(source: Path, destination: Path, resolution: int = 256, val_fraction: float = 0.1,
-               density: float = 0.12, outputs: Outputs | None = None) -> tuple[int, int, list[tuple[Path, str]]]:
+def make_edges(
+    source: Path,
+    destination: Path,
+    resolution: int = 256,
+    val_fraction: float = 0.1,
+    density: float = 0.12,
+    outputs: Outputs | None = None,
+) -> tuple[int, int, list[tuple[Path, str]]]:
     """Write ``destination/{train,val}/NAME.png`` = edges | photo for every image under source.
     Every ``round(1/val_fraction)``-th image (in sorted order) goes to val. Every target is
     checked by ``outputs`` before the first is written; images whose names differ only in their

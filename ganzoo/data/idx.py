@@ -11,7 +11,13 @@ import numpy as np
 from ganzoo.errors import DataError
 
 _DTYPES: dict[int, type[np.generic] | str] = {
-    0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+    0x08: np.uint8,
+    0x09: np.int8,
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
 
 
 def read_bytes(path: Path) -> bytes:
@@ -40,7 +46,7 @@ def parse_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
     header = 4 + 4 * dims
     if len(data) < header:
         raise DataError(f"{name} is truncated (incomplete header)")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
     dtype = np.dtype(_DTYPES[data[2]])
     expected = int(np.prod(shape)) * dtype.itemsize
     if len(data) - header != expected:

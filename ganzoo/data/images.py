@@ -74,14 +74,25 @@ def fit_square(image: Image.Image, resolution: int, fit: str = "crop", crop: int
     return np.asarray(image, dtype=np.uint8)
 
 
-def load_square(path: Path, resolution: int, fit: str = "crop", crop: int | None = None,
-                background: tuple[int, int, int] = (0, 0, 0)) -> np.ndarray:
+def load_square(
+    path: Path,
+    resolution: int,
+    fit: str = "crop",
+    crop: int | None = None,
+    background: tuple[int, int, int] = (0, 0, 0),
+) -> np.ndarray:
     """uint8 (resolution, resolution, 3) from an image file; raises SkippedImage with a reason."""
     return fit_square(open_rgb(path, background), resolution, fit, crop)
 
 
-def load_image(path: Path, resolution: int, fit: str = "crop", crop: int | None = None,
-               background: tuple[int, int, int] = (0, 0, 0), key: str = "image") -> dict[str, np.ndarray]:
+def load_image(
+    path: Path,
+    resolution: int,
+    fit: str = "crop",
+    crop: int | None = None,
+    background: tuple[int, int, int] = (0, 0, 0),
+    key: str = "image",
+) -> dict[str, np.ndarray]:
     """``load_square`` keyed for the prepared cache (a picklable decoder with functools.partial)."""
     return {key: load_square(path, resolution, fit, crop, background)}
 
@@ -92,8 +103,10 @@ def load_side_by_side(path: Path, resolution: int) -> dict[str, np.ndarray]:
     if image.width < 2 * image.height * 0.9:
         raise SkippedImage(f"{image.width}x{image.height} is not two square images side by side")
     half = image.width // 2
-    return {"A": fit_square(image.crop((0, 0, half, image.height)), resolution),
-            "B": fit_square(image.crop((half, 0, 2 * half, image.height)), resolution)}
+    return {
+        "A": fit_square(image.crop((0, 0, half, image.height)), resolution),
+        "B": fit_square(image.crop((half, 0, 2 * half, image.height)), resolution),
+    }
 
 
 def report_skipped(skipped: list[tuple[Path, str]], total: int, shown: int = 3) -> None:
@@ -102,5 +115,7 @@ def report_skipped(skipped: list[tuple[Path, str]], total: int, shown: int = 3) 
         return
     first = "; ".join(f"{path.name}: {reason}" for path, reason in skipped[:shown])
     more = f" and {len(skipped) - shown} more" if len(skipped) > shown else ""
-    print(f"ganzoo: warning: skipped {len(skipped)} of {total} files that are not usable images ({first}{more})",
-          file=sys.stderr)
+    print(
+        f"ganzoo: warning: skipped {len(skipped)} of {total} files that are not usable images ({first}{more})",
+        file=sys.stderr,
+    )

@@ -32,16 +32,27 @@ class InpaintingView:
     ``exemplar_images`` (a dataset row-aligned with ``source``) are the user's own, per example;
     with exemplars given, every example is kept and ``groups`` only rules out wrong exemplars."""
 
-    def __init__(self, source, groups: torch.Tensor, name: str, masks: str | BoxSource, fixed: bool,
-                 fixed_masks: torch.Tensor | None = None, only: torch.Tensor | None = None,
-                 exemplar_images=None):
+    def __init__(
+        self,
+        source,
+        groups: torch.Tensor,
+        name: str,
+        masks: str | BoxSource,
+        fixed: bool,
+        fixed_masks: torch.Tensor | None = None,
+        only: torch.Tensor | None = None,
+        exemplar_images=None,
+    ):
         groups = torch.as_tensor(groups, dtype=torch.int64)
         if len(groups) != len(source):
             raise DataError(f"{name}: {len(groups)} identities/classes for {len(source)} images")
         used = torch.zeros(len(groups), dtype=torch.bool)
         used[torch.arange(len(groups)) if only is None else only] = True  # ``only``: these source examples
-        counts = torch.bincount(groups[used] - groups.min(), minlength=int(groups.max() - groups.min()) + 1) \
-            if len(groups) else torch.zeros(0, dtype=torch.int64)
+        counts = (
+            torch.bincount(groups[used] - groups.min(), minlength=int(groups.max() - groups.min()) + 1)
+            if len(groups)
+            else torch.zeros(0, dtype=torch.int64)
+        )
         paired = used & (counts[groups - groups.min()] >= 2) if exemplar_images is None else used
         kept = torch.nonzero(paired).flatten() if len(groups) else groups
         if len(kept) == 0:
@@ -112,10 +123,14 @@ class InpaintingView:
         if self.fixed_masks is not None:  # the user's own masks (inpaint-folder)
             return self.fixed_masks[index]
         if self.fixed:  # each example's own seed, so a held-out mask never depends on the batch
-            masks = torch.cat([self._draw(index[k:k + 1], torch.Generator().manual_seed(HELD_OUT_SEED + int(i)))
-                               for k, i in enumerate(index)])
+            masks = torch.cat(
+                [
+                    self._draw(index[k : k + 1], torch.Generator().manual_seed(HELD_OUT_SEED + int(i)))
+                    for k, i in enumerate(index)
+                ]
+            )
         else:  # a generator seeded from the global stream: checkpointed with it
-            masks = self._draw(index, torch.Generator().manual_seed(int(torch.randint(2 ** 62, (1,)))))
+            masks = self._draw(index, torch.Generator().manual_seed(int(torch.randint(2**62, (1,)))))
         return masks.mul(255).to(torch.uint8).reshape(len(index), 1, resolution, resolution)
 
     def _draw(self, index: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

@@ -14,8 +14,9 @@ from ganzoo.specs import DatasetSpec, resolve
 FITS = ("crop", "pad")
 
 
-def dataset_options(spec: DatasetSpec, assignments: list[str] | None = None,
-                    values: dict[str, Any] | None = None) -> dict[str, Any]:
+def dataset_options(
+    spec: DatasetSpec, assignments: list[str] | None = None, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The dataset's options (``--data-set KEY=VALUE``), typed and validated, as a dict."""
     if spec.options is None:
         if assignments or values:
@@ -27,8 +28,15 @@ def dataset_options(spec: DatasetSpec, assignments: list[str] | None = None,
     return dataclasses.asdict(build_options(options_cls, merged, owner))
 
 
-def open_dataset(spec: DatasetSpec, *, root: str | None = None, resolution: int | None = None,
-                 split: str = "train", fit: str = "crop", options: dict[str, Any] | None = None):
+def open_dataset(
+    spec: DatasetSpec,
+    *,
+    root: str | None = None,
+    resolution: int | None = None,
+    split: str = "train",
+    fit: str = "crop",
+    options: dict[str, Any] | None = None,
+):
     """Load ``spec`` (preparing its cache when it decodes files) as a ganzoo Dataset."""
     if split not in spec.splits:
         raise UsageError(f"dataset '{spec.name}' has the split(s) {', '.join(spec.splits)}, not '{split}'")

@@ -66,10 +66,30 @@ class LamaPreset:
 
 
 THIN = LamaPreset(min_lines=4, max_lines=50, max_width=10, max_len=40)
-MEDIUM = LamaPreset(min_lines=4, max_lines=5, max_width=50, max_len=100,
-                    box_weight=0.3, box_min=10, box_max=50, box_min_count=1, box_max_count=5, box_margin=0)
-THICK = LamaPreset(min_lines=1, max_lines=5, max_width=100, max_len=200,
-                   box_weight=0.3, box_min=30, box_max=150, box_min_count=1, box_max_count=3, box_margin=10)
+MEDIUM = LamaPreset(
+    min_lines=4,
+    max_lines=5,
+    max_width=50,
+    max_len=100,
+    box_weight=0.3,
+    box_min=10,
+    box_max=50,
+    box_min_count=1,
+    box_max_count=5,
+    box_margin=0,
+)
+THICK = LamaPreset(
+    min_lines=1,
+    max_lines=5,
+    max_width=100,
+    max_len=200,
+    box_weight=0.3,
+    box_min=30,
+    box_max=150,
+    box_min_count=1,
+    box_max_count=3,
+    box_margin=10,
+)
 
 # DeepFill v2's free-form strokes (Yu et al. 2019, Algorithm 1); the values are those of the
 # authors' release (brush_stroke_mask in generative_inpainting's inpaint_ops.py), for 256 px.
@@ -83,25 +103,59 @@ STROKE_WIDTH = (12, 40)  # px at 256
 # are drawn independently from [96, 128] px of a 256 px image, i.e. [3/8, 1/2] of the side.
 BOX_SIDE = (3 / 8, 1 / 2)
 
-MASK_KINDS: dict[str, MaskKind] = {kind.name: kind for kind in (
-    MaskKind("box", "one axis-aligned rectangle, each side 3/8 to 1/2 of the image side",
-             (3 / 8) ** 2, 0.25, "Iizuka et al. 2017 (GLCIC)"),
-    MaskKind("eyes", "the given rectangles (one per eye, placed from landmarks by the dataset)",
-             0.0, 1.0, "Dolhansky & Canton Ferrer 2018 (ExGAN)"),
-    MaskKind("strokes", "1-3 free-form brush strokes of 4-11 vertices, 12-40 px wide at 256 px, round joints",
-             0.02, 0.6, "Yu et al. 2019 (DeepFill v2), Algorithm 1"),
-    MaskKind("thin", "4-50 thin polylines, 5-14 px wide at 256 px",
-             0.02, 0.5, "Suvorov et al. 2022 (LaMa), random_thin_256"),
-    MaskKind("medium", "4-5 polylines 5-54 px wide at 256 px, or (23%) 1-5 boxes of 10-49 px",
-             0.04, 0.5, "Suvorov et al. 2022 (LaMa), random_medium_256"),
-    MaskKind("thick", "1-5 polylines 5-104 px wide at 256 px, or (23%) 1-3 boxes of 30-149 px",
-             0.08, 0.5, "Suvorov et al. 2022 (LaMa), random_thick_256"),
-)}
+MASK_KINDS: dict[str, MaskKind] = {
+    kind.name: kind
+    for kind in (
+        MaskKind(
+            "box",
+            "one axis-aligned rectangle, each side 3/8 to 1/2 of the image side",
+            (3 / 8) ** 2,
+            0.25,
+            "Iizuka et al. 2017 (GLCIC)",
+        ),
+        MaskKind(
+            "eyes",
+            "the given rectangles (one per eye, placed from landmarks by the dataset)",
+            0.0,
+            1.0,
+            "Dolhansky & Canton Ferrer 2018 (ExGAN)",
+        ),
+        MaskKind(
+            "strokes",
+            "1-3 free-form brush strokes of 4-11 vertices, 12-40 px wide at 256 px, round joints",
+            0.02,
+            0.6,
+            "Yu et al. 2019 (DeepFill v2), Algorithm 1",
+        ),
+        MaskKind(
+            "thin",
+            "4-50 thin polylines, 5-14 px wide at 256 px",
+            0.02,
+            0.5,
+            "Suvorov et al. 2022 (LaMa), random_thin_256",
+        ),
+        MaskKind(
+            "medium",
+            "4-5 polylines 5-54 px wide at 256 px, or (23%) 1-5 boxes of 10-49 px",
+            0.04,
+            0.5,
+            "Suvorov et al. 2022 (LaMa), random_medium_256",
+        ),
+        MaskKind(
+            "thick",
+            "1-5 polylines 5-104 px wide at 256 px, or (23%) 1-3 boxes of 30-149 px",
+            0.08,
+            0.5,
+            "Suvorov et al. 2022 (LaMa), random_thick_256",
+        ),
+    )
+}
 """Mask kind name -> its :class:`MaskKind` (a description and the bounds of its hole ratio)."""
 
 
-def make_masks(kind: str, n: int, resolution: int, generator: torch.Generator,
-               boxes: Sequence | torch.Tensor | None = None) -> torch.Tensor:
+def make_masks(
+    kind: str, n: int, resolution: int, generator: torch.Generator, boxes: Sequence | torch.Tensor | None = None
+) -> torch.Tensor:
     """``n`` masks of ``kind``, float32 ``(n, 1, resolution, resolution)``, 1 = hole.
 
     ``boxes`` (kind ``eyes`` only): per sample, one rectangle ``(x0, y0, x1, y1)`` in pixels
@@ -158,8 +212,9 @@ def _seed_from(generator: torch.Generator) -> int:
     return int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device).item())
 
 
-def _within_bounds(draw: Callable[[np.random.Generator, int], np.ndarray], rng: np.random.Generator,
-                   resolution: int, spec: MaskKind) -> np.ndarray:
+def _within_bounds(
+    draw: Callable[[np.random.Generator, int], np.ndarray], rng: np.random.Generator, resolution: int, spec: MaskKind
+) -> np.ndarray:
     """Redraw until the hole ratio is inside the kind's bounds; then fall back to a box."""
     for _ in range(MAX_DRAWS):
         mask = draw(rng, resolution)
@@ -182,7 +237,7 @@ def _box_with_ratio(rng: np.random.Generator, resolution: int, low: float, high:
     height, width = heights[pick] + 1, widths[pick] + 1
     mask = np.zeros((resolution, resolution), dtype=bool)
     top, left = rng.integers(0, resolution - height + 1), rng.integers(0, resolution - width + 1)
-    mask[top:top + height, left:left + width] = True
+    mask[top : top + height, left : left + width] = True
     return mask
 
 
@@ -212,7 +267,7 @@ def _draw_box(rng: np.random.Generator, resolution: int) -> np.ndarray:
     height, width = rng.integers(low, high + 1, size=2)
     top, left = rng.integers(0, resolution - height + 1), rng.integers(0, resolution - width + 1)
     mask = np.zeros((resolution, resolution), dtype=bool)
-    mask[top:top + height, left:left + width] = True
+    mask[top : top + height, left : left + width] = True
     return mask
 
 
@@ -283,7 +338,7 @@ def _lama_boxes(rng: np.random.Generator, resolution: int, preset: LamaPreset) -
         height, width = rng.integers(smallest, largest, size=2)
         top = rng.integers(margin, resolution - margin - height + 1)
         left = rng.integers(margin, resolution - margin - width + 1)
-        mask[top:top + height, left:left + width] = True
+        mask[top : top + height, left : left + width] = True
     return mask
 
 
@@ -312,8 +367,10 @@ def _eye_masks(n: int, resolution: int, boxes: Sequence | torch.Tensor | None) -
             masks[index, 0, top:bottom, left:right] = 1.0
         ratio = float(masks[index].mean())
         if ratio == 0.0 or ratio == 1.0:
-            raise DataError(f"the eye boxes of sample {index} make an {'empty' if ratio == 0 else 'full'} "
-                            f"{resolution}x{resolution} mask: {_rectangles(sample)}")
+            raise DataError(
+                f"the eye boxes of sample {index} make an {'empty' if ratio == 0 else 'full'} "
+                f"{resolution}x{resolution} mask: {_rectangles(sample)}"
+            )
     return masks
 
 

@@ -32,7 +32,7 @@ class ShuffledIndices:
             self._order = self._permutation(self.epoch)
         start = self.position * self.batch_size
         self.position += 1
-        return self._order[start:start + self.batch_size]
+        return self._order[start : start + self.batch_size]
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.epoch, "position": self.position}
@@ -47,8 +47,10 @@ class IndependentOrders:
     Each domain's seed differs, so the pairing of A and B images changes every epoch."""
 
     def __init__(self, sizes: dict[str, int], batch_size: int, seed: int):
-        self.orders = {name: ShuffledIndices(size, batch_size, seed * 7 + offset)
-                       for offset, (name, size) in enumerate(sizes.items())}
+        self.orders = {
+            name: ShuffledIndices(size, batch_size, seed * 7 + offset)
+            for offset, (name, size) in enumerate(sizes.items())
+        }
         self.lead = max(self.orders, key=lambda name: self.orders[name].size)
 
     @property
@@ -63,8 +65,9 @@ class IndependentOrders:
         return {name: order.next() for name, order in self.orders.items()}
 
     def state_dict(self) -> dict[str, int]:
-        return {f"{name}.{key}": value for name, order in self.orders.items()
-                for key, value in order.state_dict().items()}
+        return {
+            f"{name}.{key}": value for name, order in self.orders.items() for key, value in order.state_dict().items()
+        }
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         for name, order in self.orders.items():

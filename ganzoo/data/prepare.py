@@ -41,10 +41,16 @@ def named(root: Path, files: list[Path]) -> list[tuple[str, Path]]:
     return [(str(path.relative_to(root)), path) for path in files]
 
 
-def prepare_files(dataset: str, root: Path, groups: dict[str, list[tuple[str, Any]]], decoders: dict[str, Decoder],
-                  settings: dict, sources: list[Path],
-                  extras: Callable[[CacheWriter, dict[str, list[str]]], None] | None = None,
-                  quiet: bool = False) -> Prepared:
+def prepare_files(
+    dataset: str,
+    root: Path,
+    groups: dict[str, list[tuple[str, Any]]],
+    decoders: dict[str, Decoder],
+    settings: dict,
+    sources: list[Path],
+    extras: Callable[[CacheWriter, dict[str, list[str]]], None] | None = None,
+    quiet: bool = False,
+) -> Prepared:
     """Decode each group of named jobs (e.g. {"image": named(root, files)}, or {"A": ..., "B":
     ...}) with its decoder into a cache keyed by ``settings`` and the fingerprint of ``sources``
     (the files read). ``extras(writer, kept)`` may then save side arrays for the kept names."""
@@ -58,8 +64,9 @@ def prepare_files(dataset: str, root: Path, groups: dict[str, list[tuple[str, An
         for group, jobs in groups.items():
             named = list(jobs)
             skipped_before = len(writer.skipped)
-            with _progress(f"preparing {dataset} {group}" if len(groups) > 1 else f"preparing {dataset}",
-                           len(named), quiet) as report:
+            with _progress(
+                f"preparing {dataset} {group}" if len(groups) > 1 else f"preparing {dataset}", len(named), quiet
+            ) as report:
                 decode_files(writer, named, decoders[group], report)
             dropped = {name for name, _ in writer.skipped[skipped_before:]}
             kept[group] = [name for name, _ in named if name not in dropped]
@@ -71,11 +78,14 @@ def prepare_files(dataset: str, root: Path, groups: dict[str, list[tuple[str, An
         skipped = [(Path(entry["file"]), entry["reason"]) for entry in prepared.manifest["skipped"]]
         report_skipped(skipped, prepared.count + len(skipped))
     empty = [name for name, array in prepared.arrays.items() if array.shape[0] == 0] or (
-        [] if prepared.arrays else list(groups))
+        [] if prepared.arrays else list(groups)
+    )
     if empty:
         total = prepared.manifest["skipped_count"] + prepared.count
-        raise DataError(f"none of the {total} image files of '{dataset}' under '{root}' could be read "
-                        f"({', '.join(empty)}); see {prepared.path / 'manifest.json'}")
+        raise DataError(
+            f"none of the {total} image files of '{dataset}' under '{root}' could be read "
+            f"({', '.join(empty)}); see {prepared.path / 'manifest.json'}"
+        )
     return prepared
 
 
@@ -107,26 +117,51 @@ def attach(data, prepared: Prepared):
     return data
 
 
-def image_dataset(name: str, root: Path, files: list[Path], *, split: str, resolution: int, fit: str = "crop",
-                  crop: int | None = None, background: tuple[int, int, int] = (0, 0, 0), settings: dict | None = None,
-                  extras: Callable[[CacheWriter, dict[str, list[str]]], None] | None = None) -> TensorImages:
+def image_dataset(
+    name: str,
+    root: Path,
+    files: list[Path],
+    *,
+    split: str,
+    resolution: int,
+    fit: str = "crop",
+    crop: int | None = None,
+    background: tuple[int, int, int] = (0, 0, 0),
+    settings: dict | None = None,
+    extras: Callable[[CacheWriter, dict[str, list[str]]], None] | None = None,
+) -> TensorImages:
     """A dataset of single images from ``files`` (under ``root``), through the prepared cache.
     Labels, attributes and identities that ``extras`` saved (CacheWriter.save_labels & co)
     come back in its batches and DataInfo (identities as ``data.identities`` only)."""
     if not files:
         raise DataError(f"no image files (png, jpg, bmp, gif, webp, tif) under '{root}' (dataset '{name}')")
     decoder = partial(load_image, resolution=resolution, fit=fit, crop=crop, background=background)
-    key = {"split": split, "resolution": resolution, "fit": fit, "crop": crop, "background": background,
-           **(settings or {})}
-    prepared = prepare_files(name, root, {"image": named(root, files)}, {"image": decoder}, key,
-                             sources=files, extras=extras)
+    key = {
+        "split": split,
+        "resolution": resolution,
+        "fit": fit,
+        "crop": crop,
+        "background": background,
+        **(settings or {}),
+    }
+    prepared = prepare_files(
+        name, root, {"image": named(root, files)}, {"image": decoder}, key, sources=files, extras=extras
+    )
     images, saved = prepared.arrays["image"], prepared.extras
 
     def names(extra: str) -> tuple[str, ...]:
         return tuple(str(n) for n in saved.get(extra, ()))
 
-    info = DataInfo(kind="images", channels=3, resolution=resolution, size=len(images), name=name,
-                    classes=names(CLASSES), attributes=names(ATTRIBUTE_NAMES))
-    data = TensorImages(images, info, labels=saved.get(LABEL), attributes=saved.get(ATTRIBUTES),
-                        identities=saved.get(IDENTITIES))
+    info = DataInfo(
+        kind="images",
+        channels=3,
+        resolution=resolution,
+        size=len(images),
+        name=name,
+        classes=names(CLASSES),
+        attributes=names(ATTRIBUTE_NAMES),
+    )
+    data = TensorImages(
+        images, info, labels=saved.get(LABEL), attributes=saved.get(ATTRIBUTES), identities=saved.get(IDENTITIES)
+    )
     return attach(data, prepared)

@@ -52,8 +52,14 @@ class ImageArrays:
     example shows) stay out of batches: they are for dataset code pairing examples.
     """
 
-    def __init__(self, arrays: Mapping[str, ArrayLike], info: DataInfo, labels: ArrayLike | None = None,
-                 attributes: ArrayLike | None = None, identities: ArrayLike | None = None):
+    def __init__(
+        self,
+        arrays: Mapping[str, ArrayLike],
+        info: DataInfo,
+        labels: ArrayLike | None = None,
+        attributes: ArrayLike | None = None,
+        identities: ArrayLike | None = None,
+    ):
         sizes = {int(a.shape[0]) for a in arrays.values()}
         if len(sizes) != 1:
             raise ValueError(f"arrays of one dataset must have one length, got {sorted(sizes)}")
@@ -97,8 +103,9 @@ class ImageArrays:
         return out
 
 
-def _per_example(what: str, values: ArrayLike | None, shape: tuple[int, ...],
-                 dtype: torch.dtype | None = None) -> torch.Tensor | None:
+def _per_example(
+    what: str, values: ArrayLike | None, shape: tuple[int, ...], dtype: torch.dtype | None = None
+) -> torch.Tensor | None:
     """Values given per example as a CPU tensor of ``shape``, or None."""
     if values is None:
         return None
@@ -111,8 +118,14 @@ def _per_example(what: str, values: ArrayLike | None, shape: tuple[int, ...],
 class TensorImages(ImageArrays):
     """A dataset of single images: ``{"image": (N, C, H, W) uint8}``."""
 
-    def __init__(self, images: ArrayLike, info: DataInfo, labels: ArrayLike | None = None,
-                 attributes: ArrayLike | None = None, identities: ArrayLike | None = None):
+    def __init__(
+        self,
+        images: ArrayLike,
+        info: DataInfo,
+        labels: ArrayLike | None = None,
+        attributes: ArrayLike | None = None,
+        identities: ArrayLike | None = None,
+    ):
         super().__init__({"image": images}, info, labels=labels, attributes=attributes, identities=identities)
 
     @property

@@ -23,9 +23,15 @@ class DigitsNet(nn.Module):
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),   # 8x8
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 4x4
-            nn.Flatten(), nn.Linear(64 * 16, 64), nn.ReLU(),
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 8x8
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 4x4
+            nn.Flatten(),
+            nn.Linear(64 * 16, 64),
+            nn.ReLU(),
         )
         self.head = nn.Linear(64, 10)
 
@@ -56,10 +62,11 @@ def _train() -> dict[str, torch.Tensor]:
         for _ in range(30):
             order = torch.randperm(len(images), generator=generator)
             for start in range(0, len(images), 64):
-                index = order[start:start + 64]
+                index = order[start : start + 64]
                 # small shifts make the features robust to the offsets generated digits have
-                shifted = torch.roll(images[index], shifts=tuple(torch.randint(-1, 2, (2,), generator=generator).tolist()),
-                                     dims=(2, 3))
+                shifted = torch.roll(
+                    images[index], shifts=tuple(torch.randint(-1, 2, (2,), generator=generator).tolist()), dims=(2, 3)
+                )
                 loss = F.cross_entropy(net.head(net.body(shifted)), labels[index])
                 optimizer.zero_grad()
                 loss.backward()

@@ -34,8 +34,9 @@ def build_extractor(name: str, plugins: PluginSystem, weights: str | None, devic
     entry = plugins.metrics.entry(name)
     if entry.spec.kind != "feature-extractor":
         raise UsageError(f"'{name}' is a metric, not a feature extractor (see `ganzoo list metrics`)")
-    extractor = build_conforming(entry.spec.build, FeatureExtractor,
-                                 f"feature extractor '{name}' of plugin {entry.provider}", weights=weights)
+    extractor = build_conforming(
+        entry.spec.build, FeatureExtractor, f"feature extractor '{name}' of plugin {entry.provider}", weights=weights
+    )
     return extractor.to(device).eval()
 
 
@@ -51,8 +52,9 @@ def build_metrics(names: Iterable[str], plugins: PluginSystem) -> dict[str, Metr
 
 
 @torch.no_grad()
-def encode(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device: torch.device,
-           logits: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+def encode(
+    extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device: torch.device, logits: bool = False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Features (and logits) of uint8 batches, gathered on the CPU."""
     features, scores = [], []
     for images in batches:
@@ -63,20 +65,26 @@ def encode(extractor: FeatureExtractor, batches: Iterable[torch.Tensor], device:
     return torch.cat(features), (torch.cat(scores) if logits else None)
 
 
-def real_features(data, extractor: FeatureExtractor, device: torch.device, count: int, identity: dict,
-                  key: str) -> torch.Tensor:
+def real_features(
+    data, extractor: FeatureExtractor, device: torch.device, count: int, identity: dict, key: str
+) -> torch.Tensor:
     """Features of the first ``count`` images of a fixed shuffle of ``data``, cached on disk."""
 
-    digest = hashlib.sha256(json.dumps({**identity, "key": key, "count": count, "extractor": extractor.key},
-                                       sort_keys=True, default=str).encode()).hexdigest()[:16]
-    path = data_home() / "stats" / f"{identity['dataset']}-{identity['split']}-{identity['resolution']}px-" \
-                                   f"{extractor.name}-{count}-{digest}.safetensors"
+    digest = hashlib.sha256(
+        json.dumps(
+            {**identity, "key": key, "count": count, "extractor": extractor.key}, sort_keys=True, default=str
+        ).encode()
+    ).hexdigest()[:16]
+    path = (
+        data_home() / "stats" / f"{identity['dataset']}-{identity['split']}-{identity['resolution']}px-"
+        f"{extractor.name}-{count}-{digest}.safetensors"
+    )
     try:
         return load_file(path)["features"]
     except Exception:  # not computed yet, or damaged: compute it again
         pass
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))[:count]
-    batches = (data.batch(order[i:i + METRIC_BATCH])[key] for i in range(0, count, METRIC_BATCH))
+    batches = (data.batch(order[i : i + METRIC_BATCH])[key] for i in range(0, count, METRIC_BATCH))
     features, _ = encode(extractor, batches, device)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
@@ -101,8 +109,13 @@ def sample_batches(model, n: int, seed: int, batch: int = METRIC_BATCH, only=Non
             yield to_uint8(model.sample(noise.to(device), labels.to(device) if labels is not None else None))
 
 
-def compute_metrics(metrics: dict[str, Metric], real: torch.Tensor, fake: torch.Tensor,
-                    fake_logits: torch.Tensor | None, directions: dict[str, bool] | None = None) -> dict[str, float]:
+def compute_metrics(
+    metrics: dict[str, Metric],
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    fake_logits: torch.Tensor | None,
+    directions: dict[str, bool] | None = None,
+) -> dict[str, float]:
     """Every metric's values; ``fake_logits`` go only to the metrics that declare they need them.
     ``directions``, when given, learns whether a larger value is better for each value returned."""
     results: dict[str, float] = {}
@@ -124,13 +137,24 @@ def dataset_identity(config: dict, split: str, plugins: PluginSystem) -> tuple[A
     """The run's dataset (split ``split``) opened as it was trained, and what identifies it."""
     training = config["training"]
     spec = plugins.datasets.get(config["dataset"])
-    data = open_dataset(spec, root=config.get("data_root"), resolution=training["resolution"], split=split,
-                        fit=training.get("fit", "crop"), options=training.get("data_options", {}))
+    data = open_dataset(
+        spec,
+        root=config.get("data_root"),
+        resolution=training["resolution"],
+        split=split,
+        fit=training.get("fit", "crop"),
+        options=training.get("data_options", {}),
+    )
     manifest = data.manifest if isinstance(data, ReadsPreparedCache) else None
-    identity = {"dataset": spec.name, "split": split, "resolution": training["resolution"],
-                "fit": training.get("fit", "crop"), "options": training.get("data_options", {}),
-                "root": str(Path(config["data_root"]).resolve()) if config.get("data_root") else None,
-                "source": manifest["fingerprint"] if manifest else None}
+    identity = {
+        "dataset": spec.name,
+        "split": split,
+        "resolution": training["resolution"],
+        "fit": training.get("fit", "crop"),
+        "options": training.get("data_options", {}),
+        "root": str(Path(config["data_root"]).resolve()) if config.get("data_root") else None,
+        "source": manifest["fingerprint"] if manifest else None,
+    }
     return data, identity
 
 

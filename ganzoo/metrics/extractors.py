@@ -31,8 +31,9 @@ def inception_weights(path: str | Path | None = None) -> Path:
     if given:
         given = Path(given).expanduser()
         if not given.is_file():
-            raise GanzooError(f"Inception weights '{given}' do not exist: it should be {INCEPTION_FILE} "
-                              f"from {INCEPTION_URL}")
+            raise GanzooError(
+                f"Inception weights '{given}' do not exist: it should be {INCEPTION_FILE} from {INCEPTION_URL}"
+            )
         return given
     cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
     if cached.is_file():
@@ -41,9 +42,11 @@ def inception_weights(path: str | Path | None = None) -> Path:
     try:
         return download([url], cached)
     except GanzooError:
-        raise GanzooError(f"no Inception weights: {INCEPTION_FILE} is not in the torch hub cache and could not be "
-                          f"downloaded from {url}. Fetch it by hand and put it at {cached} (or pass "
-                          f"--inception-weights PATH, or set GANZOO_INCEPTION_WEIGHTS)") from None
+        raise GanzooError(
+            f"no Inception weights: {INCEPTION_FILE} is not in the torch hub cache and could not be "
+            f"downloaded from {url}. Fetch it by hand and put it at {cached} (or pass "
+            f"--inception-weights PATH, or set GANZOO_INCEPTION_WEIGHTS)"
+        ) from None
 
 
 class InceptionExtractor(nn.Module):
@@ -64,11 +67,16 @@ class InceptionExtractor(nn.Module):
         try:  # refuse a file that is not a plain tensor state dict before anything unpickles it fully
             torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise GanzooError(f"'{path}' is not an Inception state dict ({type(exc).__name__}: "
-                              f"{str(exc).splitlines()[0][:200]})") from None
+            raise GanzooError(
+                f"'{path}' is not an Inception state dict ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+            ) from None
         try:
-            self.net = NoTrainInceptionV3(name="inception-v3-compat", features_list=["2048", "logits_unbiased"],
-                                          feature_extractor_weights_path=str(path), antialias=antialias)
+            self.net = NoTrainInceptionV3(
+                name="inception-v3-compat",
+                features_list=["2048", "logits_unbiased"],
+                feature_extractor_weights_path=str(path),
+                antialias=antialias,
+            )
         except RuntimeError as exc:
             raise GanzooError(f"'{path}' does not fit Inception-v3: {str(exc).splitlines()[0]}") from None
         self.key = f"inception-2015-12-05-{'antialias' if antialias else 'tf-resize'}"

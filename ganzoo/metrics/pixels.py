@@ -19,10 +19,11 @@ def pixel_scores(output: torch.Tensor, target: torch.Tensor, mask: torch.Tensor 
     error = (output - target).abs()
     # torchmetrics types this Tensor | tuple; a tuple comes only with return_full_image=True
     ssim: torch.Tensor = structural_similarity_index_measure(output, target, data_range=1.0)  # type: ignore[assignment]
-    scores = {"l1": float(error.mean(dim=(1, 2, 3)).sum()),
-              "psnr": float(peak_signal_noise_ratio(output, target, data_range=1.0, reduction="none",
-                                                    dim=(1, 2, 3)).sum()),
-              "ssim": float(ssim * n)}
+    scores = {
+        "l1": float(error.mean(dim=(1, 2, 3)).sum()),
+        "psnr": float(peak_signal_noise_ratio(output, target, data_range=1.0, reduction="none", dim=(1, 2, 3)).sum()),
+        "ssim": float(ssim * n),
+    }
     if mask is not None:
         holes = mask.sum(dim=(1, 2, 3)).clamp_min(1) * output.shape[1]
         scores["l1_hole"] = float(((error * mask).sum(dim=(1, 2, 3)) / holes).sum())

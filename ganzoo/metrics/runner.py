@@ -45,26 +45,39 @@ class Evaluator:
     fills) follows from the inference it implements; the evaluator is then called with it (or
     with it holding its averaged weights)."""
 
-    def __init__(self, config: dict, settings: EvalSettings, device: torch.device, model: object,
-                 plugins: PluginSystem | None = None, world: World | None = None):
+    def __init__(
+        self,
+        config: dict,
+        settings: EvalSettings,
+        device: torch.device,
+        model: object,
+        plugins: PluginSystem | None = None,
+        world: World | None = None,
+    ):
         self.world = world or World()
         with rng_untouched():
             self._prepare(config, settings, device, model, plugins)
 
-    def _prepare(self, config: dict, settings: EvalSettings, device: torch.device, model: object,
-                 plugins: PluginSystem | None) -> None:
+    def _prepare(
+        self, config: dict, settings: EvalSettings, device: torch.device, model: object, plugins: PluginSystem | None
+    ) -> None:
         self.settings, self.device, self.plugins = settings, device, plugins or load_plugins()
         self.split = settings.split or default_split(config, self.plugins)
         self.kind = next(iter(inference_kinds(model)), None)
         if self.kind is None:
-            raise UsageError(f"evaluation needs a model that samples, translates or inpaints; model "
-                             f"'{config['model']}' does none of these")
+            raise UsageError(
+                f"evaluation needs a model that samples, translates or inpaints; model "
+                f"'{config['model']}' does none of these"
+            )
         self.schema = self.plugins.tasks.get(self.plugins.models.get(config["model"]).task).batch
         self.data, self.identity = dataset_identity(config, self.split, self.plugins)
         self.paired = self.data.info.kind == "paired"
         self.metrics = build_metrics(settings.metrics, self.plugins) if settings.metrics else {}
-        self.extractor = (build_extractor(settings.extractor, self.plugins, settings.inception_weights, device)
-                          if self.metrics else None)
+        self.extractor = (
+            build_extractor(settings.extractor, self.plugins, settings.inception_weights, device)
+            if self.metrics
+            else None
+        )
         self.real_count = settings.real_count(len(self.data))
         self._real: dict[str, torch.Tensor] = {}
         #: Whether a larger value is better, per value computed so far (pixel scores, then each metric's).
@@ -112,12 +125,14 @@ class Evaluator:
         world, logits, extractor = self.world, needs_logits(self.metrics), self._encoder()
         real_key = self.schema.images[0]  # what samples imitate: the data's (first) image key
         if world.size == 1:
-            fake, fake_logits = encode(extractor, sample_batches(model, self.settings.n, self.settings.seed),
-                                       self.device, logits=logits)
+            fake, fake_logits = encode(
+                extractor, sample_batches(model, self.settings.n, self.settings.seed), self.device, logits=logits
+            )
             return self._scores(real_key, fake, fake_logits)
         # each rank encodes every world.size-th batch; rank 0 puts them back in one process's order
-        batches = sample_batches(model, self.settings.n, self.settings.seed,
-                                 only=lambda index: index % world.size == world.rank)
+        batches = sample_batches(
+            model, self.settings.n, self.settings.seed, only=lambda index: index % world.size == world.rank
+        )
         mine = [encode(extractor, [images], self.device, logits=logits) for images in batches]
         shares = world.gather_objects(mine)
         if not world.is_writer:
@@ -158,13 +173,16 @@ class Evaluator:
                 for key, value in pixel_scores((output + 1) / 2, (batch[target] + 1) / 2).items():
                     sums[key] += value
             if self.metrics:
-                batch_features, batch_logits = encode(self._encoder(), [to_uint8(output)], self.device,
-                                                      needs_logits(self.metrics))
+                batch_features, batch_logits = encode(
+                    self._encoder(), [to_uint8(output)], self.device, needs_logits(self.metrics)
+                )
                 features.append(batch_features)
                 if batch_logits is not None:
                     logits.append(batch_logits)
-        out: dict[str, Any] = {"features": torch.cat(features) if features else None,
-                               "logits": torch.cat(logits) if logits else None}
+        out: dict[str, Any] = {
+            "features": torch.cat(features) if features else None,
+            "logits": torch.cat(logits) if logits else None,
+        }
         if self.paired:
             out["paired"] = {key: value / count for key, value in sums.items()}
         return out
@@ -198,8 +216,9 @@ class Evaluator:
             for key, value in pixel_scores((output + 1) / 2, (batch["image"] + 1) / 2, batch["mask"]).items():
                 sums[key] = sums.get(key, 0.0) + value
             if self.metrics:
-                batch_features, batch_logits = encode(self._encoder(), [to_uint8(output)], self.device,
-                                                      needs_logits(self.metrics))
+                batch_features, batch_logits = encode(
+                    self._encoder(), [to_uint8(output)], self.device, needs_logits(self.metrics)
+                )
                 features.append(batch_features)
                 if batch_logits is not None:
                     logits.append(batch_logits)
@@ -209,8 +228,9 @@ class Evaluator:
         return results
 
 
-def evaluate_run(path: Path, settings: EvalSettings, device: torch.device, checkpoint: Path | None = None,
-                 ema: bool = True) -> dict:
+def evaluate_run(
+    path: Path, settings: EvalSettings, device: torch.device, checkpoint: Path | str | None = None, ema: bool = True
+) -> dict:
     """Evaluate a run's checkpoint; the record is appended to the run's metrics.jsonl."""
 
     world, device_name = join(str(device))  # under torchrun: each process makes its share of the samples
@@ -220,11 +240,18 @@ def evaluate_run(path: Path, settings: EvalSettings, device: torch.device, check
         started = time.perf_counter()
         evaluator = Evaluator(run.config, settings, device, run.model, world=world)
         results = evaluator(run.model)
-        record = {"step": run.step, "eval": {k: round(v, 6) for k, v in results.items()},
-                  "extractor": settings.extractor if evaluator.metrics else None, "n": settings.n,
-                  "real": evaluator.real_count, "split": evaluator.split, "checkpoint": run.checkpoint.name,
-                  "ema": ema, "seconds": round(time.perf_counter() - started, 1),
-                  **({"processes": world.size} if world.active else {})}
+        record = {
+            "step": run.step,
+            "eval": {k: round(v, 6) for k, v in results.items()},
+            "extractor": settings.extractor if evaluator.metrics else None,
+            "n": settings.n,
+            "real": evaluator.real_count,
+            "split": evaluator.split,
+            "checkpoint": run.checkpoint.name,
+            "ema": ema,
+            "seconds": round(time.perf_counter() - started, 1),
+            **({"processes": world.size} if world.active else {}),
+        }
         if world.is_writer:
             run.run_dir.append_metrics(record)
         return record

@@ -83,13 +83,16 @@ def precision_recall(real: torch.Tensor, fake: torch.Tensor, neighbourhood: int 
 
     smallest = min(len(real), len(fake))
     if smallest <= neighbourhood:
-        raise UsageError(f"precision/recall compares each image with its {neighbourhood} nearest neighbours, so it "
-                         f"needs more than {neighbourhood} real and generated images (got {len(real)} real, "
-                         f"{len(fake)} generated): raise --n / --real")
+        raise UsageError(
+            f"precision/recall compares each image with its {neighbourhood} nearest neighbours, so it "
+            f"needs more than {neighbourhood} real and generated images (got {len(real)} real, "
+            f"{len(fake)} generated): raise --n / --real"
+        )
     return calculate_precision_recall_part(fake.float(), real.float(), neighbourhood, batch_size=4096)
 
 
 # --- the registered metrics (ganzoo.protocols.Metric): features in, named values out ---------
+
 
 class FID:
     """Frechet Inception Distance: lower is better."""

@@ -70,8 +70,10 @@ def save_checkpoint(path: Path, state: dict[str, Any], info: dict[str, Any] | No
         os.replace(tmp, path)
     except SafetensorError as exc:  # safetensors reports OS failures (a full disk) as its own error
         reason = "the disk is full: free some space" if "StorageFull" in str(exc) or "No space" in str(exc) else exc
-        raise CheckpointError(f"cannot write checkpoint '{path}' ({reason}); the previous checkpoints are kept, "
-                              "and the run resumes from the newest of them") from None
+        raise CheckpointError(
+            f"cannot write checkpoint '{path}' ({reason}); the previous checkpoints are kept, "
+            "and the run resumes from the newest of them"
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
@@ -110,7 +112,8 @@ def tensor_digest(tensors: dict[str, torch.Tensor]) -> str:
     for name in sorted(tensors):
         tensor = tensors[name]
         digest.update(f"{name}\0{tensor.dtype}\0{tuple(tensor.shape)}\n".encode())
-        digest.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
+        # ignored: numpy's stubs declare ndarray.__buffer__ only for Python >= 3.12 (mypy checks 3.10)
+        digest.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())  # type: ignore[arg-type]
     return digest.hexdigest()
 
 

@@ -186,9 +186,11 @@ class World:
             if not _lost_peer(exc):  # a bug (a dtype, a shape): its own error, not "lost contact"
                 raise
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise PeerLost(f"rank {self.rank} of {self.size} lost contact with the other processes of the run "
-                           f"({first}); torchrun restarts the run with --max-restarts, `--resume auto` "
-                           "continues it") from None
+            raise PeerLost(
+                f"rank {self.rank} of {self.size} lost contact with the other processes of the run "
+                f"({first}); torchrun restarts the run with --max-restarts, `--resume auto` "
+                "continues it"
+            ) from None
 
     def close(self) -> None:
         if self.owns_group and torch.distributed.is_initialized():
@@ -222,8 +224,10 @@ def join(device_choice: str) -> tuple[World, str]:
         if not torch.cuda.is_available():
             raise UsageError(f"--device {device_choice}: no CUDA device is available here (try --device cpu)")
         if local_rank >= torch.cuda.device_count():
-            raise UsageError(f"torchrun started {local_rank + 1}+ processes on this node but it has "
-                             f"{torch.cuda.device_count()} CUDA device(s): lower --nproc-per-node")
+            raise UsageError(
+                f"torchrun started {local_rank + 1}+ processes on this node but it has "
+                f"{torch.cuda.device_count()} CUDA device(s): lower --nproc-per-node"
+            )
         device, backend = f"cuda:{local_rank}", "nccl"
         torch.cuda.set_device(local_rank)
     else:
@@ -239,13 +243,21 @@ def join(device_choice: str) -> tuple[World, str]:
             store, _, _ = next(dist.rendezvous("env://", timeout=timeout))
             attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
             store = dist.PrefixStore(f"ganzoo/attempt-{attempt}/join-{_JOINS}", store)
-            dist.init_process_group(backend, store=store, rank=rank, world_size=size, timeout=timeout,
-                                    **({"device_id": torch.device(device)} if backend == "nccl" else {}))
+            dist.init_process_group(
+                backend,
+                store=store,
+                rank=rank,
+                world_size=size,
+                timeout=timeout,
+                device_id=torch.device(device) if backend == "nccl" else None,  # None: the default
+            )
         control = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else dist.group.WORLD
         patient = dist.new_group(backend="gloo", timeout=timedelta(hours=PATIENT_HOURS))
     except (RuntimeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GanzooError(f"rank {rank} could not join the other {size - 1} process(es) of the run at "
-                          f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout.seconds}s "
-                          f"({first})") from None
+        raise GanzooError(
+            f"rank {rank} could not join the other {size - 1} process(es) of the run at "
+            f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout.seconds}s "
+            f"({first})"
+        ) from None
     return World(rank, size, local_rank, control, patient, owns), device

@@ -7,8 +7,9 @@ Yazici et al. 2019). Buffers such as BatchNorm statistics are copied, not averag
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -35,8 +36,9 @@ class GeneratorEMA:
     def __init__(self, model: nn.Module, names: tuple[str, ...], decay: float, start: int):
         self.names, self.decay, self.start = names, decay, start
         self.copies = {name: copy.deepcopy(getattr(model, name)).requires_grad_(False) for name in names}
-        self.n_averaged = {name: torch.zeros((), dtype=torch.long, device=_device_of(network))
-                           for name, network in self.copies.items()}
+        self.n_averaged = {
+            name: torch.zeros((), dtype=torch.long, device=_device_of(network)) for name, network in self.copies.items()
+        }
 
     @torch.no_grad()
     def update(self, model: nn.Module, step: int) -> None:
@@ -76,15 +78,20 @@ class GeneratorEMA:
                 setattr(model, name, network)
 
     def state_dict(self) -> dict[str, Any]:
-        return {name: {"n_averaged": self.n_averaged[name],
-                       **{f"module.{key}": value for key, value in averaged.state_dict().items()}}
-                for name, averaged in self.copies.items()}
+        return {
+            name: {
+                "n_averaged": self.n_averaged[name],
+                **{f"module.{key}": value for key, value in averaged.state_dict().items()},
+            }
+            for name, averaged in self.copies.items()
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, averaged in self.copies.items():
             saved = state[name]
-            averaged.load_state_dict({key[len("module."):]: value for key, value in saved.items()
-                                      if key.startswith("module.")})
+            averaged.load_state_dict(
+                {key[len("module.") :]: value for key, value in saved.items() if key.startswith("module.")}
+            )
             self.n_averaged[name].copy_(saved["n_averaged"])
 
 

@@ -24,6 +24,7 @@ from ganzoo.data.convert import to_model_range
 from ganzoo.errors import UsageError
 from ganzoo.protocols import GathersRows
 from ganzoo.training.settings import DATA_ON_DEVICE
+
 #: --data-on-device auto uploads a dataset that takes at most this share of free device memory.
 DEVICE_MEMORY_SHARE = 0.25
 
@@ -35,8 +36,10 @@ def choose_mode(choice: str, data: Any, device: torch.device, dataset_name: str)
     gathers = isinstance(data, GathersRows)
     if choice == "yes":
         if not gathers:
-            raise UsageError(f"--data-on-device yes: dataset '{dataset_name}' draws random numbers while it "
-                             "batches, so its batches are made on the host (use auto or no)")
+            raise UsageError(
+                f"--data-on-device yes: dataset '{dataset_name}' draws random numbers while it "
+                "batches, so its batches are made on the host (use auto or no)"
+            )
         return "device"
     if choice == "auto" and gathers and device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
@@ -46,8 +49,16 @@ def choose_mode(choice: str, data: Any, device: torch.device, dataset_name: str)
 
 
 class BatchFeed:
-    def __init__(self, data: Any, order: Any, device: torch.device, mode: str,
-                 channels_last: bool = False, shard: tuple[int, int] = (0, 1), masks: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        data: Any,
+        order: Any,
+        device: torch.device,
+        mode: str,
+        channels_last: bool = False,
+        shard: tuple[int, int] = (0, 1),
+        masks: frozenset[str] = frozenset(),
+    ):
         self.order, self.device, self.mode, self.channels_last = order, device, mode, channels_last
         self.masks = masks  # the keys the task's BatchSchema declares masks: converted to [0, 1]
         self.rank, self.ranks = shard  # this process's slice of every global batch
@@ -69,15 +80,16 @@ class BatchFeed:
         """The next batch, as the model sees it: float, on the device."""
         if self._pool is None:
             return self._to_device(self.data.batch(self._share(self.order.next())))
-        if self._pending is None:
-            self._prepare()
-        batch = self._pending[2].result()
-        self._prepare()
+        pending = self._pending if self._pending is not None else self._prepare(self._pool)
+        batch = pending[2].result()
+        self._prepare(self._pool)
         return self._to_device(batch)
 
-    def _prepare(self) -> None:
+    def _prepare(self, pool: ThreadPoolExecutor) -> tuple[dict[str, int], int, Future]:
+        """Start gathering the next batch on ``pool``; the pending batch, also kept in ``_pending``."""
         state, epoch = self.order.state_dict(), self.order.epoch
-        self._pending = (state, epoch, self._pool.submit(self._gather, self._share(self.order.next())))
+        self._pending = (state, epoch, pool.submit(self._gather, self._share(self.order.next())))
+        return self._pending
 
     def _share(self, indices):
         """This process's slice of a global batch (of each domain's, for unpaired data)."""
@@ -86,7 +98,7 @@ class BatchFeed:
         if isinstance(indices, dict):
             return {key: self._share(value) for key, value in indices.items()}
         size = len(indices) // self.ranks
-        return indices[self.rank * size:(self.rank + 1) * size]
+        return indices[self.rank * size : (self.rank + 1) * size]
 
     def _gather(self, indices) -> dict[str, torch.Tensor]:
         batch = self.data.batch(indices)
@@ -97,8 +109,10 @@ class BatchFeed:
     def _to_device(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         batch = to_model_range(batch, self.device, self.masks)
         if self.channels_last:
-            batch = {key: value.contiguous(memory_format=torch.channels_last) if value.ndim == 4 else value
-                     for key, value in batch.items()}
+            batch = {
+                key: value.contiguous(memory_format=torch.channels_last) if value.ndim == 4 else value
+                for key, value in batch.items()
+            }
         return batch
 
     def state_dict(self) -> dict[str, int]:

@@ -38,9 +38,8 @@ class DivergenceGuard:
             steps = torch.where(steps == never, torch.full_like(steps, -1), steps)
         bad = {phase: int(step) for phase, step in zip(self.first_bad, steps.tolist()) if step >= 0}
         if bad:
-            phase = min(bad, key=bad.get)
+            phase = min(bad, key=bad.__getitem__)
             raise Diverged(f"training diverged at step {bad[phase]}: the loss of phase {phase} is not finite")
         for name, tensor in model.state_dict().items():  # the same on every process (checked at checkpoints)
             if tensor.is_floating_point() and not torch.isfinite(tensor).all():
                 raise Diverged(f"training diverged: weight '{name}' is not finite")
-

@@ -30,8 +30,13 @@ class LoadedRun:
     data: DataInfo  # the training data's facts: size, classes, attributes
 
 
-def load_run(path: Path | str, device: torch.device, checkpoint: Path | None = None, ema: bool = True,
-             plugins: PluginSystem | None = None) -> LoadedRun:
+def load_run(
+    path: Path | str,
+    device: torch.device,
+    checkpoint: Path | str | None = None,
+    ema: bool = True,
+    plugins: PluginSystem | None = None,
+) -> LoadedRun:
     """The run's model with the checkpoint's weights; with ``ema`` (and an EMA in the checkpoint)
     its inference networks get the averaged weights."""
     plugins = plugins or load_plugins()
@@ -73,8 +78,10 @@ def _load_fitting(module: nn.Module, weights: dict[str, torch.Tensor], misfit: s
     problems = []
     if shapes:
         first = shapes[0]
-        problems.append(f"{len(shapes)} tensor(s) have other shapes (first: {first} is "
-                        f"{list(weights[first].shape)} in the checkpoint, {list(expected[first].shape)} in the model)")
+        problems.append(
+            f"{len(shapes)} tensor(s) have other shapes (first: {first} is "
+            f"{list(weights[first].shape)} in the checkpoint, {list(expected[first].shape)} in the model)"
+        )
     if missing:
         problems.append(f"{len(missing)} tensor(s) missing (first: {missing[0]})")
     if unexpected:
@@ -99,8 +106,9 @@ def class_choices(run: LoadedRun, given: list[str] | None) -> list[int] | None:
     if not given:
         return None
     if not isinstance(run.model, SamplesConditionally):
-        raise UsageError(f"--class: model '{run.model_entry.name}' ({run.model_entry.spec.task}) is not "
-                         "conditioned on classes")
+        raise UsageError(
+            f"--class: model '{run.model_entry.name}' ({run.model_entry.spec.task}) is not conditioned on classes"
+        )
     names = run.data.classes or run.data.attributes
     what = "class" if run.data.classes else "attribute"
     chosen: list[int] = []

@@ -21,15 +21,19 @@ def checked_phases(model, optimizers: dict[str, torch.optim.Optimizer], model_na
     """The model's phases, after checking they fit its optimizers (a plugin bug otherwise)."""
     phases = tuple(model.phases)
     if not phases or not all(isinstance(p, Phase) for p in phases):
-        raise GanzooError(f"model '{model_name}' must declare its phases as a non-empty tuple of "
-                          f"ganzoo.protocols.Phase, got {phases!r}")
+        raise GanzooError(
+            f"model '{model_name}' must declare its phases as a non-empty tuple of "
+            f"ganzoo.protocols.Phase, got {phases!r}"
+        )
     names = [p.name for p in phases]
     if len(set(names)) != len(names):
         raise GanzooError(f"model '{model_name}' declares a phase name twice: {names}")
     unknown = sorted({p.optimizer for p in phases} - set(optimizers))
     if unknown:
-        raise GanzooError(f"model '{model_name}': phases step optimizer(s) {unknown}, but configure_optimizers() "
-                          f"returned {sorted(optimizers)}")
+        raise GanzooError(
+            f"model '{model_name}': phases step optimizer(s) {unknown}, but configure_optimizers() "
+            f"returned {sorted(optimizers)}"
+        )
     unused = sorted(set(optimizers) - {p.optimizer for p in phases})
     if unused:
         raise GanzooError(f"model '{model_name}': optimizer(s) {unused} are stepped by no phase")
@@ -38,8 +42,10 @@ def checked_phases(model, optimizers: dict[str, torch.optim.Optimizer], model_na
 
 def check_critic_steps(phases: tuple[Phase, ...], d_steps: int, model_name: str) -> None:
     if d_steps > 1 and not any(p.critic for p in phases):
-        raise UsageError(f"--d-steps: model '{model_name}' has no critic phase to repeat "
-                         f"(its phases: {', '.join(p.name for p in phases)})")
+        raise UsageError(
+            f"--d-steps: model '{model_name}' has no critic phase to repeat "
+            f"(its phases: {', '.join(p.name for p in phases)})"
+        )
 
 
 def batches_per_step(phases: tuple[Phase, ...], d_steps: int) -> float:
@@ -64,16 +70,26 @@ class PhaseRunner:
     the mean over its K micro-batches, and ``reduce_gradients`` (the mean over the processes of
     a distributed run) is called once per phase, before its optimizer steps."""
 
-    def __init__(self, model, optimizers: dict[str, torch.optim.Optimizer], phases: tuple[Phase, ...],
-                 d_steps: int = 1, clip_grad: float | None = None,
-                 observe: Callable[[str, torch.Tensor, int], None] | None = None,
-                 precision: Precision | None = None, compiled: bool = False, accumulate: int = 1,
-                 reduce_gradients: Callable[[list[torch.Tensor]], None] | None = None, batch_size: int = 0):
+    def __init__(
+        self,
+        model,
+        optimizers: dict[str, torch.optim.Optimizer],
+        phases: tuple[Phase, ...],
+        d_steps: int = 1,
+        clip_grad: float | None = None,
+        observe: Callable[[str, torch.Tensor, int], None] | None = None,
+        precision: Precision | None = None,
+        compiled: bool = False,
+        accumulate: int = 1,
+        reduce_gradients: Callable[[list[torch.Tensor]], None] | None = None,
+        batch_size: int = 0,
+    ):
         self.model, self.optimizers, self.phases = model, optimizers, phases
         self.d_steps, self.clip_grad, self.observe = d_steps, clip_grad, observe
         self.precision = precision or Precision("fp32", torch.device("cpu"))
-        self.parameters = {name: [p for group in opt.param_groups for p in group["params"]]
-                           for name, opt in optimizers.items()}
+        self.parameters = {
+            name: [p for group in opt.param_groups for p in group["params"]] for name, opt in optimizers.items()
+        }
         self.compiled, self.accumulate, self.reduce_gradients = compiled, accumulate, reduce_gradients
         self.compile_seconds = 0.0
         self.batch_size = batch_size  # the global batch, told to the model through StepContext
@@ -115,7 +131,7 @@ class PhaseRunner:
         optimizer, parameters = self.optimizers[phase.optimizer], self.parameters[phase.optimizer]
         optimizer.zero_grad(set_to_none=True)
         for batch, ctx in zip(batches, contexts):
-            with (double_backward() if phase.double_backward else self.precision.autocast()):
+            with double_backward() if phase.double_backward else self.precision.autocast():
                 result = self.model.phase_loss(phase, batch, ctx)
             if self.observe is not None:
                 self.observe(phase.name, result.loss, ctx.step + 1)
@@ -129,6 +145,7 @@ class PhaseRunner:
             synchronize(self.precision.device)
             self.compile_seconds += time.perf_counter() - started
             self._warm.add(phase.name)
+
 
 def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work (for a clock reading; never inside a step)."""

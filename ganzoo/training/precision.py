@@ -14,6 +14,7 @@ import torch
 
 from ganzoo.errors import UsageError
 from ganzoo.training.settings import PRECISIONS
+
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -23,11 +24,11 @@ def resolve_precision(name: str, device: torch.device) -> str:
     if name not in PRECISIONS:
         raise UsageError(f"--precision must be one of {', '.join(PRECISIONS)}; got '{name}'")
     if name == "auto":
-        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False) \
-            else "fp32"
+        return "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False) else "fp32"
     if name == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
-        raise UsageError(f"--precision bf16: {torch.cuda.get_device_name(device)} has no bfloat16 support; "
-                         "use fp16 or fp32")
+        raise UsageError(
+            f"--precision bf16: {torch.cuda.get_device_name(device)} has no bfloat16 support; use fp16 or fp32"
+        )
     if name != "fp32" and device.type == "mps":
         raise UsageError(f"--precision {name} is not supported on Apple MPS here; use fp32")
     return name

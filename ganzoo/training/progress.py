@@ -20,16 +20,22 @@ class TrainingProgress:
         self._bar = None
         if self.interactive:
             self._bar = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[speed]}"), TimeElapsedColumn(), TextColumn("eta"),
-                TimeRemainingColumn(), TextColumn("{task.fields[logs]}"),
-                console=console, transient=False,
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[speed]}"),
+                TimeElapsedColumn(),
+                TextColumn("eta"),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[logs]}"),
+                console=console,
+                transient=False,
             )
             self._task = self._bar.add_task(description, total=total, completed=start, speed="", logs="")
         self._last = time.perf_counter()
         self.extra = ""  # the latest evaluation, shown beside the losses
 
-    def __enter__(self) -> "TrainingProgress":
+    def __enter__(self) -> TrainingProgress:
         if self._bar:
             self._bar.start()
         return self

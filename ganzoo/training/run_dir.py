@@ -43,8 +43,10 @@ class RunLock:
             if time.monotonic() >= deadline:
                 self.release()
                 holder = _read_pid(self.path)
-                raise GanzooError(f"run '{run}' is being written by {f'process {holder}' if holder else 'another process'}"
-                                  "; wait for it to end, or stop it, before writing to it")
+                raise GanzooError(
+                    f"run '{run}' is being written by {f'process {holder}' if holder else 'another process'}"
+                    "; wait for it to end, or stop it, before writing to it"
+                )
             time.sleep(0.05)
         self.owned = True
         os.ftruncate(self.fd, 0)
@@ -95,9 +97,14 @@ class RunDir:
     def write_status(self, state: str, step: int, total: int | None, message: str = "") -> None:
         """state: running | finished | interrupted | diverged (with the pid of a running one,
         for information: whether it runs is judged by its lock)."""
-        record = {"state": state, "step": step, "total_steps": total, "message": message,
-                  "pid": os.getpid() if state == "running" else None,
-                  "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        record = {
+            "state": state,
+            "step": step,
+            "total_steps": total,
+            "message": message,
+            "pid": os.getpid() if state == "running" else None,
+            "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
         _write_json_atomically(self.status_path, record)
 
     def read_status(self) -> dict[str, Any]:
@@ -160,16 +167,20 @@ class RunDir:
         if not self.path.is_dir():
             raise UsageError(f"'{self.path}' exists and is not a folder: choose another --name")
         if self.config_path.exists():
-            raise UsageError(f"run folder '{self.path}' already holds a run: choose another --name, "
-                             f"or continue it with --resume {self.path}")
+            raise UsageError(
+                f"run folder '{self.path}' already holds a run: choose another --name, "
+                f"or continue it with --resume {self.path}"
+            )
         try:
             foreign = sorted(p.name for p in self.path.iterdir() if not _is_skeleton(p))
         except OSError as exc:
             raise UsageError(f"cannot read the folder '{self.path}': {exc.strerror}") from None
         if foreign:
             shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-            raise UsageError(f"'{self.path}' is a folder that is not empty ({shown}) and holds no run: a run is "
-                             "created only in a new or empty folder; choose another --name or --out")
+            raise UsageError(
+                f"'{self.path}' is a folder that is not empty ({shown}) and holds no run: a run is "
+                "created only in a new or empty folder; choose another --name or --out"
+            )
 
     def remove_leftovers(self) -> list[Path]:
         """Delete what a killed writer of this run left (temporary checkpoint and JSON files).

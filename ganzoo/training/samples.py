@@ -6,12 +6,13 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
 
 from ganzoo.data.convert import to_uint8
-from ganzoo.protocols import DataInfo, SamplesConditionally
+from ganzoo.protocols import DataInfo, SamplesConditionally, SamplesFromNoise
 from ganzoo.training.artifacts import tensor_to_pil
 
 SHEET_COLUMNS = 8  # images per row of a training sample grid (8 x 8 for unconditional models)
@@ -19,24 +20,37 @@ MAX_CLASS_ROWS = 16  # rows of a class-conditional grid, at most
 
 
 @torch.no_grad()
-def sample_images(model: nn.Module, noise: torch.Tensor, device: torch.device, batch_size: int = 256,
-                  labels: torch.Tensor | None = None, truncation: float | None = None) -> torch.Tensor:
+def sample_images(
+    model: nn.Module,
+    noise: torch.Tensor,
+    device: torch.device,
+    batch_size: int = 256,
+    labels: torch.Tensor | None = None,
+    truncation: float | None = None,
+) -> torch.Tensor:
     """uint8 images for ``noise`` (and ``labels``, for conditional models), generated in batches
     with the networks in eval mode (then restored). Everything goes through ``model.sample``."""
     return torch.cat(list(iter_samples(model, noise, device, batch_size, labels, truncation)))
 
 
 @torch.no_grad()
-def iter_samples(model: nn.Module, noise: torch.Tensor, device: torch.device, batch_size: int = 256,
-                 labels: torch.Tensor | None = None, truncation: float | None = None) -> Iterator[torch.Tensor]:
+def iter_samples(
+    model: nn.Module,
+    noise: torch.Tensor,
+    device: torch.device,
+    batch_size: int = 256,
+    labels: torch.Tensor | None = None,
+    truncation: float | None = None,
+) -> Iterator[torch.Tensor]:
     """Like :func:`sample_images`, one uint8 batch at a time (memory stays flat for any count)."""
+    sampler = cast(SamplesFromNoise, model)  # callers check the capability (require_inference, SampleGrids)
     was_training = model.training
     model.eval()
     try:
         for start in range(0, noise.shape[0], batch_size):
             part = slice(start, start + batch_size)
             conditions = labels[part].to(device) if labels is not None else None
-            yield to_uint8(model.sample(noise[part].to(device), conditions, truncation))
+            yield to_uint8(sampler.sample(noise[part].to(device), conditions, truncation))
     finally:
         model.train(was_training)
 
@@ -51,7 +65,7 @@ class SampleSheet:
     columns: int = SHEET_COLUMNS
 
     @classmethod
-    def for_model(cls, model, info: DataInfo, seed: int) -> "SampleSheet":
+    def for_model(cls, model, info: DataInfo, seed: int) -> SampleSheet:
         rows = row_choices(info.num_classes) if isinstance(model, SamplesConditionally) and info.classes else None
         count = SHEET_COLUMNS if rows else SHEET_COLUMNS * SHEET_COLUMNS  # per class row, or the whole grid
         return cls(*draw_codes(model, count, torch.Generator().manual_seed(seed), rows))
@@ -65,21 +79,30 @@ class SampleSheet:
 CODE_CHUNK = 4096
 
 
-def iter_codes(model: nn.Module, n: int, generator: torch.Generator,
-               choices: list[int] | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+def iter_codes(
+    model: nn.Module, n: int, generator: torch.Generator, choices: list[int] | None = None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
     """Noise, and conditions for conditional models, in chunks: ``n`` per chosen class
     (class by class), or ``n`` with conditions drawn like the training data's when no class is
     chosen. Each chunk's noise is drawn before its conditions."""
-    conditional = isinstance(model, SamplesConditionally)
-    for choice in (choices or [None]):
+    sampler = cast(SamplesFromNoise, model)  # callers check the capability (require_inference, SampleGrids)
+    conditioner = model if isinstance(model, SamplesConditionally) else None
+    each_choice: list[int | None] = list(choices) if choices else [None]  # None: conditions drawn at random
+    for choice in each_choice:
         for start in range(0, n, CODE_CHUNK):
             count = min(CODE_CHUNK, n - start)
-            noise = model.noise(count, generator)
-            yield noise, (model.condition(count, generator, choice=choice) if conditional else None)
+            noise = sampler.noise(count, generator)
+            yield noise, (conditioner.condition(count, generator, choice=choice) if conditioner is not None else None)
 
 
-def generated(model: nn.Module, n: int, seed: int, choices: list[int] | None = None,
-              truncation: float | None = None, batch_size: int = 256) -> Iterator[torch.Tensor]:
+def generated(
+    model: nn.Module,
+    n: int,
+    seed: int,
+    choices: list[int] | None = None,
+    truncation: float | None = None,
+    batch_size: int = 256,
+) -> Iterator[torch.Tensor]:
     """The images of ``ganzoo generate --seed SEED`` (and ``Run.generate``), batch by batch, as
     uint8 ``(N, C, H, W)``: ``n`` per chosen class, class by class."""
     device = next(model.parameters()).device
@@ -87,12 +110,14 @@ def generated(model: nn.Module, n: int, seed: int, choices: list[int] | None = N
         yield from iter_samples(model, noise, device, batch_size, labels, truncation)
 
 
-def draw_codes(model: nn.Module, n: int, generator: torch.Generator,
-               choices: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+def draw_codes(
+    model: nn.Module, n: int, generator: torch.Generator, choices: list[int] | None = None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """All of :func:`iter_codes` at once."""
     chunks = list(iter_codes(model, n, generator, choices))
     noise = torch.cat([c[0] for c in chunks])
-    return noise, (torch.cat([c[1] for c in chunks]) if chunks[0][1] is not None else None)
+    conditions = [c[1] for c in chunks if c[1] is not None]  # all chunks have them, or none
+    return noise, (torch.cat(conditions) if conditions else None)
 
 
 def row_choices(count: int, most: int = MAX_CLASS_ROWS) -> list[int]:

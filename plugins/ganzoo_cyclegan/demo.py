@@ -21,7 +21,9 @@ def crops(photo: np.ndarray, count: int, resolution: int, seed: int) -> torch.Te
     for _ in range(count):
         side = int(rng.integers(h // 4, h // 2 + 1))
         top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
-        crop = image.crop((left, top, left + side, top + side)).resize((resolution, resolution), Image.Resampling.LANCZOS)
+        crop = image.crop((left, top, left + side, top + side)).resize(
+            (resolution, resolution), Image.Resampling.LANCZOS
+        )
         out.append(np.asarray(crop))
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).contiguous()
 

@@ -14,8 +14,13 @@ class ResidualBlock(nn.Module):
         super().__init__()
         make_norm, bias = layers.norm_layer(norm), layers.uses_bias(norm)
         self.body = nn.Sequential(
-            layers.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), make_norm(channels), nn.ReLU(True),
-            layers.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), make_norm(channels),
+            layers.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=bias),
+            make_norm(channels),
+            nn.ReLU(True),
+            layers.ReflectionPad2d(1),
+            nn.Conv2d(channels, channels, 3, bias=bias),
+            make_norm(channels),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -32,13 +37,16 @@ class ResNetGenerator(nn.Module):
         make_norm, bias = layers.norm_layer(norm), layers.uses_bias(norm)
         modules = [layers.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias), make_norm(ngf), nn.ReLU(True)]
         for i in range(2):
-            width = ngf * 2 ** i
+            width = ngf * 2**i
             modules += [nn.Conv2d(width, width * 2, 3, 2, 1, bias=bias), make_norm(width * 2), nn.ReLU(True)]
         modules += [ResidualBlock(ngf * 4, norm) for _ in range(n_blocks)]
         for i in range(2, 0, -1):
-            width = ngf * 2 ** i
-            modules += [nn.ConvTranspose2d(width, width // 2, 3, 2, 1, output_padding=1, bias=bias),
-                        make_norm(width // 2), nn.ReLU(True)]
+            width = ngf * 2**i
+            modules += [
+                nn.ConvTranspose2d(width, width // 2, 3, 2, 1, output_padding=1, bias=bias),
+                make_norm(width // 2),
+                nn.ReLU(True),
+            ]
         modules += [layers.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*modules)
 

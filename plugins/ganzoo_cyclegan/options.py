@@ -15,8 +15,9 @@ class CycleGANOptions:
     lambda_cycle: float = option(10.0, "weight of each cycle-consistency L1 term", min=0.0)
     lambda_identity: float = option(0.5, "weight of the identity terms, relative to lambda_cycle", min=0.0)
     pool_size: int = option(50, "past fakes each discriminator also learns from (0: none)", min=0)
-    loss: str = option("lsgan", "adversarial loss: lsgan (the paper's) or nonsaturating",
-                       choices=("lsgan", "nonsaturating"))
+    loss: str = option(
+        "lsgan", "adversarial loss: lsgan (the paper's) or nonsaturating", choices=("lsgan", "nonsaturating")
+    )
     lr: float = option(2e-4, "Adam learning rate of all networks", min=0.0)
     beta1: float = option(0.5, "Adam beta1", min=0.0, max=1.0)
     beta2: float = option(0.999, "Adam beta2", min=0.0, max=1.0)

@@ -43,8 +43,10 @@ class CycleGAN(nn.Module):
         betas = (self.options.beta1, self.options.beta2)
         generators = [*self.G_AB.parameters(), *self.G_BA.parameters()]
         discriminators = [*self.D_A.parameters(), *self.D_B.parameters()]
-        return {"G": torch.optim.Adam(generators, lr=self.options.lr, betas=betas),
-                "D": torch.optim.Adam(discriminators, lr=self.options.lr, betas=betas)}
+        return {
+            "G": torch.optim.Adam(generators, lr=self.options.lr, betas=betas),
+            "D": torch.optim.Adam(discriminators, lr=self.options.lr, betas=betas),
+        }
 
     def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
         if direction not in ("a2b", "b2a"):
@@ -68,15 +70,16 @@ class CycleGAN(nn.Module):
         """The step's A and B images, jittered when the option asks (each domain on its own)."""
         real_a, real_b = batch["A"], batch["B"]
         if self.options.jitter:
-            real_a, = layers.random_jitter([real_a])
-            real_b, = layers.random_jitter([real_b])
+            (real_a,) = layers.random_jitter([real_a])
+            (real_b,) = layers.random_jitter([real_b])
         return real_a, real_b
 
     def _generator_loss(self, batch, scratch: dict) -> PhaseLoss:
         real_a, real_b = self._reals(batch)
         fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
-        adversarial = (self.adversarial.generator_loss(self.D_B(fake_b))
-                       + self.adversarial.generator_loss(self.D_A(fake_a)))
+        adversarial = self.adversarial.generator_loss(self.D_B(fake_b)) + self.adversarial.generator_loss(
+            self.D_A(fake_a)
+        )
         cycle = F.l1_loss(self.G_BA(fake_b), real_a) + F.l1_loss(self.G_AB(fake_a), real_b)
         loss = adversarial + self.options.lambda_cycle * cycle
         logs = {"loss_G_adv": adversarial.detach(), "loss_cycle": cycle.detach()}
@@ -94,8 +97,9 @@ class CycleGAN(nn.Module):
                 scratch.update(real_a=real_a, real_b=real_b, fake_a=self.G_BA(real_b), fake_b=self.G_AB(real_a))
         d_a = self._discriminator_loss(self.D_A, scratch["real_a"], self.pool_A.query(scratch["fake_a"]))
         d_b = self._discriminator_loss(self.D_B, scratch["real_b"], self.pool_B.query(scratch["fake_b"]))
-        return PhaseLoss(d_a + d_b, {"loss_D": (d_a + d_b).detach(), "loss_D_A": d_a.detach(),
-                                     "loss_D_B": d_b.detach()})
+        return PhaseLoss(
+            d_a + d_b, {"loss_D": (d_a + d_b).detach(), "loss_D_A": d_a.detach(), "loss_D_B": d_b.detach()}
+        )
 
     def _discriminator_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
         return 0.5 * self.adversarial.discriminator_loss(critic(real), critic(fake))

@@ -18,8 +18,10 @@ from ganzoo_datasets.common import class_per_subfolder, fetch_and_extract
 CHARACTER_URL = "http://www.nurs.or.jp/~nagadomi/animeface-character-dataset/data/animeface-character-dataset.zip"
 FACES_PAGE = "https://github.com/bchao1/Anime-Face-Dataset"
 LAYOUTS = ("auto", "anime-face", "animeface-character")
-HOW = (f"get the Anime-Face-Dataset from {FACES_PAGE} (or Kaggle's 'animefacedataset') and pass the folder "
-       f"holding images/ as --data-root, or the animeface-character-dataset from {CHARACTER_URL}")
+HOW = (
+    f"get the Anime-Face-Dataset from {FACES_PAGE} (or Kaggle's 'animefacedataset') and pass the folder "
+    f"holding images/ as --data-root, or the animeface-character-dataset from {CHARACTER_URL}"
+)
 
 
 @dataclass
@@ -32,8 +34,9 @@ def download(root: Path | None = None, progress=None) -> list[Path]:
     given = datakit.given_root(root, "anime")
     if given is not None:
         return [_detect(given, "auto")[1]]
-    extracted = fetch_and_extract("anime", CHARACTER_URL, "animeface-character-dataset.zip",
-                                  "animeface-character-dataset", progress=progress)
+    extracted = fetch_and_extract(
+        "anime", CHARACTER_URL, "animeface-character-dataset.zip", "animeface-character-dataset", progress=progress
+    )
     return [extracted / "animeface-character-dataset"]
 
 
@@ -45,8 +48,10 @@ def _detect(root: Path, layout: str) -> tuple[str, Path]:
     for base in (root / "images", root / "data", root):
         if layout in ("auto", "anime-face") and base.is_dir() and any(base.glob("*.jpg")):
             return "anime-face", base
-    raise DataError(f"'{root}' holds neither anime layout ({'thumb/' if layout != 'anime-face' else 'images/*.jpg'} "
-                    f"not found): {HOW}")
+    raise DataError(
+        f"'{root}' holds neither anime layout ({'thumb/' if layout != 'anime-face' else 'images/*.jpg'} "
+        f"not found): {HOW}"
+    )
 
 
 def load(root=None, resolution: int = 64, split: str = "train", fit: str = "crop", layout: str = "auto"):
@@ -59,5 +64,13 @@ def load(root=None, resolution: int = 64, split: str = "train", fit: str = "crop
     found, images_folder = _detect(folder, layout)
     files = datakit.find_images(images_folder)
     extras = class_per_subfolder("anime", images_folder, files) if found == "animeface-character" and files else None
-    return datakit.image_dataset("anime", images_folder, files, split=split, resolution=resolution, fit=fit,
-                                 extras=extras, settings={"layout": found})
+    return datakit.image_dataset(
+        "anime",
+        images_folder,
+        files,
+        split=split,
+        resolution=resolution,
+        fit=fit,
+        extras=extras,
+        settings={"layout": found},
+    )

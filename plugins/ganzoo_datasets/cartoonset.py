@@ -55,8 +55,10 @@ def one_hot(folder: Path, names: list[str]) -> tuple[np.ndarray, list[str]]:
         if layout is None:
             layout, counts = attributes, np.array([count for _, count in attributes], dtype=np.int64)
         if attributes != layout or not ((chosen >= 0) & (chosen < counts)).all():
-            raise DataError(f"'{csv_path}' does not list the attributes and variant counts of the other CSVs "
-                            "(or chooses a variant outside its count)")
+            raise DataError(
+                f"'{csv_path}' does not list the attributes and variant counts of the other CSVs "
+                "(or chooses a variant outside its count)"
+            )
         rows.append(chosen)
     if layout is None:
         raise ValueError("one_hot needs at least one avatar's name")
@@ -87,8 +89,10 @@ def _source_folder(name: str, root: Path | None) -> Path:
     bases = [root] if root else [datakit.data_home() / name / "extracted"]
     found = find_layout([c for base in bases for c in (base / folder, base)], has_pngs)
     if found is None:
-        how = (f"download {BASE}{folder}.tgz (from https://google.github.io/cartoonset/), extract it and pass "
-               f"the folder holding {folder}/ as --data-root")
+        how = (
+            f"download {BASE}{folder}.tgz (from https://google.github.io/cartoonset/), extract it and pass "
+            f"the folder holding {folder}/ as --data-root"
+        )
         raise missing(name, f"{folder}/ with cs*.png files", root, how)
     return found
 
@@ -106,8 +110,9 @@ def _loader(name: str):
             if kept["image"] and any(path.with_suffix(".csv").is_file() for path in files):  # else: no attributes
                 writer.save_attributes(*one_hot(folder, kept["image"]))
 
-        return datakit.image_dataset(name, folder, files, split=split, resolution=resolution, crop=crop or None,
-                                     background=colour, extras=extras)
+        return datakit.image_dataset(
+            name, folder, files, split=split, resolution=resolution, crop=crop or None, background=colour, extras=extras
+        )
 
     return load
 

@@ -15,8 +15,16 @@ def find_layout(candidates: Sequence[Path], test: Callable[[Path], bool]) -> Pat
     return next((folder for folder in candidates if folder.is_dir() and test(folder)), None)
 
 
-def fetch_and_extract(name: str, url: str, archive_name: str, folder_name: str, *, md5: str | None = None,
-                      progress=None, mirrors: Sequence[str] = ()) -> Path:
+def fetch_and_extract(
+    name: str,
+    url: str,
+    archive_name: str,
+    folder_name: str,
+    *,
+    md5: str | None = None,
+    progress=None,
+    mirrors: Sequence[str] = (),
+) -> Path:
     """Download ``url`` to ``$GANZOO_DATA/name/archive_name`` (verified, resumable) and extract it
     there; returns the extracted folder holding ``folder_name``."""
     home = datakit.data_home() / name
@@ -26,8 +34,10 @@ def fetch_and_extract(name: str, url: str, archive_name: str, folder_name: str, 
     archive = datakit.download([url, *mirrors], home / archive_name, md5=md5, progress=progress)
     datakit.extract(archive, extracted)
     if not (extracted / folder_name).exists():
-        raise DataError(f"'{archive}' does not hold '{folder_name}': it is not the official archive "
-                        f"(delete {archive} and {extracted} and download again)")
+        raise DataError(
+            f"'{archive}' does not hold '{folder_name}': it is not the official archive "
+            f"(delete {archive} and {extracted} and download again)"
+        )
     return extracted
 
 
@@ -43,8 +53,10 @@ def class_per_subfolder(name: str, root: Path, files: list[Path]) -> Callable[[d
     loose = [path for path in files if len(path.relative_to(root).parts) < 2]
     if loose:
         shown = ", ".join(path.name for path in loose[:3]) + (f" and {len(loose) - 3} more" if len(loose) > 3 else "")
-        raise DataError(f"dataset '{name}' takes one class per subfolder of '{root}', but {len(loose)} image(s) "
-                        f"lie directly in it ({shown}): move them into class folders")
+        raise DataError(
+            f"dataset '{name}' takes one class per subfolder of '{root}', but {len(loose)} image(s) "
+            f"lie directly in it ({shown}): move them into class folders"
+        )
     classes = sorted({path.relative_to(root).parts[0] for path in files})
     index = {folder: label for label, folder in enumerate(classes)}
 

@@ -15,8 +15,13 @@ def load(root=None, resolution: int = 16, split: str = "train") -> datakit.Tenso
     digits = load_digits()
     images = torch.from_numpy(digits.images).float().div(16.0).unsqueeze(1)  # (1797, 1, 8, 8) in [0, 1]
     if resolution != images.shape[-1]:
-        images = F.interpolate(images, size=(resolution, resolution), mode="bilinear",
-                               align_corners=False, antialias=resolution < images.shape[-1])
+        images = F.interpolate(
+            images,
+            size=(resolution, resolution),
+            mode="bilinear",
+            align_corners=False,
+            antialias=resolution < images.shape[-1],
+        )
     images = images.clamp(0, 1).mul(255).round().to(torch.uint8)
     info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(images), name="digits", classes=DIGITS)
     return datakit.TensorImages(images, info, labels=torch.from_numpy(digits.target))

@@ -23,5 +23,13 @@ def load(root=None, resolution: int = 64, split: str = "train", fit: str = "crop
         raise DataError("dataset 'folder' needs --data-root: the folder of your images")
     files = datakit.find_images(folder)
     extras = class_per_subfolder("folder", folder, files) if classes and files else None
-    return datakit.image_dataset("folder", folder, files, split=split, resolution=resolution, fit=fit, extras=extras,
-                                 settings={"classes": True} if classes else None)
+    return datakit.image_dataset(
+        "folder",
+        folder,
+        files,
+        split=split,
+        resolution=resolution,
+        fit=fit,
+        extras=extras,
+        settings={"classes": True} if classes else None,
+    )

@@ -26,8 +26,15 @@ def _official(path: Path, content: str | None, gz: str | None) -> bool:
     return content is None or datakit.content_md5(path) == content
 
 
-def locate(root: Path, stem: str, content: str | None, gz: str | None, mirrors: tuple[str, ...],
-           may_download: bool, progress=None) -> Path:
+def locate(
+    root: Path,
+    stem: str,
+    content: str | None,
+    gz: str | None,
+    mirrors: tuple[str, ...],
+    may_download: bool,
+    progress=None,
+) -> Path:
     """The file as ``stem`` or ``stem.gz`` in root; downloaded there if allowed and missing."""
     for candidate in (root / stem, root / f"{stem}.gz"):
         if candidate.is_file():
@@ -36,16 +43,23 @@ def locate(root: Path, stem: str, content: str | None, gz: str | None, mirrors: 
             return candidate
     if not may_download:
         raise DataError(f"'{root}' lacks {stem}(.gz): fetch it from {mirrors[0]}{stem}.gz and put it in {root}")
-    return datakit.download([m + f"{stem}.gz" for m in mirrors], root / f"{stem}.gz",
-                            verify=lambda path: _official(path, content, gz), progress=progress)
+    return datakit.download(
+        [m + f"{stem}.gz" for m in mirrors],
+        root / f"{stem}.gz",
+        verify=lambda path: _official(path, content, gz),
+        progress=progress,
+    )
 
 
 def _downloader(name: str, table: IdxTable):
     def fetch(root: Path | None = None, progress=None) -> list[Path]:
         """Fetch (or verify, if present) every file into root (default: the cache folder)."""
         folder = Path(root).expanduser() if root else datakit.data_home() / name
-        return [locate(folder, *entry, table["mirrors"], may_download=True, progress=progress)
-                for files in table["files"].values() for entry in files]
+        return [
+            locate(folder, *entry, table["mirrors"], may_download=True, progress=progress)
+            for files in table["files"].values()
+            for entry in files
+        ]
 
     return fetch
 
@@ -71,8 +85,9 @@ def _loader(name: str, table: IdxTable):
         if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != (images.shape[0],):
             raise DataError(f"{images_path}: expected N 28x28 images with N labels")
         tensor = fit_28(torch.from_numpy(images.copy()).unsqueeze(1), resolution)
-        info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(tensor), name=name,
-                        classes=table["classes"])
+        info = DataInfo(
+            kind="images", channels=1, resolution=resolution, size=len(tensor), name=name, classes=table["classes"]
+        )
         return datakit.TensorImages(tensor, info, labels=torch.from_numpy(labels.astype("int64")))
 
     return load

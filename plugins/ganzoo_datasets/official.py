@@ -4,8 +4,18 @@ Torch-free, so the plugin's registration can read it cheaply."""
 from typing import TypedDict
 
 DIGITS = tuple(str(digit) for digit in range(10))
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                   "Ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 # (file stem, MD5 of the decompressed content or None, MD5 of the official .gz or None)
 IdxFile = tuple[str, str | None, str | None]
@@ -23,10 +33,14 @@ MNIST: IdxTable = {
     "classes": DIGITS,
     "mirrors": ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
     "files": {
-        "train": (("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb", None),
-                  ("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624", None)),
-        "test": (("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea", None),
-                 ("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637", None)),
+        "train": (
+            ("train-images-idx3-ubyte", "6bbc9ace898e44ae57da46a324031adb", None),
+            ("train-labels-idx1-ubyte", "a25bea736e30d166cdddb491f175f624", None),
+        ),
+        "test": (
+            ("t10k-images-idx3-ubyte", "2646ac647ad5339dbf082846283269ea", None),
+            ("t10k-labels-idx1-ubyte", "27ae3e4e09519cfbb04c329615203637", None),
+        ),
     },
 }
 # Zalando publishes the MD5s of the gzipped files; raw files are checked by their structure.
@@ -34,10 +48,14 @@ FASHION_MNIST: IdxTable = {
     "classes": FASHION_CLASSES,
     "mirrors": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
     "files": {
-        "train": (("train-images-idx3-ubyte", None, "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-                  ("train-labels-idx1-ubyte", None, "25c81989df183df01b3e8a0aad5dffbe")),
-        "test": (("t10k-images-idx3-ubyte", None, "bef4ecab320f06d8554ea6380940ec79"),
-                 ("t10k-labels-idx1-ubyte", None, "bb300cfdad3c16e7a12a480ee83cd310")),
+        "train": (
+            ("train-images-idx3-ubyte", None, "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+            ("train-labels-idx1-ubyte", None, "25c81989df183df01b3e8a0aad5dffbe"),
+        ),
+        "test": (
+            ("t10k-images-idx3-ubyte", None, "bef4ecab320f06d8554ea6380940ec79"),
+            ("t10k-labels-idx1-ubyte", None, "bb300cfdad3c16e7a12a480ee83cd310"),
+        ),
     },
 }
 
@@ -59,10 +77,44 @@ CELEBA_FILES = (
 )
 #: The 40 columns of list_attr_celeba.txt, in its order.
 CELEBA_ATTRIBUTES = (
-    "5_o_Clock_Shadow", "Arched_Eyebrows", "Attractive", "Bags_Under_Eyes", "Bald", "Bangs", "Big_Lips", "Big_Nose",
-    "Black_Hair", "Blond_Hair", "Blurry", "Brown_Hair", "Bushy_Eyebrows", "Chubby", "Double_Chin", "Eyeglasses",
-    "Goatee", "Gray_Hair", "Heavy_Makeup", "High_Cheekbones", "Male", "Mouth_Slightly_Open", "Mustache",
-    "Narrow_Eyes", "No_Beard", "Oval_Face", "Pale_Skin", "Pointy_Nose", "Receding_Hairline", "Rosy_Cheeks",
-    "Sideburns", "Smiling", "Straight_Hair", "Wavy_Hair", "Wearing_Earrings", "Wearing_Hat",
-    "Wearing_Lipstick", "Wearing_Necklace", "Wearing_Necktie", "Young",
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
 )

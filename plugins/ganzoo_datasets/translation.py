@@ -51,8 +51,10 @@ def _paired_jobs(root: Path, split: str, name: str) -> tuple[dict, dict, list[Pa
         only_a, only_b = sorted(set(a_files) - set(b_files)), sorted(set(b_files) - set(a_files))
         if only_a or only_b:
             sample = ", ".join([f"A/{p}" for p in only_a[:3]] + [f"B/{p}" for p in only_b[:3]])
-            raise DataError(f"paired folders under '{base}' do not match: {len(only_a)} A image(s) without a B "
-                            f"and {len(only_b)} B image(s) without an A ({sample})")
+            raise DataError(
+                f"paired folders under '{base}' do not match: {len(only_a)} A image(s) without a B "
+                f"and {len(only_b)} B image(s) without an A ({sample})"
+            )
         names = sorted(a_files)
         jobs = [(str(n), (a_files[n], b_files[n])) for n in names]
         return {"pair": jobs}, {"pair": load_pair_files}, [*a_files.values(), *b_files.values()], base
@@ -65,8 +67,9 @@ def _paired_jobs(root: Path, split: str, name: str) -> tuple[dict, dict, list[Pa
 def open_paired(name: str, root: Path, split: str, resolution: int) -> datakit.ImageArrays:
     groups, decoders, sources, base = _paired_jobs(root, split, name)
     decoders = {key: partial(decode, resolution=resolution) for key, decode in decoders.items()}
-    prepared = datakit.prepare_files(name, base, groups, decoders,
-                                     {"split": split, "resolution": resolution, "kind": "paired"}, sources=sources)
+    prepared = datakit.prepare_files(
+        name, base, groups, decoders, {"split": split, "resolution": resolution, "kind": "paired"}, sources=sources
+    )
     arrays = {"A": prepared.arrays["A"], "B": prepared.arrays["B"]}
     info = DataInfo(kind="paired", channels=3, resolution=resolution, size=len(arrays["A"]), name=name)
     return datakit.attach(datakit.ImageArrays(arrays, info), prepared)
@@ -76,18 +79,27 @@ def open_unpaired(name: str, root: Path, split: str, resolution: int, fit: str =
     folders = {side: root / f"{split}{side}" for side in ("A", "B")}
     lacking = [str(folder) for folder in folders.values() if not folder.is_dir()]
     if lacking:
-        raise DataError(f"unpaired dataset '{name}' needs {split}A/ and {split}B/ under '{root}' "
-                        f"(missing: {', '.join(lacking)})")
+        raise DataError(
+            f"unpaired dataset '{name}' needs {split}A/ and {split}B/ under '{root}' (missing: {', '.join(lacking)})"
+        )
     files = {side: datakit.find_images(folder) for side, folder in folders.items()}
     for side, found in files.items():
         if not found:
             raise DataError(f"'{folders[side]}' holds no image files (dataset '{name}')")
-    groups = {side: [(f"{split}{side}/{p.relative_to(folders[side])}", p) for p in found] for side, found in files.items()}
+    groups = {
+        side: [(f"{split}{side}/{p.relative_to(folders[side])}", p) for p in found] for side, found in files.items()
+    }
     decoders: dict[str, Callable[[Path], dict]] = {
-        side: partial(datakit.load_image, resolution=resolution, fit=fit, key=side) for side in files}
-    prepared = datakit.prepare_files(name, root, groups, decoders,
-                                     {"split": split, "resolution": resolution, "fit": fit, "kind": "unpaired"},
-                                     sources=[*files["A"], *files["B"]])
+        side: partial(datakit.load_image, resolution=resolution, fit=fit, key=side) for side in files
+    }
+    prepared = datakit.prepare_files(
+        name,
+        root,
+        groups,
+        decoders,
+        {"split": split, "resolution": resolution, "fit": fit, "kind": "unpaired"},
+        sources=[*files["A"], *files["B"]],
+    )
     a, b = prepared.arrays["A"], prepared.arrays["B"]
     info = DataInfo(kind="unpaired", channels=3, resolution=resolution, size=max(len(a), len(b)), name=name)
     return datakit.attach(datakit.UnpairedImages(a, b, info), prepared)
@@ -130,8 +142,14 @@ def official_set(name: str, url_template: str, suffix: str, opener):
             return [_holding_images(name, _official_root(name, root, url, archive), opener, "")]
         extracted = fetch_and_extract(name, url, archive, name, progress=progress)
         fetched = datakit.data_home() / name / archive
-        return [_holding_images(name, extracted / name, opener, f": '{fetched}' is not the official archive "
-                                f"(delete it and '{extracted}', and download again)")]
+        return [
+            _holding_images(
+                name,
+                extracted / name,
+                opener,
+                f": '{fetched}' is not the official archive (delete it and '{extracted}', and download again)",
+            )
+        ]
 
     return load, download
 
@@ -161,8 +179,16 @@ def cyclegan_set(name: str):
 #: Pix2Pix's datasets (Isola et al. 2017), from the authors' server.
 PIX2PIX_SETS = ("facades", "cityscapes", "maps", "edges2shoes", "edges2handbags", "night2day")
 #: CycleGAN's unpaired datasets (Zhu et al. 2017) whose names Pix2Pix's do not already take.
-CYCLEGAN_SETS = ("horse2zebra", "apple2orange", "summer2winter_yosemite", "monet2photo", "cezanne2photo",
-                 "ukiyoe2photo", "vangogh2photo", "iphone2dslr_flower")
+CYCLEGAN_SETS = (
+    "horse2zebra",
+    "apple2orange",
+    "summer2winter_yosemite",
+    "monet2photo",
+    "cezanne2photo",
+    "ukiyoe2photo",
+    "vangogh2photo",
+    "iphone2dslr_flower",
+)
 
 
 class _Functions:

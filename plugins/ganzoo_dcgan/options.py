@@ -14,9 +14,7 @@ class DCGANOptions:
     beta1: float = option(0.5, "Adam beta1", min=0.0, max=1.0)
     beta2: float = option(0.999, "Adam beta2", min=0.0, max=1.0)
     loss: str = option("nonsaturating", "adversarial loss (see `ganzoo list losses`)")
-    label_smoothing: float = option(
-        0.0, "one-sided label smoothing: real targets become 1 - this", min=0.0, max=0.5
-    )
+    label_smoothing: float = option(0.0, "one-sided label smoothing: real targets become 1 - this", min=0.0, max=0.5)
     r1_gamma: float = option(0.0, "weight of the R1 gradient penalty on real images (0: off)", min=0.0)
     # Not in the paper: DiffAugment translation (Zhao et al. 2020) keeps D from memorising small
     # datasets; on the embedded digits it evens out the digit classes. `--set augment=` disables it.

@@ -41,15 +41,19 @@ class DCGAN(nn.Module):
         except ValueError as exc:
             raise UsageError(f"option 'augment' of model '{self.name}': {exc}") from None
         self.adversarial = create_loss(
-            options.loss, label_smoothing=options.label_smoothing, label_noise=options.label_noise,
+            options.loss,
+            label_smoothing=options.label_smoothing,
+            label_noise=options.label_noise,
             r1_gamma=options.r1_gamma,
         )
 
     name = "dcgan"
 
     def build_networks(self, options: DCGANOptions, data: DataInfo) -> tuple[nn.Module, nn.Module]:
-        return (Generator(options.nz, options.ngf, data.channels, data.resolution),
-                Discriminator(options.ndf, data.channels, data.resolution))
+        return (
+            Generator(options.nz, options.ngf, data.channels, data.resolution),
+            Discriminator(options.ndf, data.channels, data.resolution),
+        )
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.options.beta1, self.options.beta2)
@@ -61,8 +65,9 @@ class DCGAN(nn.Module):
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.options.nz, generator=generator)
 
-    def sample(self, noise: torch.Tensor, labels: torch.Tensor | None = None,
-               truncation: float | None = None) -> torch.Tensor:
+    def sample(
+        self, noise: torch.Tensor, labels: torch.Tensor | None = None, truncation: float | None = None
+    ) -> torch.Tensor:
         """Truncation draws each noise component from the normal truncated to ±truncation."""
         if labels is not None:
             raise UsageError(f"model '{self.name}' is unconditional: it takes no labels")
@@ -94,11 +99,14 @@ class DCGAN(nn.Module):
             if penalty is not None:
                 loss = loss + penalty
                 logs["penalty_D"] = penalty.detach()
-            return PhaseLoss(loss, {
-                **logs,
-                "D(x)": torch.sigmoid(real_logits.detach()).mean(),
-                "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
-            })
+            return PhaseLoss(
+                loss,
+                {
+                    **logs,
+                    "D(x)": torch.sigmoid(real_logits.detach()).mean(),
+                    "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
+                },
+            )
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)
         loss = self.adversarial.generator_loss(critic(fake))
@@ -117,9 +125,11 @@ class CDCGAN(DCGAN):
 
     def __init__(self, options: CDCGANOptions, data: DataInfo):
         if not data.classes and not data.attributes:
-            raise UsageError(f"cdcgan needs a dataset with classes or attributes, and '{data.name or 'this dataset'}' "
-                             "has neither (e.g. digits, mnist, cifar10, celeba; a folder with "
-                             "--data-set classes=true)")
+            raise UsageError(
+                f"cdcgan needs a dataset with classes or attributes, and '{data.name or 'this dataset'}' "
+                "has neither (e.g. digits, mnist, cifar10, celeba; a folder with "
+                "--data-set classes=true)"
+            )
         self.key = "label" if data.classes else "attributes"
         super().__init__(options, data)
         # How often each attribute is on in the training data, counted as batches go by, so
@@ -130,8 +140,10 @@ class CDCGAN(DCGAN):
     def build_networks(self, options: DCGANOptions, data: DataInfo) -> tuple[nn.Module, nn.Module]:
         if not isinstance(options, CDCGANOptions):  # DCGAN's __init__ passes on what CDCGAN was given
             raise TypeError(f"cdcgan is built from CDCGANOptions, not {type(options).__name__}")
-        return (ConditionalGenerator(options.nz, options.ngf, data, options.embed_dim),
-                ProjectionDiscriminator(options.ndf, data))
+        return (
+            ConditionalGenerator(options.nz, options.ngf, data, options.embed_dim),
+            ProjectionDiscriminator(options.ndf, data),
+        )
 
     def conditions(self, batch) -> torch.Tensor:
         if self.key not in batch:
@@ -150,11 +162,13 @@ class CDCGAN(DCGAN):
     def critic(self, images: torch.Tensor, conditions: torch.Tensor | None = None) -> torch.Tensor:
         return self.D(augment.diff_augment(images, self.augment) if self.augment else images, conditions)
 
-    def sample(self, noise: torch.Tensor, labels: torch.Tensor | None = None,
-               truncation: float | None = None) -> torch.Tensor:
+    def sample(
+        self, noise: torch.Tensor, labels: torch.Tensor | None = None, truncation: float | None = None
+    ) -> torch.Tensor:
         if labels is None:
-            raise UsageError("cdcgan draws images of given classes or attributes: pass labels "
-                             "(`ganzoo generate RUN --class NAME`)")
+            raise UsageError(
+                "cdcgan draws images of given classes or attributes: pass labels (`ganzoo generate RUN --class NAME`)"
+            )
         return self.G(latents.truncate(noise, truncation) if truncation is not None else noise, labels)
 
     def condition(self, n: int, generator: torch.Generator, choice: int | None = None) -> torch.Tensor:
@@ -162,8 +176,11 @@ class CDCGAN(DCGAN):
             if choice is None:
                 return torch.randint(self.G.embed.count, (n,), generator=generator)
             return torch.full((n,), int(choice), dtype=torch.int64)
-        rates = (self.attribute_sums / self.attribute_count).cpu() if self.attribute_count > 0 \
+        rates = (
+            (self.attribute_sums / self.attribute_count).cpu()
+            if self.attribute_count > 0
             else torch.full(self.attribute_sums.shape, 0.5)
+        )
         rows = (torch.rand(n, rates.numel(), generator=generator) < rates).float()
         if choice is not None:
             rows[:, int(choice)] = 1.0

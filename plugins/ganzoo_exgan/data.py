@@ -24,14 +24,16 @@ GENERATED = tuple(kind for kind in datakit.MASK_KINDS if kind != "eyes")
 
 @dataclass
 class DigitsInpaintOptions:
-    mask: str = option("digit", "holes: digit (a box over part of the digit's ink) or a generated kind: "
-                       + ", ".join(GENERATED))
+    mask: str = option(
+        "digit", "holes: digit (a box over part of the digit's ink) or a generated kind: " + ", ".join(GENERATED)
+    )
 
 
 @dataclass
 class CelebAEyesOptions:
-    jitter: float = option(0.1, "training only: eye boxes move and resize by up to this fraction of the eye "
-                                "distance", min=0.0, max=0.5)
+    jitter: float = option(
+        0.1, "training only: eye boxes move and resize by up to this fraction of the eye distance", min=0.0, max=0.5
+    )
     box_width: float = option(0.6, "eye box width, as a fraction of the distance between the eyes", min=0.1, max=1.5)
     box_height: float = option(0.4, "eye box height, as a fraction of the distance between the eyes", min=0.1, max=1.5)
 
@@ -44,14 +46,16 @@ def _mask_source(mask: str, boxes):
     raise UnknownNameError("mask", mask, GENERATED)
 
 
-def load_digits_inpaint(root=None, resolution: int = 32, split: str = "train",
-                        mask: str = "digit") -> datakit.InpaintingView:
+def load_digits_inpaint(
+    root=None, resolution: int = 32, split: str = "train", mask: str = "digit"
+) -> datakit.InpaintingView:
     digits = load_dataset("digits", resolution=resolution)
     chosen = slice(None, -DIGITS_TEST) if split == "train" else slice(-DIGITS_TEST, None)
     images, labels = digits.images[chosen], digits.labels[chosen]
     source = datakit.TensorImages(images, digits.info, labels=labels)
-    return datakit.InpaintingView(source, labels, "digits-inpaint", _mask_source(mask, InkBoxes(images)),
-                                  fixed=split != "train")
+    return datakit.InpaintingView(
+        source, labels, "digits-inpaint", _mask_source(mask, InkBoxes(images)), fixed=split != "train"
+    )
 
 
 class InkBoxes:
@@ -71,23 +75,29 @@ class InkBoxes:
         width, height = (x1 - x0) * (0.5 + 0.2 * u[:, 0]), (y1 - y0) * (0.5 + 0.2 * u[:, 1])
         cx = (x0 + x1) / 2 + (u[:, 2] - 0.5) * 0.3 * (x1 - x0)
         cy = (y0 + y1) / 2 + (u[:, 3] - 0.5) * 0.3 * (y1 - y0)
-        return [[(float(a - w / 2), float(b - h / 2), float(a + w / 2), float(b + h / 2))]
-                for a, b, w, h in zip(cx, cy, width, height)]
+        return [
+            [(float(a - w / 2), float(b - h / 2), float(a + w / 2), float(b + h / 2))]
+            for a, b, w, h in zip(cx, cy, width, height)
+        ]
 
 
 @dataclass
 class LabelledInpaintOptions:
     source: str = option("mnist", "the labelled image dataset to inpaint (its --data-root is this one's)")
     mask: str = option("box", "hole kind: " + ", ".join(GENERATED))
-    group: str = option("", "datasets with attributes instead of classes (cartoonset): pair images that share "
-                            "this attribute's value, e.g. face_shape")
+    group: str = option(
+        "",
+        "datasets with attributes instead of classes (cartoonset): pair images that share "
+        "this attribute's value, e.g. face_shape",
+    )
 
 
 HELD_OUT_FRACTION = 0.1  # of a source without a test split, its last tenth is held out
 
 
-def load_labelled_inpaint(root=None, resolution: int = 32, split: str = "train", source: str = "mnist",
-                          mask: str = "box", group: str = "") -> datakit.InpaintingView:
+def load_labelled_inpaint(
+    root=None, resolution: int = 32, split: str = "train", source: str = "mnist", mask: str = "box", group: str = ""
+) -> datakit.InpaintingView:
     """Any labelled image dataset as inpainting data: the exemplar is another image of the same
     class (or attribute value). Its ``test`` split is held out, or else its training split's
     last tenth."""
@@ -103,8 +113,9 @@ def load_labelled_inpaint(root=None, resolution: int = 32, split: str = "train",
         cut = len(data) - max(1, round(len(data) * HELD_OUT_FRACTION))
         only = torch.arange(cut) if split == "train" else torch.arange(cut, len(data))
     groups = _groups(data, source, group)
-    return datakit.InpaintingView(data, groups, f"{source}-inpaint", _mask_source(mask, None),
-                                  fixed=split != "train", only=only)
+    return datakit.InpaintingView(
+        data, groups, f"{source}-inpaint", _mask_source(mask, None), fixed=split != "train", only=only
+    )
 
 
 def _groups(data, source: str, group: str) -> torch.Tensor:
@@ -112,8 +123,14 @@ def _groups(data, source: str, group: str) -> torch.Tensor:
     if not group:
         if data.info.classes:
             return data.labels
-        raise DataError(f"'{source}' has no classes" + (f"; pair by an attribute with --data-set group=NAME "
-                        f"(e.g. {data.info.attributes[0].split('=')[0]})" if data.info.attributes else ""))
+        raise DataError(
+            f"'{source}' has no classes"
+            + (
+                f"; pair by an attribute with --data-set group=NAME (e.g. {data.info.attributes[0].split('=')[0]})"
+                if data.info.attributes
+                else ""
+            )
+        )
     columns = [k for k, name in enumerate(data.info.attributes) if name.split("=")[0] == group]
     if not columns:
         known = sorted({name.split("=")[0] for name in data.info.attributes})
@@ -127,8 +144,14 @@ class InpaintFolderOptions:
     invert_mask: bool = option(False, "black (0) marks the hole in masks/ (the other convention)")
 
 
-def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", fit: str = "crop", mask: str = "box",
-                        invert_mask: bool = False) -> datakit.InpaintingView:
+def load_inpaint_folder(
+    root=None,
+    resolution: int = 64,
+    split: str = "train",
+    fit: str = "crop",
+    mask: str = "box",
+    invert_mask: bool = False,
+) -> datakit.InpaintingView:
     """Your images: ``ROOT/images/`` (one subfolder per person, ``images/anna/1.jpg``, pairs
     images of one person), optional ``ROOT/masks/`` and ``ROOT/exemplars/`` with the images'
     relative names (white = hole; an exemplar per image instead of pairing by subfolder)."""
@@ -146,8 +169,10 @@ def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", f
         found = [next(iter(sorted((folder / kind / r.parent).glob(f"{r.stem}.*"))), None) for r in relative]
         lacking = [str(r) for r, f in zip(relative, found) if f is None]
         if lacking:
-            raise DataError(f"inpaint-folder: {len(lacking)} image(s) have no file of the same name in {kind}/: "
-                            f"{', '.join(lacking[:3])}")
+            raise DataError(
+                f"inpaint-folder: {len(lacking)} image(s) have no file of the same name in {kind}/: "
+                f"{', '.join(lacking[:3])}"
+            )
         return [f for f in found if f is not None]  # all of them, after the check above
 
     def read(paths: list[Path], decode) -> torch.Tensor:
@@ -167,10 +192,13 @@ def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", f
     people = [r.parts[0] if len(r.parts) > 1 else str(r) for r in relative]  # a loose file is its own person
     groups = torch.tensor([sorted(set(people)).index(p) for p in people])
     if exemplars is None and len(set(people)) == len(people):
-        raise DataError("inpaint-folder: every image needs an exemplar: put images of one person in one subfolder "
-                        "(images/anna/...), or give exemplars/ with the images' names")
+        raise DataError(
+            "inpaint-folder: every image needs an exemplar: put images of one person in one subfolder "
+            "(images/anna/...), or give exemplars/ with the images' names"
+        )
     holes = None
     if mask_files is not None:  # the same crop or letterbox as the image; a pixel touched by the hole is hole
+
         def hole(path: Path) -> np.ndarray:
             square = datakit.fit_square(datakit.open_as(path, "RGB"), resolution, fit)[..., 0]
             return ((square <= 127) if invert_mask else (square > 0)).astype(np.uint8) * 255
@@ -178,20 +206,41 @@ def load_inpaint_folder(root=None, resolution: int = 64, split: str = "train", f
         holes = read(mask_files, hole)[:, None]
         empty = [str(r) for r, h in zip(relative, holes) if not h.any()]
         if empty:
-            raise DataError(f"inpaint-folder: masks/ of {', '.join(empty[:3])} have no hole (white = hole; "
-                            "--data-set invert_mask=true for the other convention)")
-    return datakit.InpaintingView(source, groups, "inpaint-folder", _mask_source(mask, None),
-                                  fixed=split != "train", fixed_masks=holes, exemplar_images=exemplars)
+            raise DataError(
+                f"inpaint-folder: masks/ of {', '.join(empty[:3])} have no hole (white = hole; "
+                "--data-set invert_mask=true for the other convention)"
+            )
+    return datakit.InpaintingView(
+        source,
+        groups,
+        "inpaint-folder",
+        _mask_source(mask, None),
+        fixed=split != "train",
+        fixed_masks=holes,
+        exemplar_images=exemplars,
+    )
 
 
-def load_celeba_eyes(root=None, resolution: int = 128, split: str = "train", jitter: float = 0.1,
-                     box_width: float = 0.6, box_height: float = 0.4) -> datakit.InpaintingView:
+def load_celeba_eyes(
+    root=None,
+    resolution: int = 128,
+    split: str = "train",
+    jitter: float = 0.1,
+    box_width: float = 0.6,
+    box_height: float = 0.4,
+) -> datakit.InpaintingView:
     """The registered ``celeba`` (whole image, with its landmarks, identities required and kept
     apart by the splits) with a box over each eye and another photo of the same person."""
-    data = load_dataset("celeba", root=root, resolution=resolution, split=split, crop=0, landmarks=True,
-                        identities=True)
-    eyes = EyeBoxes(torch.as_tensor(data.extras["landmarks"]).float(), resolution,
-                    jitter if split == "train" else 0.0, box_width, box_height)
+    data = load_dataset(
+        "celeba", root=root, resolution=resolution, split=split, crop=0, landmarks=True, identities=True
+    )
+    eyes = EyeBoxes(
+        torch.as_tensor(data.extras["landmarks"]).float(),
+        resolution,
+        jitter if split == "train" else 0.0,
+        box_width,
+        box_height,
+    )
     return datakit.InpaintingView(data, data.identities, "celeba-eyes", eyes, fixed=split != "train")
 
 
@@ -213,9 +262,13 @@ class EyeBoxes:
         shift = eyes + u[..., :2] * self.jitter * distance[..., None]
         width = distance * self.width * (1 + u[..., 2] * self.jitter)
         height = distance * self.height * (1 + u[..., 3] * self.jitter)
-        return [[(float(x - w / 2), float(y - h / 2), float(x + w / 2), float(y + h / 2))
-                 for (x, y), w, h in zip(centres, widths, heights)]
-                for centres, widths, heights in zip(shift, width, height)]
+        return [
+            [
+                (float(x - w / 2), float(y - h / 2), float(x + w / 2), float(y + h / 2))
+                for (x, y), w, h in zip(centres, widths, heights)
+            ]
+            for centres, widths, heights in zip(shift, width, height)
+        ]
 
 
 def download_celeba_eyes(root: Path | None = None, progress=None) -> list[Path]:

@@ -49,8 +49,11 @@ def _conv_norm_relu(in_channels: int, out_channels: int, kernel: int, stride: in
     pad = (kernel - 1) // 2 if stride == 1 else 0
     modules: list[nn.Module] = [layers.ReflectionPad2d(pad)] if pad else []
     conv_padding = 1 if stride == 2 else 0  # 4x4 stride-2 convs halve the size exactly
-    modules += [nn.Conv2d(in_channels, out_channels, kernel, stride, conv_padding, bias=False),
-                nn.InstanceNorm2d(out_channels, affine=True), nn.ReLU(True)]
+    modules += [
+        nn.Conv2d(in_channels, out_channels, kernel, stride, conv_padding, bias=False),
+        nn.InstanceNorm2d(out_channels, affine=True),
+        nn.ReLU(True),
+    ]
     return modules
 
 
@@ -60,9 +63,12 @@ class ResidualBlock(nn.Module):
     def __init__(self, width: int, dilation: int = 1):
         super().__init__()
         self.body = nn.Sequential(
-            layers.ReflectionPad2d(dilation), nn.Conv2d(width, width, 3, dilation=dilation, bias=False),
-            nn.InstanceNorm2d(width, affine=True), nn.ReLU(True),
-            layers.ReflectionPad2d(1), nn.Conv2d(width, width, 3, bias=False),
+            layers.ReflectionPad2d(dilation),
+            nn.Conv2d(width, width, 3, dilation=dilation, bias=False),
+            nn.InstanceNorm2d(width, affine=True),
+            nn.ReLU(True),
+            layers.ReflectionPad2d(1),
+            nn.Conv2d(width, width, 3, bias=False),
             nn.InstanceNorm2d(width, affine=True),
         )
 
@@ -75,7 +81,7 @@ def block_dilations(blocks: int, dilated: bool, bottleneck: int) -> list[int]:
     stay smaller than the map, and a larger dilation would only read padding."""
     if not dilated:
         return [1] * blocks
-    return [min(2 ** index, bottleneck // 2) for index in range(blocks)]
+    return [min(2**index, bottleneck // 2) for index in range(blocks)]
 
 
 class ExGANGenerator(nn.Module):
@@ -85,8 +91,16 @@ class ExGANGenerator(nn.Module):
     generator output everywhere; the caller composites it (keeps the input outside the hole).
     """
 
-    def __init__(self, channels: int, resolution: int, exemplar: str, ngf: int = 32, blocks: int = 4,
-                 dilated: bool = True, code_dim: int = 256):
+    def __init__(
+        self,
+        channels: int,
+        resolution: int,
+        exemplar: str,
+        ngf: int = 32,
+        blocks: int = 4,
+        dilated: bool = True,
+        code_dim: int = 256,
+    ):
         super().__init__()
         check_configuration(resolution, exemplar)
         self.exemplar, self.channels, self.code_dim = exemplar, channels, code_dim
@@ -99,17 +113,27 @@ class ExGANGenerator(nn.Module):
         )
         # code mode: the code, tiled over the bottleneck, is mixed in by a 1x1 convolution. No
         # norm right after it: instance norm would subtract exactly the tiled (constant) part.
-        self.inject_code = nn.Sequential(nn.Conv2d(ngf * 4 + code_dim, ngf * 4, 1), nn.ReLU(True)) \
-            if exemplar == "code" else None
+        self.inject_code = (
+            nn.Sequential(nn.Conv2d(ngf * 4 + code_dim, ngf * 4, 1), nn.ReLU(True)) if exemplar == "code" else None
+        )
         self.middle = nn.Sequential(*(ResidualBlock(ngf * 4, d) for d in block_dilations(blocks, dilated, bottleneck)))
         self.decoder = nn.Sequential(
-            nn.Upsample(scale_factor=2, mode="nearest"), *_conv_norm_relu(ngf * 4, ngf * 2, 3),
-            nn.Upsample(scale_factor=2, mode="nearest"), *_conv_norm_relu(ngf * 2, ngf, 3),
-            layers.ReflectionPad2d(3), nn.Conv2d(ngf, channels, 7), nn.Tanh(),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            *_conv_norm_relu(ngf * 4, ngf * 2, 3),
+            nn.Upsample(scale_factor=2, mode="nearest"),
+            *_conv_norm_relu(ngf * 2, ngf, 3),
+            layers.ReflectionPad2d(3),
+            nn.Conv2d(ngf, channels, 7),
+            nn.Tanh(),
         )
 
-    def forward(self, masked: torch.Tensor, mask: torch.Tensor, exemplar: torch.Tensor | None = None,
-                exemplar_code: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        masked: torch.Tensor,
+        mask: torch.Tensor,
+        exemplar: torch.Tensor | None = None,
+        exemplar_code: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         _check_exemplar_inputs(self.exemplar, exemplar, exemplar_code)  # so each input is given in its mode only
         inputs = [masked, mask] + ([exemplar] if exemplar is not None else [])
         features = self.encoder(torch.cat(inputs, dim=1))
@@ -140,7 +164,7 @@ class ExemplarEncoder(nn.Module):
         modules: list[nn.Module] = []
         previous = channels
         for index in range(int(math.log2(resolution // CRITIC_MAP))):
-            current = min(width * 2 ** index, 256)
+            current = min(width * 2**index, 256)
             modules += [nn.Conv2d(previous, current, 4, 2, 1), nn.LeakyReLU(0.2, True)]
             previous = current
         self.features = nn.Sequential(*modules)
@@ -164,7 +188,7 @@ class CriticBranch(nn.Module):
         modules: list[nn.Module] = []
         previous = in_channels
         for index in range(int(math.log2(size // CRITIC_MAP))):
-            current = ndf * min(2 ** index, 8)
+            current = ndf * min(2**index, 8)
             modules += [sn(nn.Conv2d(previous, current, 4, 2, 1)), nn.LeakyReLU(0.2, True)]
             previous = current
         self.convs = nn.Sequential(*modules)
@@ -181,8 +205,15 @@ class ExGANDiscriminator(nn.Module):
     features): the second term is a projection discriminator's inner product with the condition.
     """
 
-    def __init__(self, channels: int, resolution: int, exemplar: str, ndf: int = 32, spectral_norm: bool = True,
-                 code_dim: int = 256):
+    def __init__(
+        self,
+        channels: int,
+        resolution: int,
+        exemplar: str,
+        ndf: int = 32,
+        spectral_norm: bool = True,
+        code_dim: int = 256,
+    ):
         super().__init__()
         check_configuration(resolution, exemplar)
         sn = apply_spectral_norm if spectral_norm else (lambda module: module)
@@ -195,8 +226,13 @@ class ExGANDiscriminator(nn.Module):
         self.to_logit = sn(nn.Linear(features * 2, 1))
         self.embed_code = sn(nn.Linear(code_dim, features * 2, bias=False)) if exemplar == "code" else None
 
-    def forward(self, images: torch.Tensor, masks: torch.Tensor, exemplar: torch.Tensor | None = None,
-                exemplar_code: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        images: torch.Tensor,
+        masks: torch.Tensor,
+        exemplar: torch.Tensor | None = None,
+        exemplar_code: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         _check_exemplar_inputs(self.exemplar, exemplar, exemplar_code)  # so each input is given in its mode only
         whole = torch.cat([images, exemplar], dim=1) if exemplar is not None else images
         fused = self.activation(torch.cat([self.global_branch(whole), self.local_features(images, masks)], dim=1))

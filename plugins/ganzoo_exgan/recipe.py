@@ -31,10 +31,12 @@ class ExGAN(nn.Module):
         self.options, self.mode = options, options.exemplar
         channels = data.channels
         ngf, ndf = width_for(data.resolution, options.ngf), width_for(data.resolution, options.ndf)
-        self.G = ExGANGenerator(channels, data.resolution, options.exemplar, ngf, options.blocks, options.dilated,
-                                options.code_dim)
-        self.D = ExGANDiscriminator(channels, data.resolution, options.exemplar, ndf, options.spectral_norm,
-                                    options.code_dim)
+        self.G = ExGANGenerator(
+            channels, data.resolution, options.exemplar, ngf, options.blocks, options.dilated, options.code_dim
+        )
+        self.D = ExGANDiscriminator(
+            channels, data.resolution, options.exemplar, ndf, options.spectral_norm, options.code_dim
+        )
         # the exemplar encoder is part of the generator side: trained by G's loss, averaged with it
         self.E = ExemplarEncoder(channels, data.resolution, options.code_dim) if self.mode == "code" else None
         self.inference_networks = ("G", "E") if self.E is not None else ("G",)
@@ -43,8 +45,10 @@ class ExGAN(nn.Module):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.options.beta1, self.options.beta2)
         generator_side = list(self.G.parameters()) + (list(self.E.parameters()) if self.E is not None else [])
-        return {"D": torch.optim.Adam(self.D.parameters(), lr=self.options.lr, betas=betas),
-                "G": torch.optim.Adam(generator_side, lr=self.options.lr, betas=betas)}
+        return {
+            "D": torch.optim.Adam(self.D.parameters(), lr=self.options.lr, betas=betas),
+            "G": torch.optim.Adam(generator_side, lr=self.options.lr, betas=betas),
+        }
 
     # -- inference -------------------------------------------------------------------------
     @property
@@ -77,8 +81,9 @@ class ExGAN(nn.Module):
         if "fake" not in step:  # once per step: D's fill is reused by G
             image, mask, exemplar = batch["image"], batch["mask"], batch["exemplar"]
             raw, code = self.fill(image, mask, exemplar)
-            step.update(image=image, mask=mask, exemplar=exemplar, raw=raw, code=code,
-                        fake=mask * raw + (1 - mask) * image)  # composite; gradients reach the hole only
+            step.update(
+                image=image, mask=mask, exemplar=exemplar, raw=raw, code=code, fake=mask * raw + (1 - mask) * image
+            )  # composite; gradients reach the hole only
         image, mask, exemplar, raw, code, fake = (step[k] for k in ("image", "mask", "exemplar", "raw", "code", "fake"))
         reference = exemplar if self.mode == "reference" else None
         if phase.name == "D":
@@ -86,8 +91,14 @@ class ExGAN(nn.Module):
             real_logits = self.D(image, mask, exemplar=reference, exemplar_code=condition)
             fake_logits = self.D(fake.detach(), mask, exemplar=reference, exemplar_code=condition)
             loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
-            return PhaseLoss(loss, {"loss_D": loss.detach(), "D(x)": torch.sigmoid(real_logits.detach()).mean(),
-                                    "D(fill)": torch.sigmoid(fake_logits.detach()).mean()})
+            return PhaseLoss(
+                loss,
+                {
+                    "loss_D": loss.detach(),
+                    "D(x)": torch.sigmoid(real_logits.detach()).mean(),
+                    "D(fill)": torch.sigmoid(fake_logits.detach()).mean(),
+                },
+            )
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)
         adversarial = self.adversarial.generator_loss(self.D(fake, mask, exemplar=reference, exemplar_code=code))

@@ -7,9 +7,19 @@ from ganzoo.plugin import LoggerSpec, hookimpl
 
 @hookimpl
 def register_loggers(register):
-    register(LoggerSpec("csv", "losses, learning rates, speed and evaluations as RUN/metrics.csv",
-                        build="ganzoo_loggers.csv_logger:CSVLogger"))
-    register(LoggerSpec("tensorboard", "losses, sample grids, evaluations and the configuration as "
-                                       "TensorBoard events in RUN/tensorboard/",
-                        build="ganzoo_loggers.tensorboard_logger:TensorBoardLogger", requires=("tensorboard",),
-                        install="pip install 'ganzoo[tensorboard]'"))
+    register(
+        LoggerSpec(
+            "csv",
+            "losses, learning rates, speed and evaluations as RUN/metrics.csv",
+            build="ganzoo_loggers.csv_logger:CSVLogger",
+        )
+    )
+    register(
+        LoggerSpec(
+            "tensorboard",
+            "losses, sample grids, evaluations and the configuration as TensorBoard events in RUN/tensorboard/",
+            build="ganzoo_loggers.tensorboard_logger:TensorBoardLogger",
+            requires=("tensorboard",),
+            install="pip install 'ganzoo[tensorboard]'",
+        )
+    )

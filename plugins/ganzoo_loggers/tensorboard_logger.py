@@ -45,9 +45,12 @@ class TensorBoardLogger:
     def _write_config(self, config: dict[str, Any]) -> None:
         from torch.utils.tensorboard.summary import hparams
 
-        values = {"model": config["model"], "dataset": config["dataset"],
-                  **{f"options/{k}": v for k, v in config["options"].items()},
-                  **{f"training/{k}": v for k, v in config["training"].items()}}
+        values = {
+            "model": config["model"],
+            "dataset": config["dataset"],
+            **{f"options/{k}": v for k, v in config["options"].items()},
+            **{f"training/{k}": v for k, v in config["training"].items()},
+        }
         for summary in hparams({key: _hparam(value) for key, value in values.items()}, {}):
             self.writer.file_writer.add_summary(summary)
         text = json.dumps(config, indent=2, default=str)

@@ -42,8 +42,7 @@ class AdversarialLoss:
             flip_real = torch.rand_like(real_logits) < self.label_noise
             flip_fake = torch.rand_like(fake_logits) < self.label_noise
             real_target = torch.where(flip_real, torch.zeros_like(real_target), real_target)
-            fake_target = torch.where(flip_fake, torch.full_like(fake_target, 1.0 - self.label_smoothing),
-                                      fake_target)
+            fake_target = torch.where(flip_fake, torch.full_like(fake_target, 1.0 - self.label_smoothing), fake_target)
         return real_target, fake_target
 
 
@@ -54,8 +53,9 @@ class NonSaturatingLoss(AdversarialLoss):
 
     def discriminator_loss(self, real_logits, fake_logits):
         real_target, fake_target = self._targets(real_logits, fake_logits)
-        return (F.binary_cross_entropy_with_logits(real_logits, real_target)
-                + F.binary_cross_entropy_with_logits(fake_logits, fake_target))
+        return F.binary_cross_entropy_with_logits(real_logits, real_target) + F.binary_cross_entropy_with_logits(
+            fake_logits, fake_target
+        )
 
     def generator_loss(self, fake_logits):
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))

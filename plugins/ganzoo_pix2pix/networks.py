@@ -14,8 +14,18 @@ from ganzoo.plugin import layers
 class UNetBlock(nn.Module):
     """Down-sample, the inner block, up-sample; the output is concatenated with the input."""
 
-    def __init__(self, outer: int, inner: int, *, sub: nn.Module | None, norm: str, dropout: float,
-                 in_channels: int | None = None, outermost: bool = False, out_channels: int | None = None):
+    def __init__(
+        self,
+        outer: int,
+        inner: int,
+        *,
+        sub: nn.Module | None,
+        norm: str,
+        dropout: float,
+        in_channels: int | None = None,
+        outermost: bool = False,
+        out_channels: int | None = None,
+    ):
         super().__init__()
         make_norm, bias = layers.norm_layer(norm), layers.uses_bias(norm)
         in_channels = in_channels or outer
@@ -50,21 +60,37 @@ class UNetGenerator(nn.Module):
     blocks just outside the bottleneck: three at 256 and 128 px as in the paper (where they are
     the 8ngf blocks), and at least one at any size, since dropout is the generator's only noise."""
 
-    def __init__(self, in_channels: int, out_channels: int, resolution: int, ngf: int = 64,
-                 norm: str = "batch", dropout: float = 0.5):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        resolution: int,
+        ngf: int = 64,
+        norm: str = "batch",
+        dropout: float = 0.5,
+    ):
         super().__init__()
         depth = unet_depth(resolution)
         if depth < 4:
             raise ValueError(f"the U-Net needs at least 16x16 images, got {resolution}")
-        widths = [ngf * min(2 ** i, 8) for i in range(depth)]  # encoder output widths, outermost first
+        widths = [ngf * min(2**i, 8) for i in range(depth)]  # encoder output widths, outermost first
         dropout_blocks = max(1, min(3, depth - 5))
         block = UNetBlock(widths[-2], widths[-1], sub=None, norm=norm, dropout=0.0)
         for level in range(depth - 2, 0, -1):  # from just outside the bottleneck outwards
             with_dropout = (depth - 2 - level) < dropout_blocks
-            block = UNetBlock(widths[level - 1], widths[level], sub=block, norm=norm,
-                              dropout=dropout if with_dropout else 0.0)
-        self.model = UNetBlock(out_channels, widths[0], sub=block, norm=norm, dropout=0.0, in_channels=in_channels,
-                               outermost=True, out_channels=out_channels)
+            block = UNetBlock(
+                widths[level - 1], widths[level], sub=block, norm=norm, dropout=dropout if with_dropout else 0.0
+            )
+        self.model = UNetBlock(
+            out_channels,
+            widths[0],
+            sub=block,
+            norm=norm,
+            dropout=0.0,
+            in_channels=in_channels,
+            outermost=True,
+            out_channels=out_channels,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)

@@ -26,23 +26,32 @@ class Pix2Pix(nn.Module):
         self.directions = (options.direction,)  # one way, the trained one (Translates)
         channels_a, channels_b = data.channels, data.channels_b or data.channels
         self.source_key, self.target_key = ("A", "B") if options.direction == "a2b" else ("B", "A")
-        source_channels, target_channels = (channels_a, channels_b) if options.direction == "a2b" else (channels_b, channels_a)
-        self.G = UNetGenerator(source_channels, target_channels, data.resolution, options.ngf, options.norm, options.dropout)
-        self.D = layers.PatchDiscriminator(source_channels + target_channels, options.ndf, options.n_layers,
-                                           options.norm, data.resolution)
+        source_channels, target_channels = (
+            (channels_a, channels_b) if options.direction == "a2b" else (channels_b, channels_a)
+        )
+        self.G = UNetGenerator(
+            source_channels, target_channels, data.resolution, options.ngf, options.norm, options.dropout
+        )
+        self.D = layers.PatchDiscriminator(
+            source_channels + target_channels, options.ndf, options.n_layers, options.norm, data.resolution
+        )
         self.G.apply(layers.init_normal)
         self.D.apply(layers.init_normal)
         self.adversarial = create_loss(options.loss)
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.options.beta1, self.options.beta2)
-        return {"D": torch.optim.Adam(self.D.parameters(), lr=self.options.lr, betas=betas),
-                "G": torch.optim.Adam(self.G.parameters(), lr=self.options.lr, betas=betas)}
+        return {
+            "D": torch.optim.Adam(self.D.parameters(), lr=self.options.lr, betas=betas),
+            "G": torch.optim.Adam(self.G.parameters(), lr=self.options.lr, betas=betas),
+        }
 
     def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
         if direction != self.direction:
-            raise UsageError(f"this pix2pix model translates {self.direction}, not {direction} "
-                             f"(train one with --set direction={direction})")
+            raise UsageError(
+                f"this pix2pix model translates {self.direction}, not {direction} "
+                f"(train one with --set direction={direction})"
+            )
         return self.G(images)
 
     def preview(self, batch) -> torch.Tensor:
@@ -63,8 +72,14 @@ class Pix2Pix(nn.Module):
             real_logits = self.D(torch.cat([source, target], 1))
             fake_logits = self.D(torch.cat([source, fake.detach()], 1))
             loss = 0.5 * self.adversarial.discriminator_loss(real_logits, fake_logits)
-            return PhaseLoss(loss, {"loss_D": loss.detach(), "D(x)": torch.sigmoid(real_logits.detach()).mean(),
-                                    "D(G(x))": torch.sigmoid(fake_logits.detach()).mean()})
+            return PhaseLoss(
+                loss,
+                {
+                    "loss_D": loss.detach(),
+                    "D(x)": torch.sigmoid(real_logits.detach()).mean(),
+                    "D(G(x))": torch.sigmoid(fake_logits.detach()).mean(),
+                },
+            )
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)
         adversarial = self.adversarial.generator_loss(self.D(torch.cat([source, fake], 1)))

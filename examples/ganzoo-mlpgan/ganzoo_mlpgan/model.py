@@ -24,15 +24,20 @@ class MLPGAN(nn.Module):
         super().__init__()
         self.options = options
         self.shape = (data.channels, data.resolution, data.resolution)
-        pixels = data.channels * data.resolution ** 2
+        pixels = data.channels * data.resolution**2
         self.G = nn.Sequential(
-            nn.Linear(options.nz, options.hidden), nn.ReLU(),
-            nn.Linear(options.hidden, options.hidden), nn.ReLU(),
-            nn.Linear(options.hidden, pixels), nn.Tanh(),
+            nn.Linear(options.nz, options.hidden),
+            nn.ReLU(),
+            nn.Linear(options.hidden, options.hidden),
+            nn.ReLU(),
+            nn.Linear(options.hidden, pixels),
+            nn.Tanh(),
         )
         self.D = nn.Sequential(
-            nn.Linear(pixels, options.hidden), nn.LeakyReLU(0.2),
-            nn.Linear(options.hidden, options.hidden), nn.LeakyReLU(0.2),
+            nn.Linear(pixels, options.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(options.hidden, options.hidden),
+            nn.LeakyReLU(0.2),
             nn.Linear(options.hidden, 1),
         )
         self.adversarial = create_loss(options.loss)

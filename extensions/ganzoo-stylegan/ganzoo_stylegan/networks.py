@@ -108,8 +108,9 @@ def downsample2d(x: torch.Tensor, f: torch.Tensor) -> torch.Tensor:
     return _filter2d(x, f, (1, 1), stride=2)
 
 
-def conv2d_resample(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor, up: bool = False,
-                    down: bool = False, groups: int = 1) -> torch.Tensor:
+def conv2d_resample(
+    x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor, up: bool = False, down: bool = False, groups: int = 1
+) -> torch.Tensor:
     """A "same" convolution with an odd square kernel, optionally upsampling or downsampling by 2.
 
     Upsampling is a transposed convolution of stride 2 followed by the FIR filter; downsampling
@@ -132,7 +133,9 @@ def conv2d_resample(x: torch.Tensor, weight: torch.Tensor, f: torch.Tensor, up: 
     return F.conv2d(x, weight, padding=kernel // 2, groups=groups)
 
 
-def upsampling_conv2d(x: torch.Tensor, transposed_weight: torch.Tensor, f: torch.Tensor, groups: int = 1) -> torch.Tensor:
+def upsampling_conv2d(
+    x: torch.Tensor, transposed_weight: torch.Tensor, f: torch.Tensor, groups: int = 1
+) -> torch.Tensor:
     """(N, C, H, W) -> (N, out, 2H, 2W): transposed convolution of stride 2, then the FIR filter
     (gain 4, as in :func:`upsample2d`). ``transposed_weight`` is in transposed-convolution layout
     (in, out/groups, k, k) and already flipped, i.e. the flipped ``weight.transpose(0, 1)`` of the
@@ -162,8 +165,15 @@ class EqualizedLinear(nn.Module):
     layer then learns at the same speed under Adam, and lr_multiplier scales that speed (the
     mapping network uses 0.01). ``bias_init`` is the bias the layer starts with, as used."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, bias_init: float = 0.0,
-                 lr_multiplier: float = 1.0, activation: str | None = None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        bias_init: float = 0.0,
+        lr_multiplier: float = 1.0,
+        activation: str | None = None,
+    ):
         super().__init__()
         _activate(torch.zeros(()), activation)  # an unknown activation fails here, not at forward
         self.activation = activation
@@ -184,8 +194,16 @@ class EqualizedConv2d(nn.Module):
     # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
     resample_filter: torch.Tensor
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
-                 activation: str | None = None, up: bool = False, down: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        bias: bool = True,
+        activation: str | None = None,
+        up: bool = False,
+        down: bool = False,
+    ):
         super().__init__()
         _activate(torch.zeros(()), activation)
         self.activation, self.up, self.down = activation, up, down
@@ -215,8 +233,15 @@ class ModulatedConv2d(nn.Module):
     # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
     resample_filter: torch.Tensor
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int,
-                 demodulate: bool = True, up: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int,
+        w_dim: int,
+        demodulate: bool = True,
+        up: bool = False,
+    ):
         super().__init__()
         self.in_channels, self.out_channels, self.kernel_size = in_channels, out_channels, kernel_size
         self.demodulate, self.up = demodulate, up
@@ -250,8 +275,12 @@ class ModulatedConv2d(nn.Module):
         if self.up:  # build the weights directly in transposed layout: no copy of the big tensor
             base = self.weight.flip([2, 3]).transpose(0, 1)  # (in, out, k, k)
             weights = base[None] * self.modulation(w).transpose(1, 2)[..., None, None]
-            x = upsampling_conv2d(x, weights.reshape(batch * self.in_channels, self.out_channels, k, k),
-                                  self.resample_filter, groups=batch)
+            x = upsampling_conv2d(
+                x,
+                weights.reshape(batch * self.in_channels, self.out_channels, k, k),
+                self.resample_filter,
+                groups=batch,
+            )
         else:
             weights = self.modulated_weights(w).reshape(batch * self.out_channels, self.in_channels, k, k)
             x = F.conv2d(x, weights, padding=k // 2, groups=batch)
@@ -347,10 +376,12 @@ class SynthesisBlock(nn.Module):
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
             self.convs = nn.ModuleList([SynthesisLayer(out_channels, out_channels, w_dim, resolution)])
         else:
-            self.convs = nn.ModuleList([
-                SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True),
-                SynthesisLayer(out_channels, out_channels, w_dim, resolution),
-            ])
+            self.convs = nn.ModuleList(
+                [
+                    SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True),
+                    SynthesisLayer(out_channels, out_channels, w_dim, resolution),
+                ]
+            )
         self.torgb = ToRGB(out_channels, image_channels, w_dim)
         self.register_buffer("resample_filter", setup_filter(), persistent=False)
 
@@ -358,8 +389,9 @@ class SynthesisBlock(nn.Module):
     def num_conv(self) -> int:
         return len(self.convs)
 
-    def forward(self, x: torch.Tensor | None, image: torch.Tensor | None, ws: torch.Tensor,
-                noise_mode: str = "random") -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor | None, image: torch.Tensor | None, ws: torch.Tensor, noise_mode: str = "random"
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """ws: (N, num_conv + 1, w_dim). Returns the features and the running image."""
         if self.is_first:
             x = self.const[None].expand(ws.shape[0], -1, -1, -1)
@@ -376,12 +408,11 @@ class SynthesisNetwork(nn.Module):
     """ws (N, num_ws, w_dim) -> images (N, channels, R, R). No output activation: the paper's
     generator leaves images unbounded and the losses see them as they are."""
 
-    def __init__(self, w_dim: int, resolution: int, channels: int, channel_base: int = 32768,
-                 channel_max: int = 512):
+    def __init__(self, w_dim: int, resolution: int, channels: int, channel_base: int = 32768, channel_max: int = 512):
         super().__init__()
         check_configuration(resolution, channels)
         self.w_dim, self.resolution, self.channels = w_dim, resolution, channels
-        self.block_resolutions = [2 ** i for i in range(2, int(math.log2(resolution)) + 1)]
+        self.block_resolutions = [2**i for i in range(2, int(math.log2(resolution)) + 1)]
         self.blocks = nn.ModuleList()
         in_channels = 0
         for res in self.block_resolutions:
@@ -404,7 +435,7 @@ class SynthesisNetwork(nn.Module):
         x = image = None
         first_w = 0
         for block in self.synthesis_blocks:
-            x, image = block(x, image, ws[:, first_w:first_w + block.num_conv + 1], noise_mode)
+            x, image = block(x, image, ws[:, first_w : first_w + block.num_conv + 1], noise_mode)
             first_w += block.num_conv
         if image is None:
             raise ValueError("the synthesis network has no blocks")
@@ -426,8 +457,16 @@ class MappingNetwork(nn.Module):
     # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
     w_avg: torch.Tensor
 
-    def __init__(self, z_dim: int, w_dim: int, num_ws: int, num_classes: int = 0, layers: int = 8,
-                 lr_multiplier: float = 0.01, w_avg_beta: float = 0.995):
+    def __init__(
+        self,
+        z_dim: int,
+        w_dim: int,
+        num_ws: int,
+        num_classes: int = 0,
+        layers: int = 8,
+        lr_multiplier: float = 0.01,
+        w_avg_beta: float = 0.995,
+    ):
         super().__init__()
         if layers < 1:
             raise ValueError(f"the mapping network needs at least one layer; got {layers}")
@@ -435,13 +474,22 @@ class MappingNetwork(nn.Module):
         self.w_avg_beta = w_avg_beta
         self.embed = EqualizedLinear(num_classes, w_dim) if num_classes else None
         features = [z_dim + (w_dim if num_classes else 0)] + [w_dim] * layers
-        self.layers = nn.Sequential(*(
-            EqualizedLinear(features[i], features[i + 1], lr_multiplier=lr_multiplier, activation="lrelu")
-            for i in range(layers)))
+        self.layers = nn.Sequential(
+            *(
+                EqualizedLinear(features[i], features[i + 1], lr_multiplier=lr_multiplier, activation="lrelu")
+                for i in range(layers)
+            )
+        )
         self.register_buffer("w_avg", torch.zeros(w_dim))
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, update_w_avg: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        update_w_avg: bool = False,
+    ) -> torch.Tensor:
         """``update_w_avg``: move w_avg towards this batch's mean w (pass it while training only).
         Truncation ws = w_avg + psi (ws - w_avg) applies to the ws before ``truncation_cutoff``
         (all when None); one w_avg serves every class, as in StyleGAN2-ADA."""
@@ -468,23 +516,44 @@ class Generator(nn.Module):
     """z (N, z_dim) [+ labels (N,) int64] -> images (N, channels, R, R): mapping then synthesis.
     Style mixing and path-length regularisation call ``mapping`` and ``synthesis`` separately."""
 
-    def __init__(self, z_dim: int, w_dim: int, resolution: int, channels: int, num_classes: int = 0,
-                 mapping_layers: int = 8, mapping_lr: float = 0.01, channel_base: int = 32768,
-                 channel_max: int = 512):
+    def __init__(
+        self,
+        z_dim: int,
+        w_dim: int,
+        resolution: int,
+        channels: int,
+        num_classes: int = 0,
+        mapping_layers: int = 8,
+        mapping_lr: float = 0.01,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+    ):
         super().__init__()
         self.z_dim, self.w_dim, self.num_classes = z_dim, w_dim, num_classes
         self.resolution, self.channels = resolution, channels
         self.synthesis = SynthesisNetwork(w_dim, resolution, channels, channel_base, channel_max)
-        self.mapping = MappingNetwork(z_dim, w_dim, self.synthesis.num_ws, num_classes=num_classes,
-                                      layers=mapping_layers, lr_multiplier=mapping_lr)
+        self.mapping = MappingNetwork(
+            z_dim,
+            w_dim,
+            self.synthesis.num_ws,
+            num_classes=num_classes,
+            layers=mapping_layers,
+            lr_multiplier=mapping_lr,
+        )
 
     @property
     def num_ws(self) -> int:
         return self.synthesis.num_ws
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, truncation_psi: float = 1.0,
-                truncation_cutoff: int | None = None, noise_mode: str = "random",
-                update_w_avg: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        z: torch.Tensor,
+        labels: torch.Tensor | None = None,
+        truncation_psi: float = 1.0,
+        truncation_cutoff: int | None = None,
+        noise_mode: str = "random",
+        update_w_avg: bool = False,
+    ) -> torch.Tensor:
         ws = self.mapping(z, labels, truncation_psi, truncation_cutoff, update_w_avg)
         return self.synthesis(ws, noise_mode)
 
@@ -539,22 +608,34 @@ class Discriminator(nn.Module):
     (x . cmap).sum / sqrt(cmap_dim) (Miyato & Koyama 2018; cmap_dim = the 4x4 width, as in
     StyleGAN2-ADA)."""
 
-    def __init__(self, resolution: int, channels: int, num_classes: int = 0, channel_base: int = 32768,
-                 channel_max: int = 512, mbstd_group: int = 4, mbstd_channels: int = 1):
+    def __init__(
+        self,
+        resolution: int,
+        channels: int,
+        num_classes: int = 0,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+        mbstd_group: int = 4,
+        mbstd_channels: int = 1,
+    ):
         super().__init__()
         check_configuration(resolution, channels)
         self.resolution, self.channels, self.num_classes = resolution, channels, num_classes
-        width = {2 ** i: channel_count(2 ** i, channel_base, channel_max)
-                 for i in range(2, int(math.log2(resolution)) + 1)}
+        width = {2**i: channel_count(2**i, channel_base, channel_max) for i in range(2, int(math.log2(resolution)) + 1)}
         if width[CONST_RESOLUTION] % mbstd_channels:
             raise ValueError(f"mbstd_channels ({mbstd_channels}) must divide the 4x4 width ({width[4]})")
         self.from_rgb = EqualizedConv2d(channels, width[resolution], 1, activation="lrelu")
-        self.blocks = nn.Sequential(*(DiscriminatorBlock(width[res], width[res // 2])
-                                      for res in sorted(width, reverse=True) if res > CONST_RESOLUTION))
+        self.blocks = nn.Sequential(
+            *(
+                DiscriminatorBlock(width[res], width[res // 2])
+                for res in sorted(width, reverse=True)
+                if res > CONST_RESOLUTION
+            )
+        )
         last = width[CONST_RESOLUTION]
         self.mbstd = MinibatchStdDev(mbstd_group, mbstd_channels)
         self.conv = EqualizedConv2d(last + mbstd_channels, last, 3, activation="lrelu")
-        self.fc = EqualizedLinear(last * CONST_RESOLUTION ** 2, last, activation="lrelu")
+        self.fc = EqualizedLinear(last * CONST_RESOLUTION**2, last, activation="lrelu")
         self.cmap_dim = last if num_classes else 0
         self.out = EqualizedLinear(last, self.cmap_dim or 1)
         self.embed = EqualizedLinear(num_classes, self.cmap_dim) if num_classes else None

@@ -33,13 +33,37 @@ class ConfigRow(TypedDict, total=False):
 CONFIGS: dict[str, ConfigRow] = {
     # demo: measured on digits at 16 px, 1,500 steps (docs/models/stylegan2.md): gamma 0.1 without path
     # length reached a digits FID of 85, the paper's regularisers at gamma 0.01 reached 160
-    "demo": {"channel_base": 1024, "channel_max": 64, "lr": 0.0025, "gamma": 0.1, "ema_kimg": 2.0,
-             "mapping_layers": 2, "z_dim": 64, "w_dim": 64, "augment": "", "pl_weight": 0.0},
+    "demo": {
+        "channel_base": 1024,
+        "channel_max": 64,
+        "lr": 0.0025,
+        "gamma": 0.1,
+        "ema_kimg": 2.0,
+        "mapping_layers": 2,
+        "z_dim": 64,
+        "w_dim": 64,
+        "augment": "",
+        "pl_weight": 0.0,
+    },
     "auto": {"channel_max": 512, "mapping_layers": 2, "augment": ""},  # the rest: from the resolution
-    "cifar": {"channel_base": 32768, "channel_max": 512, "lr": 0.0025, "gamma": 0.01, "ema_kimg": 500.0,
-              "mapping_layers": 2, "augment": ""},
-    "paper256": {"channel_base": 16384, "channel_max": 512, "lr": 0.0025, "gamma": 1.0, "ema_kimg": 20.0,
-                 "mapping_layers": 8, "augment": ""},
+    "cifar": {
+        "channel_base": 32768,
+        "channel_max": 512,
+        "lr": 0.0025,
+        "gamma": 0.01,
+        "ema_kimg": 500.0,
+        "mapping_layers": 2,
+        "augment": "",
+    },
+    "paper256": {
+        "channel_base": 16384,
+        "channel_max": 512,
+        "lr": 0.0025,
+        "gamma": 1.0,
+        "ema_kimg": 20.0,
+        "mapping_layers": 8,
+        "augment": "",
+    },
     # ours, for a few thousand images: auto's networks with DiffAugment (Zhao et al. 2020)
     "low-shot": {"channel_max": 512, "mapping_layers": 2, "augment": "color,translation,cutout"},
 }
@@ -47,31 +71,39 @@ CONFIGS: dict[str, ConfigRow] = {
 
 @dataclass
 class StyleGAN2Options:
-    config: str = option("demo", "the configuration every 0 below comes from: demo (a CPU demo), auto "
-                         "(derived from the resolution and batch), cifar, paper256, low-shot",
-                         choices=tuple(CONFIGS))
+    config: str = option(
+        "demo",
+        "the configuration every 0 below comes from: demo (a CPU demo), auto "
+        "(derived from the resolution and batch), cifar, paper256, low-shot",
+        choices=tuple(CONFIGS),
+    )
     z_dim: int = option(0, "length of z (0: 512, demo 64)", min=0)
     w_dim: int = option(0, "length of w (0: 512, demo 64)", min=0)
     mapping_layers: int = option(0, "depth of the mapping network (0: the config's)", min=0, max=16)
     mapping_lr: float = option(0.01, "learning-rate multiplier of the mapping network (the paper's 0.01)", min=0.0)
-    channel_base: int = option(0, "feature maps: channels at resolution r are min(channel_base / r, channel_max)",
-                               min=0)
+    channel_base: int = option(
+        0, "feature maps: channels at resolution r are min(channel_base / r, channel_max)", min=0
+    )
     channel_max: int = option(0, "most channels of any layer (0: the config's)", min=0)
     mbstd_group: int = option(4, "minibatch standard deviation group size", min=1)
     lr: float = option(0.0, "Adam learning rate of G and D (0: the config's); betas (0, 0.99)", min=0.0)
     gamma: float = option(-1.0, "R1 weight (-1: the config's; auto: 0.0002 x resolution^2 / batch)")
     r1_every: int = option(16, "lazy R1: every this many steps (the paper's 16)", min=1)
-    pl_weight: float = option(-1.0, "path-length regularisation weight (-1: the config's, the paper's 2; demo 0; "
-                                    "0: off)")
+    pl_weight: float = option(
+        -1.0, "path-length regularisation weight (-1: the config's, the paper's 2; demo 0; 0: off)"
+    )
     pl_every: int = option(4, "lazy path-length regularisation: every this many steps (the paper's 4)", min=1)
     pl_decay: float = option(0.01, "decay of the path-length running mean (the paper's 0.01)", min=0.0, max=1.0)
     pl_batch_shrink: int = option(2, "the path-length batch is the batch divided by this (the paper's 2)", min=1)
-    style_mixing: float = option(0.9, "probability of mixing two styles in a generated batch (the paper's 0.9)",
-                                 min=0.0, max=1.0)
-    ema_kimg: float = option(-1.0, "generator average half-life in thousands of images (-1: the config's; "
-                                   "auto: batch x 10 / 32)")
-    augment: str = option("-", "DiffAugment policy of D's inputs: color, translation, cutout ('-': the config's, "
-                               "'' off)")
+    style_mixing: float = option(
+        0.9, "probability of mixing two styles in a generated batch (the paper's 0.9)", min=0.0, max=1.0
+    )
+    ema_kimg: float = option(
+        -1.0, "generator average half-life in thousands of images (-1: the config's; auto: batch x 10 / 32)"
+    )
+    augment: str = option(
+        "-", "DiffAugment policy of D's inputs: color, translation, cutout ('-': the config's, '' off)"
+    )
     truncation_cutoff: int = option(0, "truncation applies to the first this many style layers (0: all)", min=0)
 
 
@@ -102,13 +134,17 @@ def resolve_options(options: StyleGAN2Options, resolution: int) -> Resolved:
     channel_base = pick("channel_base", options.channel_base, 0, 16384 if resolution < 512 else 32768)
     lr = pick("lr", options.lr, 0.0, 0.002 if auto and resolution >= 1024 else 0.0025)
     resolved = Resolved(
-        z_dim=pick("z_dim", options.z_dim, 0, 512), w_dim=pick("w_dim", options.w_dim, 0, 512),
+        z_dim=pick("z_dim", options.z_dim, 0, 512),
+        w_dim=pick("w_dim", options.w_dim, 0, 512),
         mapping_layers=pick("mapping_layers", options.mapping_layers, 0, 8),
-        channel_base=channel_base, channel_max=pick("channel_max", options.channel_max, 0, 512), lr=lr,
+        channel_base=channel_base,
+        channel_max=pick("channel_max", options.channel_max, 0, 512),
+        lr=lr,
         gamma=options.gamma if options.gamma >= 0 else config.get("gamma"),
         ema_kimg=options.ema_kimg if options.ema_kimg >= 0 else config.get("ema_kimg"),
         augment=options.augment if options.augment != "-" else config["augment"],
-        pl_weight=options.pl_weight if options.pl_weight >= 0 else config.get("pl_weight", 2.0))
+        pl_weight=options.pl_weight if options.pl_weight >= 0 else config.get("pl_weight", 2.0),
+    )
     if resolved.z_dim < 1 or resolved.w_dim < 1:
         raise UsageError("stylegan2: z_dim and w_dim must be positive")
     return resolved

@@ -54,18 +54,33 @@ class StyleGAN2(nn.Module):
             raise UsageError(f"option 'augment' of model 'stylegan2': {exc}") from None
         s = self.settings
         self.num_classes = data.num_classes if self.conditional else 0
-        self.G = Generator(s.z_dim, s.w_dim, data.resolution, data.channels, num_classes=self.num_classes,
-                           mapping_layers=s.mapping_layers, mapping_lr=options.mapping_lr,
-                           channel_base=s.channel_base, channel_max=s.channel_max)
-        self.D = Discriminator(data.resolution, data.channels, num_classes=self.num_classes,
-                               channel_base=s.channel_base, channel_max=s.channel_max,
-                               mbstd_group=options.mbstd_group)
+        self.G = Generator(
+            s.z_dim,
+            s.w_dim,
+            data.resolution,
+            data.channels,
+            num_classes=self.num_classes,
+            mapping_layers=s.mapping_layers,
+            mapping_lr=options.mapping_lr,
+            channel_base=s.channel_base,
+            channel_max=s.channel_max,
+        )
+        self.D = Discriminator(
+            data.resolution,
+            data.channels,
+            num_classes=self.num_classes,
+            channel_base=s.channel_base,
+            channel_max=s.channel_max,
+            mbstd_group=options.mbstd_group,
+        )
         self.register_buffer("pl_mean", torch.zeros(()))  # the path-length target, checkpointed with the model
         # the penalty phases differentiate a gradient: fp32 and uncompiled (Phase.double_backward)
-        self.phases = (Phase("G", optimizer="G"),
-                       Phase("G_reg", optimizer="G", every=options.pl_every, double_backward=True),
-                       Phase("D", optimizer="D", critic=True),
-                       Phase("D_reg", optimizer="D", every=options.r1_every, double_backward=True))
+        self.phases = (
+            Phase("G", optimizer="G"),
+            Phase("G_reg", optimizer="G", every=options.pl_every, double_backward=True),
+            Phase("D", optimizer="D", critic=True),
+            Phase("D_reg", optimizer="D", every=options.r1_every, double_backward=True),
+        )
         if self.settings.pl_weight == 0:
             self.phases = tuple(p for p in self.phases if p.name != "G_reg")
 
@@ -80,20 +95,28 @@ class StyleGAN2(nn.Module):
         lazy = regularization.lazy_adam_settings
         g_lr, g_betas = lazy(lr, BETAS, self.options.pl_every) if self.settings.pl_weight else (lr, BETAS)
         d_lr, d_betas = lazy(lr, BETAS, self.options.r1_every)
-        return {"G": torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8),
-                "D": torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=d_betas, eps=1e-8)}
+        return {
+            "G": torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8),
+            "D": torch.optim.Adam(self.D.parameters(), lr=d_lr, betas=d_betas, eps=1e-8),
+        }
 
     # -- sampling (ganzoo.protocols.SamplesFromNoise / SamplesConditionally) -------------------
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.settings.z_dim, generator=generator)
 
-    def sample(self, noise: torch.Tensor, labels: torch.Tensor | None = None,
-               truncation: float | None = None) -> torch.Tensor:
+    def sample(
+        self, noise: torch.Tensor, labels: torch.Tensor | None = None, truncation: float | None = None
+    ) -> torch.Tensor:
         """Images for noise (and labels); ``truncation`` is psi in W towards the average w,
         on the first ``truncation_cutoff`` style layers (all by default). Noise inputs are the
         fixed per-layer ones, so an image depends on its z alone."""
-        return self.G(noise, self._labels(labels, len(noise)), truncation_psi=1.0 if truncation is None else truncation,
-                      truncation_cutoff=self.options.truncation_cutoff or None, noise_mode="const")
+        return self.G(
+            noise,
+            self._labels(labels, len(noise)),
+            truncation_psi=1.0 if truncation is None else truncation,
+            truncation_cutoff=self.options.truncation_cutoff or None,
+            noise_mode="const",
+        )
 
     def _labels(self, labels: torch.Tensor | None, n: int) -> torch.Tensor | None:
         if not self.num_classes:
@@ -139,8 +162,10 @@ class StyleGAN2(nn.Module):
             fake_logits = self._discriminate(fake.detach(), labels)
             real_logits = self._discriminate(real, labels)
             loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
-            return PhaseLoss(loss, {"loss_D": loss.detach(), "D(x)": real_logits.detach().mean(),
-                                    "D(G(z))": fake_logits.detach().mean()})
+            return PhaseLoss(
+                loss,
+                {"loss_D": loss.detach(), "D(x)": real_logits.detach().mean(), "D(G(z))": fake_logits.detach().mean()},
+            )
         if phase.name == "D_reg":
             return self._r1(real, labels, ctx.batch_size or len(real))
         raise UnknownPhaseError(self, phase.name)
@@ -164,7 +189,9 @@ class StyleGAN2(nn.Module):
         gamma / 2 and the lazy interval."""
         gradients = regularization.input_gradients(lambda images: self._discriminate(images, labels), real)
         penalty = gradients.square().sum(1).mean()
-        gamma = self.settings.gamma if self.settings.gamma is not None else 0.0002 * self.data.resolution ** 2 / batch_size
+        gamma = (
+            self.settings.gamma if self.settings.gamma is not None else 0.0002 * self.data.resolution**2 / batch_size
+        )
         loss = penalty * (gamma / 2) * self.options.r1_every
         return PhaseLoss(loss, {"r1_penalty": penalty.detach()})
 
@@ -180,4 +207,3 @@ class ConditionalStyleGAN2(StyleGAN2):
         if choice is not None:
             return torch.full((n,), int(choice), dtype=torch.int64)
         return torch.randint(self.num_classes, (n,), generator=generator)
-

@@ -22,14 +22,13 @@ TINY = ("channel_base=256", "channel_max=32", "z_dim=32", "w_dim=32", "mapping_l
 
 def run_cli(*args, env: dict | None = None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "ganzoo", *map(str, args)], capture_output=True, text=True,
-                          env=full_env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "ganzoo", *map(str, args)], capture_output=True, text=True, env=full_env, timeout=600
+    )
 
 
 def tiny_sets() -> list[str]:
     return [arg for value in TINY for arg in ("--set", value)]
-
-
 
 
 @pytest.fixture(autouse=True)

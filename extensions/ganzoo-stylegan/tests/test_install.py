@@ -22,8 +22,9 @@ def models() -> dict:
 
 @pytest.mark.alone
 def test_uninstalled_the_model_is_gone_and_ganzoo_still_works(tmp_path):
-    run = run_cli("train", "stylegan2", "--steps", "1", "--batch-size", "4", "--out", tmp_path, "--name", "s",
-                  *tiny_sets())
+    run = run_cli(
+        "train", "stylegan2", "--steps", "1", "--batch-size", "4", "--out", tmp_path, "--name", "s", *tiny_sets()
+    )
     assert run.returncode == 0, run.stderr
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "uninstall", "-y", "ganzoo-stylegan"], check=True)
@@ -34,6 +35,5 @@ def test_uninstalled_the_model_is_gone_and_ganzoo_still_works(tmp_path):
         assert orphan.returncode == 2 and "unknown model 'stylegan2'" in orphan.stderr
         assert "Traceback" not in orphan.stderr
     finally:
-        subprocess.run([*pip, "install", "--no-deps", "-e", str(PACKAGE)], check=True,
-                       capture_output=True)
+        subprocess.run([*pip, "install", "--no-deps", "-e", str(PACKAGE)], check=True, capture_output=True)
     assert models()["stylegan2"]["distribution"] == "ganzoo-stylegan"

@@ -134,8 +134,9 @@ def reference_modulated_conv(conv: ModulatedConv2d, x: torch.Tensor, w: torch.Te
     return torch.cat(outputs)
 
 
-@pytest.mark.parametrize(("kernel", "demodulate", "up"),
-                         [(3, True, False), (3, True, True), (1, False, False), (3, False, True)])
+@pytest.mark.parametrize(
+    ("kernel", "demodulate", "up"), [(3, True, False), (3, True, True), (1, False, False), (3, False, True)]
+)
 def test_modulated_conv_equals_per_sample_reference(kernel, demodulate, up):
     torch.manual_seed(0)
     conv = ModulatedConv2d(16, 24, kernel, w_dim=8, demodulate=demodulate, up=up)
@@ -174,8 +175,9 @@ def test_downsampling_conv_is_blur_then_strided_conv():
     assert out.shape == (2, 5, 8, 8)
     assert torch.allclose(out, expected, atol=1e-5, rtol=0)
     skip = EqualizedConv2d(6, 5, 1, bias=False, down=True)
-    assert torch.allclose(skip(x), F.conv2d(downsample2d(x, setup_filter()), skip.weight * skip.weight_gain),
-                          atol=1e-5, rtol=0)
+    assert torch.allclose(
+        skip(x), F.conv2d(downsample2d(x, setup_filter()), skip.weight * skip.weight_gain), atol=1e-5, rtol=0
+    )
 
 
 # -- FIR resampling ------------------------------------------------------------------------------
@@ -347,8 +349,9 @@ def test_noise_strengths_start_at_zero():
 
 
 def assert_nonzero_finite_grads(named_parameters, skip=()):
-    missing = [name for name, p in named_parameters
-               if name not in skip and (p.grad is None or not p.grad.abs().sum() > 0)]
+    missing = [
+        name for name, p in named_parameters if name not in skip and (p.grad is None or not p.grad.abs().sum() > 0)
+    ]
     assert not missing, f"no gradient reached {missing}"
 
 

@@ -42,13 +42,17 @@ def test_the_plugin_is_listed_from_its_distribution():
 def test_phases_are_data_with_the_lazy_intervals():
     model = tiny_model()
     assert [(p.name, p.optimizer, p.every) for p in model.phases] == [
-        ("G", "G", 1), ("G_reg", "G", 4), ("D", "D", 1), ("D_reg", "D", 16)]
+        ("G", "G", 1),
+        ("G_reg", "G", 4),
+        ("D", "D", 1),
+        ("D_reg", "D", 16),
+    ]
     due = {p.name: [step for step in range(33) if p.runs_at(step)] for p in model.phases}
     assert due["G_reg"] == list(range(0, 33, 4)) and due["D_reg"] == [0, 16, 32]
     optimizers = model.configure_optimizers()
     c = 16 / 17  # the lazy-regularisation correction of D's Adam
     assert optimizers["D"].param_groups[0]["lr"] == pytest.approx(0.0025 * c)
-    assert optimizers["D"].param_groups[0]["betas"][1] == pytest.approx(0.99 ** c)
+    assert optimizers["D"].param_groups[0]["betas"][1] == pytest.approx(0.99**c)
 
 
 @pytest.mark.parametrize("name", ["stylegan2", "stylegan2-cond"])
@@ -111,8 +115,24 @@ def test_configs_follow_the_published_table():
 
 def test_an_interrupted_run_resumes_exactly(tmp_path):
     """17 steps: both lazy regularisers (and the path-length mean) run before and after the cut."""
-    common = ["--batch-size", "8", "--log-every", "4", "--sample-every", "100", "--seed", "5", "--resolution", "16",
-              "--ema-start", "0", "--deterministic", "--out", tmp_path, *tiny_sets()]
+    common = [
+        "--batch-size",
+        "8",
+        "--log-every",
+        "4",
+        "--sample-every",
+        "100",
+        "--seed",
+        "5",
+        "--resolution",
+        "16",
+        "--ema-start",
+        "0",
+        "--deterministic",
+        "--out",
+        tmp_path,
+        *tiny_sets(),
+    ]
     whole = run_cli("train", "stylegan2", "--steps", "17", "--name", "whole", "--checkpoint-every", "17", *common)
     part = run_cli("train", "stylegan2", "--steps", "9", "--name", "part", "--checkpoint-every", "9", *common)
     assert whole.returncode == 0 and part.returncode == 0, whole.stderr + part.stderr
@@ -131,20 +151,56 @@ def test_an_interrupted_run_resumes_exactly(tmp_path):
 
 
 def test_generate_with_truncation_and_classes(tmp_path):
-    result = run_cli("train", "stylegan2-cond", "--steps", "2", "--batch-size", "8", "--resolution", "16", "--out",
-                     tmp_path, "--name", "c", *tiny_sets())
+    result = run_cli(
+        "train",
+        "stylegan2-cond",
+        "--steps",
+        "2",
+        "--batch-size",
+        "8",
+        "--resolution",
+        "16",
+        "--out",
+        tmp_path,
+        "--name",
+        "c",
+        *tiny_sets(),
+    )
     assert result.returncode == 0, result.stderr
-    grid = run_cli("generate", tmp_path / "c", "--truncation", "0.7", "--class", "all", "--n", "4", "--grid",
-                   tmp_path / "g.png")
+    grid = run_cli(
+        "generate", tmp_path / "c", "--truncation", "0.7", "--class", "all", "--n", "4", "--grid", tmp_path / "g.png"
+    )
     assert grid.returncode == 0, grid.stderr
     assert (tmp_path / "g.png").is_file()
 
 
 def test_a_short_run_moves_towards_digits(tmp_path):
     """The digits extractor's FID of the moving-average generator falls during a short run."""
-    result = run_cli("train", "stylegan2", "--resolution", "16", "--steps", "300", "--batch-size", "32",
-                     "--eval-every", "100", "--eval-n", "500", "--eval-extractor", "digits", "--ema-start", "0",
-                     "--sample-every", "300", "--out", tmp_path, "--name", "learn", *tiny_sets())
+    result = run_cli(
+        "train",
+        "stylegan2",
+        "--resolution",
+        "16",
+        "--steps",
+        "300",
+        "--batch-size",
+        "32",
+        "--eval-every",
+        "100",
+        "--eval-n",
+        "500",
+        "--eval-extractor",
+        "digits",
+        "--ema-start",
+        "0",
+        "--sample-every",
+        "300",
+        "--out",
+        tmp_path,
+        "--name",
+        "learn",
+        *tiny_sets(),
+    )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in (tmp_path / "learn" / "metrics.jsonl").read_text().splitlines()]
     fids = [record["eval"]["fid"] for record in records if "eval" in record]

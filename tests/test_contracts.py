@@ -81,6 +81,7 @@ def register_losses(register):
 """
 
 
+@pytest.mark.slow
 def test_a_loss_written_from_the_docs_trains_dcgan_and_a_broken_one_is_named(tmp_path):
     site = make_distribution(
         tmp_path / "site", "docs-losses", "docs_losses", LOSSES.format(example=docstring_example(Loss))
@@ -159,6 +160,7 @@ def best_flags(run) -> list[bool]:
     return [record["best"] for record in records if "eval" in record]
 
 
+@pytest.mark.slow
 def test_a_plugin_metric_declares_its_direction_and_need_of_logits(tmp_path):
     env = with_site(make_distribution(tmp_path / "site", "rising-metrics", "rising_metrics", METRICS))
     evaluation = ["--steps", "3", "--eval-every", "1", "--eval-extractor", "digits", "--eval-n", "20"]

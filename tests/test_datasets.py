@@ -369,6 +369,7 @@ def test_flip_moves_input_and_target_together():
 # --- CLI -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_prepare_make_edges_and_info(tmp_path):
     photos = tmp_path / "photos"
     for i in range(10):
@@ -396,6 +397,7 @@ def test_cli_prepare_make_edges_and_info(tmp_path):
     assert "cartoonset10k.tgz" in info and "background" in info and "CC BY 4.0" in info
 
 
+@pytest.mark.slow
 def test_bench_data_reports_every_measurement(tmp_path):
     result = run_cli("bench", "data", "--jpegs", "150", "--sizes", "300,600", "--workdir", tmp_path, "--json")
     assert result.returncode == 0, result.stderr

@@ -192,6 +192,7 @@ def test_runs_its_tasks_inference(name, trained):
     assert checked, f"model '{name}' implements none of the inference protocols"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", MODELS)
 def test_bench_and_eval(name, trained):
     subject = SUBJECTS[name]

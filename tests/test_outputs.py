@@ -19,6 +19,9 @@ from PIL import Image
 from conftest import assert_no_traceback, run_cli
 from test_datasets import tar_gz
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 TINY = ("--steps", "2", "--batch-size", "8", "--resolution", "16", "--set", "ngf=8", "--set", "ndf=8")
 
 

@@ -15,6 +15,9 @@ from ganzoo.regularization import lazy_adam_settings, lazy_ratio
 from ganzoo.training.phases import PhaseRunner, batches_per_step, check_critic_steps, checked_phases
 from test_engine import assert_same_tensors, final_state
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 # A third-party model with a lazy R1 phase every 16 steps on D's optimizer and a fresh-batch
 # regulariser every 4 steps on G's: the shape of StyleGAN2's schedule, on a tiny MLP.
 LAZY_MODEL = """

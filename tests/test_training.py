@@ -12,6 +12,9 @@ from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.inference import load_run
 from ganzoo.training.samples import sample_images
 
+# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
+pytestmark = pytest.mark.slow
+
 STEPS = 300
 ARGS = [
     "--steps",

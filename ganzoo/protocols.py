@@ -404,11 +404,17 @@ class Translates(Protocol):
 @runtime_checkable
 class AveragesOverImages(Protocol):
     """A model whose generator average is defined by a half-life in images (StyleGAN's "EMA
-    kimg"): without ``--ema-decay`` the loop uses decay = 0.5 ** (batch / (1000 x kimg)), so
-    the average spans the same number of images whatever the batch size."""
+    kimg"), as its reference implementation averages: without ``--ema-decay`` the loop keeps
+    beta = 0.5 ** (batch / (1000 x kimg)) of the average at each step, so it spans the same
+    number of images whatever the batch size, with no other warm-up."""
 
     def ema_half_life_kimg(self, batch_size: int) -> float:
         """The half-life, in thousands of images, for training at ``batch_size``."""
+
+    def ema_rampup(self) -> float | None:
+        """None, or r: the half-life is at most r x the images seen so far (StyleGAN2-ADA's
+        ``ema_rampup``, 0.05 in its ``auto`` and ``cifar`` configurations), so the average of a
+        young run covers recent weights only."""
 
 
 @runtime_checkable

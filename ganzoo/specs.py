@@ -113,6 +113,10 @@ class ModelSpec:
     """Images per step without ``--batch-size``."""
     lr_schedule: str = "constant"
     """The default of ``train --lr-schedule``: ``constant`` or ``linear-decay``."""
+    ema_start_fraction: float = 0.2
+    """Where the generator's moving average starts without ``--ema-start``, as a fraction of the
+    step budget: a fifth by default, so untrained weights never enter it; 0 for a model whose
+    average ramps up with the images seen, as StyleGAN2's does."""
     tiny_options: dict[str, Any] = field(default_factory=dict, hash=False)
     """Options of the model's smallest variant (a few channels, one block), which the every-model
     test builds, trains and resumes; ``{}``: the defaults are already small."""

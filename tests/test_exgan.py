@@ -1,5 +1,7 @@
 """ExGAN exemplar inpainting end to end: data pairing, composite exactness, learning, resume,
-`ganzoo inpaint`, evaluation with the exemplar gain, CelebA eyes in the official layout."""
+`ganzoo inpaint`, evaluation with the exemplar gain, CelebA eyes in the official layout; and (quick,
+not slow) the objective's terms from the paper's formulas on fixed tensors, and the code mode's
+wiring of the paper's figure (D sees the inpainted output's code, the encoder learns through G)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,9 @@ from conftest import assert_no_traceback, list_json, run_cli
 from ganzoo.errors import DataError
 from ganzoo.training.checkpoint import load_checkpoint
 
-# Trains models for tens of seconds: `make test` runs it, `make check` leaves it out.
-pytestmark = pytest.mark.slow
+# The tests that train models or run the CLI take tens of seconds: `make test` runs them, `make
+# check` leaves them out. The loss-formula and wiring tests at the end take a second and are not slow.
+slow = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,7 @@ def hole_l1(model, data, exemplars: torch.Tensor | None = None) -> float:
     return float(error.sum() / batch["mask"].sum())
 
 
+@slow
 def test_exgan_is_listed_with_its_task():
     models = {row["name"]: row for row in list_json("models")}
     assert models["exgan"]["task"] == "inpainting"
@@ -56,6 +60,7 @@ def test_exgan_is_listed_with_its_task():
     assert datasets["digits-inpaint"]["type"] == "inpainting" and datasets["celeba-eyes"]["type"] == "inpainting"
 
 
+@slow
 def test_digits_pairing_exemplars_of_the_same_class_and_fixed_held_out():
     train = ganzoo.load_dataset("digits-inpaint", split="train")
     test = ganzoo.load_dataset("digits-inpaint", split="test")
@@ -76,6 +81,7 @@ def test_digits_pairing_exemplars_of_the_same_class_and_fixed_held_out():
     assert wrong.shape == test.batch(torch.arange(len(test)))["exemplar"].shape
 
 
+@slow
 def test_training_masks_are_drawn_from_the_checkpointed_stream():
     data = ganzoo.load_dataset("digits-inpaint")
     torch.manual_seed(5)
@@ -87,6 +93,7 @@ def test_training_masks_are_drawn_from_the_checkpointed_stream():
     assert not torch.equal(second["mask"], third["mask"])
 
 
+@slow
 @pytest.mark.parametrize("mode", ["reference", "code", "none"])
 def test_every_mode_builds_fills_and_composites_exactly(mode):
     model = ganzoo.create_model("exgan", channels=3, resolution=64, data_kind="inpainting", exemplar=mode).eval()
@@ -102,6 +109,7 @@ def test_every_mode_builds_fills_and_composites_exactly(mode):
     assert not torch.equal(out[~outside], images[~outside])
 
 
+@slow
 def test_a_short_run_learns_and_the_right_exemplar_helps(trained):
     run = trained
     loaded = run.model()
@@ -115,6 +123,7 @@ def test_a_short_run_learns_and_the_right_exemplar_helps(trained):
     assert logged[-1] < logged[0]
 
 
+@slow
 def test_eval_reports_pixel_scores_fid_and_a_positive_exemplar_gain(trained):
     result = run_cli("eval", trained.path, "--metric", "fid", "--feature-extractor", "digits", "--n", "197", "--json")
     assert result.returncode == 0, result.stderr
@@ -133,6 +142,7 @@ def test_eval_reports_pixel_scores_fid_and_a_positive_exemplar_gain(trained):
     assert scores["l1"] < scores["l1_hole"]  # outside the hole nothing changes
 
 
+@slow
 def test_inpaint_cli_keeps_size_and_every_pixel_outside_the_hole(trained, tmp_path):
     rng = np.random.default_rng(0)
     for folder in ("images", "masks", "exemplars"):
@@ -182,6 +192,7 @@ def test_inpaint_cli_keeps_size_and_every_pixel_outside_the_hole(trained, tmp_pa
     assert np.array_equal(output[hole > 0], original[hole > 0])  # now the black part was the hole
 
 
+@slow
 @pytest.mark.parametrize(
     "case, message",
     [
@@ -223,6 +234,7 @@ def test_inpaint_bad_inputs_are_one_line_errors(trained, tmp_path, case, message
     assert not (tmp_path / "out").exists()
 
 
+@slow
 def test_api_inpaint_composites_bytes(trained):
     test = ganzoo.load_dataset("digits-inpaint", split="test", resolution=32)
     batch = test.batch(torch.arange(4))
@@ -231,6 +243,7 @@ def test_api_inpaint_composites_bytes(trained):
     assert filled.dtype == torch.uint8 and torch.equal(filled[outside], batch["image"][outside])
 
 
+@slow
 def test_an_interrupted_exgan_run_resumes_exactly(tmp_path):
     common = [
         "--batch-size",
@@ -256,6 +269,7 @@ def test_an_interrupted_exgan_run_resumes_exactly(tmp_path):
         assert torch.equal(a["model"][key], b["model"][key]), key
 
 
+@slow
 def test_data_masks_writes_pngs(tmp_path):
     result = run_cli("data", "masks", "--kind", "strokes", "--n", "5", "--resolution", "64", "--out", tmp_path / "m")
     assert result.returncode == 0, result.stderr
@@ -297,6 +311,7 @@ def write_celeba(root, overlap: bool = False):
     return root
 
 
+@slow
 def test_celeba_eyes_pairs_people_and_boxes_the_eyes(tmp_path):
     root = write_celeba(tmp_path / "celeba")
     data = ganzoo.load_dataset("celeba-eyes", root=str(root), resolution=64)
@@ -313,12 +328,14 @@ def test_celeba_eyes_pairs_people_and_boxes_the_eyes(tmp_path):
     assert not mask[:20].any() and not mask[45:].any()
 
 
+@slow
 def test_celeba_eyes_refuses_a_person_in_two_splits(tmp_path):
     root = write_celeba(tmp_path / "celeba", overlap=True)
     with pytest.raises(DataError, match="person 4 appears in the splits"):
         ganzoo.load_dataset("celeba-eyes", root=str(root), resolution=64)
 
 
+@slow
 def test_train_exgan_on_a_celeba_folder(tmp_path):
     root = write_celeba(tmp_path / "celeba")
     result = run_cli(
@@ -362,6 +379,7 @@ def write_folder(root, exemplars: bool = False, flat: bool = False):
     return root
 
 
+@slow
 def test_inpaint_folder_pairs_by_subfolder_and_reads_the_masks(tmp_path):
     root = write_folder(tmp_path / "mine")
     data = ganzoo.load_dataset("inpaint-folder", root=str(root), resolution=40)
@@ -386,6 +404,7 @@ def test_inpaint_folder_pairs_by_subfolder_and_reads_the_masks(tmp_path):
         ganzoo.load_dataset("inpaint-folder", root=str(root), resolution=40)
 
 
+@slow
 def test_eval_every_works_for_inpainting_runs(tmp_path):
     result = run_cli(
         "train",
@@ -411,6 +430,7 @@ def test_eval_every_works_for_inpainting_runs(tmp_path):
     assert (tmp_path / "r" / "checkpoints" / "best.safetensors").is_file()
 
 
+@slow
 def test_labelled_inpaint_over_any_labelled_dataset():
     train = ganzoo.load_dataset("labelled-inpaint", source="digits", resolution=32)
     test = ganzoo.load_dataset("labelled-inpaint", source="digits", resolution=32, split="test")
@@ -419,3 +439,124 @@ def test_labelled_inpaint_over_any_labelled_dataset():
     assert (test.groups[partner] == test.groups[torch.arange(len(test))]).all()
     with pytest.raises(DataError, match="holds paired data, not labelled images"):
         ganzoo.load_dataset("labelled-inpaint", source="edges2digits")
+
+
+# -- the objective from the paper's formulas, and code mode's wiring (quick: not slow) ----------------
+
+
+def tiny_exgan(mode: str, **options):
+    """A tiny exgan at 32 px in eval mode (spectral norm's power iteration then stands still, so
+    the same input gives the same logits on every call) and a fixed batch of 4."""
+    torch.manual_seed(0)
+    model = ganzoo.create_model(
+        "exgan",
+        channels=1,
+        resolution=32,
+        data_kind="inpainting",
+        exemplar=mode,
+        ngf=4,
+        ndf=4,
+        blocks=1,
+        code_dim=8,
+        **options,
+    ).eval()
+    g = torch.Generator().manual_seed(3)
+    image = torch.rand(4, 1, 32, 32, generator=g) * 2 - 1
+    exemplar = torch.rand(4, 1, 32, 32, generator=g) * 2 - 1
+    mask = torch.zeros(4, 1, 32, 32)
+    for k, (top, left) in enumerate([(4, 6), (10, 3), (12, 14), (20, 8)]):
+        mask[k, :, top : top + 8 - k, left : left + 10] = 1
+    return model, {"image": image, "mask": mask, "exemplar": exemplar}
+
+
+def run_phases(model, batch):
+    """The D phase then the G phase of one step, sharing the step's scratch as the loop does."""
+    from ganzoo.plugin import StepContext
+
+    ctx = StepContext(step=0)
+    d_phase, g_phase = model.phases
+    return model.phase_loss(d_phase, batch, ctx), model.phase_loss(g_phase, batch, ctx), ctx.scratch
+
+
+def softplus(x: torch.Tensor) -> torch.Tensor:
+    return torch.log1p(torch.exp(-x.abs())) + x.clamp_min(0)  # log(1 + e^x), written out
+
+
+@pytest.mark.parametrize("mode", ["reference", "code"])
+def test_the_objective_terms_equal_the_papers_formulas_on_fixed_tensors(mode):
+    """The three losses of the paper's figure, with ganzoo's weights: D: -log D(x | c) -
+    log(1 - D(x^ | c)); G: the adversarial -log D(x^ | c) (the non-saturating GAN form) +
+    lambda_l1 (L1 outside + hole_weight L1 inside the hole, 10 and 6) and, in code mode, the
+    perceptual lambda_code mean |E(x^) - E(r)| (1). x^ is the composite, c the exemplar (its image
+    in reference mode; in code mode its code E(r) and the judged image's code E(x), E(x^), as the
+    figure feeds D). Every term is checked on its own, so a factor of two anywhere fails."""
+    model, batch = tiny_exgan(mode)
+    d_loss, g_loss, scratch = run_phases(model, batch)
+    x, m, r = batch["image"], batch["mask"], batch["exemplar"]
+    with torch.no_grad():
+        code = model.E(r) if mode == "code" else None
+        raw = model.G(x * (1 - m), m, exemplar=r if mode == "reference" else None, exemplar_code=code)
+        filled = m * raw + (1 - m) * x
+        assert torch.equal(filled, scratch["fake"].detach())
+
+        def d_of(images):
+            if mode == "code":
+                return model.D(images, m, exemplar_code=code, image_code=model.E(images))
+            return model.D(images, m, exemplar=r)
+
+        real_logits, fake_logits = d_of(x), d_of(filled)
+        expected_d = softplus(-real_logits).mean() + softplus(fake_logits).mean()
+        expected_adv = softplus(-fake_logits).mean()
+        error = (raw - x).abs()
+        expected_hole = (error * m).sum() / m.sum()
+        expected_outside = (error * (1 - m)).sum() / (1 - m).sum()
+        expected_g = expected_adv + 10.0 * (expected_outside + 6.0 * expected_hole)
+        if mode == "code":
+            expected_code = (model.E(filled) - code).abs().mean()
+            expected_g = expected_g + 1.0 * expected_code
+            assert torch.allclose(g_loss.logs["code"], expected_code, rtol=1e-5), (g_loss.logs["code"], expected_code)
+            assert expected_code > 1e-4  # the term is there to be checked
+    assert torch.allclose(d_loss.loss, expected_d, rtol=1e-5), (d_loss.loss, expected_d)
+    assert torch.allclose(g_loss.logs["loss_G_adv"], expected_adv, rtol=1e-5)
+    assert torch.allclose(g_loss.logs["L1_hole"], expected_hole, rtol=1e-5)
+    assert torch.allclose(g_loss.loss, expected_g, rtol=1e-5), (g_loss.loss, expected_g)
+    assert g_loss.loss > 2 * expected_adv and expected_outside > 1e-3  # every term counts
+
+
+def test_code_mode_d_sees_the_inpainted_outputs_code_and_the_encoder_learns_through_g():
+    model, batch = tiny_exgan("code")
+    seen: list[dict] = []
+    model.D.register_forward_pre_hook(lambda module, args, kwargs: seen.append(dict(kwargs)), with_kwargs=True)
+    d_loss, g_loss, scratch = run_phases(model, batch)
+    fake = scratch["fake"].detach()
+    with torch.no_grad():
+        code, real_code, fake_code = model.E(batch["exemplar"]), model.E(batch["image"]), model.E(fake)
+    assert len(seen) == 3  # D phase: real, fake; G phase: fake
+    for call, judged in zip(seen, (real_code, fake_code, fake_code)):
+        assert torch.allclose(call["image_code"], judged) and torch.allclose(call["exemplar_code"], code)
+        assert not call["exemplar_code"].requires_grad  # the condition is a given, not a way to fool D
+    assert seen[2]["image_code"].requires_grad  # G is judged through its output's code too
+
+    # D's loss trains neither the encoder nor G
+    d_loss.loss.backward(retain_graph=True)
+    assert all(p.grad is None for p in [*model.E.parameters(), *model.G.parameters()])
+    # G's adversarial term reaches the encoder, and only through G's code input
+    model.options.lambda_l1 = model.options.lambda_code = 0.0
+    _, adversarial_only, _ = run_phases(model, batch)
+    adversarial_only.loss.backward()
+    through_everything = torch.cat([p.grad.flatten() for p in model.E.parameters()])
+    assert through_everything.abs().sum() > 0
+    model.zero_grad(set_to_none=True)
+    g_forward = model.G.forward
+    model.G.forward = lambda *args, exemplar_code=None, **kwargs: g_forward(  # G's code input detached
+        *args, exemplar_code=exemplar_code.detach(), **kwargs
+    )
+    _, cut, _ = run_phases(model, batch)
+    cut.loss.backward()
+    assert all(p.grad is None or not p.grad.any() for p in model.E.parameters())  # nothing left: all came via G
+
+
+def test_code_mode_discriminator_refuses_to_judge_without_the_images_code():
+    model, batch = tiny_exgan("code")
+    with pytest.raises(ValueError, match="the code of the judged image"):
+        model.D(batch["image"], batch["mask"], exemplar_code=torch.zeros(4, 8))

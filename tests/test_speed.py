@@ -21,7 +21,7 @@ from ganzoo.layers import ReflectionPad2d, full_precision, reflect_by_slices
 from ganzoo.protocols import DataInfo, GathersRows, Phase, PhaseLoss
 from ganzoo.regularization import double_backward, input_gradients
 from ganzoo.training.checkpoint import load_checkpoint
-from ganzoo.training.ema import GeneratorEMA
+from ganzoo.training.ema import GeneratorEMA, HalfLife, WarmedDecay
 from ganzoo.training.feed import BatchFeed, choose_mode
 from ganzoo.training.phases import PhaseRunner
 from ganzoo.training.precision import Precision, resolve_precision
@@ -238,7 +238,7 @@ def test_ema_matches_averaged_model_and_loads_its_state():
     torch.manual_seed(0)
     model = nn.Module()
     model.G = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))
-    ema = GeneratorEMA(model, ("G",), decay=0.9, start=0)
+    ema = GeneratorEMA(model, ("G",), WarmedDecay(0.9), start=0)
 
     def ramped(averaged, current, n):  # the old update, through torch's AveragedModel
         weight = 1.0 - torch.clamp((1.0 + n) / (10.0 + n), max=0.9)
@@ -256,7 +256,7 @@ def test_ema_matches_averaged_model_and_loads_its_state():
     ours = ema.state_dict()["G"]
     for key, value in reference.state_dict().items():
         torch.testing.assert_close(ours[key], value, rtol=1e-6, atol=1e-6)
-    again = GeneratorEMA(model, ("G",), decay=0.9, start=0)
+    again = GeneratorEMA(model, ("G",), WarmedDecay(0.9), start=0)
     again.load_state_dict({"G": reference.state_dict()})  # a checkpoint written before this EMA
     assert int(again.n_averaged["G"]) == 30
 
@@ -339,7 +339,7 @@ def test_a_cuda_step_never_waits_for_the_host(precision):
     model.to(device).to(memory_format=torch.channels_last)
     optimizers = model.configure_optimizers()
     guard, logs = DivergenceGuard(("D", "G"), device), LogAverager()
-    ema = GeneratorEMA(model, ("G",), 0.99, start=0)
+    ema = GeneratorEMA(model, ("G",), WarmedDecay(0.99), start=0)
     pixels = torch.randint(0, 256, (40, 1, 16, 16), dtype=torch.uint8)
     data = TensorImages(pixels, DataInfo(kind="images", channels=1, resolution=16, size=40))
     feed = BatchFeed(data, ShuffledIndices(40, 8, seed=0), device, "device", channels_last=True)
@@ -406,3 +406,26 @@ def test_compiled_cuda_graphs_train(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "data on device" in (tmp_path / "g" / "log.txt").read_text().splitlines()[0]
+
+
+def test_half_life_average_follows_the_stylegan2_schedule():
+    """beta = 0.5 ** (batch / min(half-life, rampup x images seen)): a copy at the first update,
+    then the reference's closed form (stylegan2-ada-pytorch's training loop)."""
+    schedule = HalfLife(half_life_images=10_000.0, images_per_step=32, rampup=0.05)
+    assert schedule.beta(1) == 0.0  # no images seen yet: the average is the live weights
+    assert schedule.beta(101) == pytest.approx(0.5 ** (32 / (100 * 32 * 0.05)))  # ramping: 160 images
+    assert schedule.beta(100_000) == pytest.approx(0.5 ** (32 / 10_000.0))  # the half-life itself
+    assert HalfLife(10_000.0, 32).beta(1) == pytest.approx(0.5 ** (32 / 10_000.0))  # no ramp-up
+
+    torch.manual_seed(0)
+    model = nn.Module()
+    model.G = nn.Linear(2, 2)
+    ema = GeneratorEMA(model, ("G",), schedule, start=0)
+    expected = model.G.weight.detach().clone()
+    for step in range(1, 6):
+        with torch.no_grad():
+            model.G.weight.add_(torch.randn_like(model.G.weight))
+        ema.update(model, step)
+        beta = schedule.beta(step)
+        expected = beta * expected + (1 - beta) * model.G.weight.detach()
+    torch.testing.assert_close(ema.copies["G"].weight, expected)

@@ -2,6 +2,10 @@
 
 Averaged weights give smoother, better samples than the last step's (Karras et al. 2018;
 Yazici et al. 2019). Buffers such as BatchNorm statistics are copied, not averaged.
+
+Two schedules say how far the average moves at each update: :class:`WarmedDecay` (a decay
+reached over the first updates, the loop's default) and :class:`HalfLife` (StyleGAN2's: a
+half-life in images, optionally ramped up with the images seen, as its reference does).
 """
 
 from __future__ import annotations
@@ -25,16 +29,48 @@ def ema_weight(n_averaged: torch.Tensor, decay: float) -> torch.Tensor:
     return torch.where(n_averaged == 0, torch.ones_like(ramped), ramped)
 
 
+class WarmedDecay:
+    """A fixed ``decay``, reached through :func:`ema_weight`'s warm-up over the first updates."""
+
+    def __init__(self, decay: float):
+        self.decay = decay
+
+    def weight(self, n_averaged: torch.Tensor, step: int) -> torch.Tensor:
+        return ema_weight(n_averaged, self.decay)
+
+
+class HalfLife:
+    """StyleGAN2's average (Karras et al. 2020, their training loop): after ``step`` steps of
+    ``images_per_step`` images, the average keeps beta = 0.5 ** (images_per_step / H) of
+    itself, where H is ``half_life_images``, or with a ``rampup`` r the smaller of that and
+    r x the images seen before this update. So it copies the weights at the first update and
+    widens with training. Computed from the host's step counter: nothing waits for the device."""
+
+    def __init__(self, half_life_images: float, images_per_step: int, rampup: float | None = None):
+        self.half_life_images, self.images_per_step, self.rampup = half_life_images, images_per_step, rampup
+
+    def beta(self, step: int) -> float:
+        window = self.half_life_images
+        if self.rampup is not None:
+            window = min(window, (step - 1) * self.images_per_step * self.rampup)
+        return 0.5 ** (self.images_per_step / max(window, 1e-8))
+
+    def weight(self, n_averaged: torch.Tensor, step: int) -> torch.Tensor:
+        moved = torch.full_like(n_averaged, 1.0 - self.beta(step), dtype=torch.float32)
+        return torch.where(n_averaged == 0, torch.ones_like(moved), moved)  # a late start copies too
+
+
 class GeneratorEMA:
     """EMA copies of ``model.<name>`` for each inference network, updated from ``start`` on
-    (the first update copies the live weights, so early, untrained weights are never averaged).
+    (the first update copies the live weights, so early, untrained weights are never averaged)
+    by ``schedule`` (a :class:`WarmedDecay` or :class:`HalfLife`).
 
     Every update is a handful of fused device operations with no host synchronisation
     (torch's AveragedModel reads its update count on the host at every step). The state dict
     keeps AveragedModel's layout (``n_averaged``, ``module.*``), so older checkpoints load."""
 
-    def __init__(self, model: nn.Module, names: tuple[str, ...], decay: float, start: int):
-        self.names, self.decay, self.start = names, decay, start
+    def __init__(self, model: nn.Module, names: tuple[str, ...], schedule: WarmedDecay | HalfLife, start: int):
+        self.names, self.schedule, self.start = names, schedule, start
         self.copies = {name: copy.deepcopy(getattr(model, name)).requires_grad_(False) for name in names}
         self.n_averaged = {
             name: torch.zeros((), dtype=torch.long, device=_device_of(network)) for name, network in self.copies.items()
@@ -46,7 +82,7 @@ class GeneratorEMA:
             return
         for name, averaged in self.copies.items():
             live = getattr(model, name)
-            weight = ema_weight(self.n_averaged[name], self.decay)
+            weight = self.schedule.weight(self.n_averaged[name], step)
             average = list(averaged.parameters())
             # avg += weight * (live - avg): foreach ops that take a device tensor as the scalar
             # (_foreach_lerp_ would read a tensor weight on the host)

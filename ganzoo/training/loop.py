@@ -50,7 +50,7 @@ from ganzoo.training.reporting import ConsoleReport, banner, leaking_augments
 from ganzoo.training.resume_checks import check_budget, check_dataset, dataset_fingerprint, differences, run_identity
 from ganzoo.training.run_dir import RunDir
 from ganzoo.training.sample_grids import SampleGrids
-from ganzoo.training.schedules import LearningRateSchedule, ema_decay
+from ganzoo.training.schedules import LearningRateSchedule, ema_schedule
 from ganzoo.training.settings import RECORDED, TrainSettings, settings_for_resume
 from ganzoo.training.signals import StopRequests
 
@@ -216,7 +216,7 @@ class Trainer:
             name: torch.optim.lr_scheduler.LambdaLR(opt, schedule.factor) for name, opt in self.optimizers.items()
         }
         self.ema = GeneratorEMA(
-            self.model, self.model.inference_networks, ema_decay(settings, self.model), settings.ema_start
+            self.model, self.model.inference_networks, ema_schedule(settings, self.model), settings.ema_start
         )
         self.guard = DivergenceGuard(tuple(p.name for p in self.phases), device, world)
         # compiled after the EMA copied the networks: the copies (used for samples) stay eager

@@ -112,7 +112,7 @@ def _resolved(settings: TrainSettings, spec: ModelSpec, dataset: DatasetSpec, pl
         steps=steps,
         lr_schedule=settings.lr_schedule or spec.lr_schedule,
         # by default averaging starts after a fifth of the run, so untrained weights never enter it
-        ema_start=_default(settings.ema_start, horizon // 5),
+        ema_start=_default(settings.ema_start, int(horizon * spec.ema_start_fraction)),
         sample_every=_default(settings.sample_every, max(1, horizon // 10)),
         log_every=_default(settings.log_every, max(1, min(50, horizon // 20))),
         checkpoint_every=_default(settings.checkpoint_every, min(1000, horizon)),

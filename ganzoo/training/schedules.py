@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ganzoo.protocols import AveragesOverImages
+from ganzoo.training.ema import HalfLife, WarmedDecay
 from ganzoo.training.settings import DEFAULT_EMA_DECAY, TrainSettings
 
 
@@ -21,12 +22,13 @@ class LearningRateSchedule:
         return max(0.0, (self.total - step) / max(1, self.total - self.start))
 
 
-def ema_decay(settings: TrainSettings, model: object) -> float:
-    """--ema-decay, or the model's half-life in images at this batch size, or the default."""
+def ema_schedule(settings: TrainSettings, model: object) -> WarmedDecay | HalfLife:
+    """--ema-decay (warmed up), or the model's half-life in images at this batch size with its
+    ramp-up (as its reference implementation averages), or the default decay (warmed up)."""
     if settings.ema_decay is not None:
-        return settings.ema_decay
+        return WarmedDecay(settings.ema_decay)
     if isinstance(model, AveragesOverImages):
         kimg = model.ema_half_life_kimg(settings.batch_size)
         if kimg > 0:
-            return 0.5 ** (settings.batch_size / (1000.0 * kimg))
-    return DEFAULT_EMA_DECAY
+            return HalfLife(1000.0 * kimg, settings.batch_size, model.ema_rampup())
+    return WarmedDecay(DEFAULT_EMA_DECAY)

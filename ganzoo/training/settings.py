@@ -125,7 +125,9 @@ class TrainSettings:
         below=1,
         shown=f"the model's half-life in images (StyleGAN2), else {DEFAULT_EMA_DECAY}",
     )
-    ema_start: int = setting(None, "Step the moving average starts at.", OPTIM, shown="steps / 5", minimum=0)
+    ema_start: int = setting(
+        None, "Step the moving average starts at.", OPTIM, shown="steps / 5 (the model's own: StyleGAN2 0)", minimum=0
+    )
     precision: str = setting(
         "auto",
         "fp32, bf16, fp16 (loss-scaled) or auto: bf16 on CUDA GPUs that support it, fp32 elsewhere.",

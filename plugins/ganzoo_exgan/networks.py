@@ -7,10 +7,13 @@ written from the papers' descriptions.
   It upsamples by nearest neighbour + convolution instead of transposed convolutions, which
   leave checkerboard patterns (Odena et al. 2016).
 - :class:`ExemplarEncoder`: the exemplar's code for ``exemplar="code"``.
-- :class:`ExGANDiscriminator`: GLCIC's global + local critic (ExGAN builds on it): one branch
-  sees the whole image, the other the hole's bounding box resized to half the resolution; their
-  features give one logit. The exemplar conditions it as an extra input image (``reference``)
-  or by a projection term (``code``, Miyato & Koyama 2018).
+- :class:`ExGANDiscriminator`: GLCIC's global + local critic: one branch sees the whole image,
+  the other the hole's bounding box resized to half the resolution; their features give one
+  logit. The exemplar conditions it as an extra input image (``reference``) or by a projection
+  term (``code``, Miyato & Koyama 2018).
+- :class:`CodePairCritic` and :class:`ExGANCodeDiscriminator`: code mode's discriminator. As in
+  the paper's figure of code-based ExGAN, it is given the code of the judged image (real or
+  inpainted) beside the exemplar's code; the image critic above still judges the pixels.
 
 The exemplar modes: ``reference`` concatenates the exemplar image to the inputs, ``code``
 injects an exemplar code at the bottleneck, ``none`` is the same network without exemplar (the
@@ -262,3 +265,56 @@ def crop_holes(images: torch.Tensor, masks: torch.Tensor, size: int) -> torch.Te
     index = torch.arange(images.shape[0], device=images.device)
     rois = torch.stack([index, x0, y0, x1 - 1, y1 - 1], dim=1).to(images.dtype)
     return roi_align(images, rois, output_size=size, spatial_scale=1.0, sampling_ratio=2, aligned=False)
+
+
+class CodePairCritic(nn.Module):
+    """(code of the judged image, exemplar's code) -> a logit per sample (N,): a two-layer
+    perceptron on the two codes side by side, so it can compare them (is this the same person's
+    eye?) rather than judge either alone."""
+
+    def __init__(self, code_dim: int, hidden: int, spectral_norm: bool = True):
+        super().__init__()
+        sn = apply_spectral_norm if spectral_norm else (lambda module: module)
+        self.body = nn.Sequential(sn(nn.Linear(2 * code_dim, hidden)), nn.LeakyReLU(0.2), sn(nn.Linear(hidden, 1)))
+
+    def forward(self, image_code: torch.Tensor, exemplar_code: torch.Tensor) -> torch.Tensor:
+        return self.body(torch.cat([image_code, exemplar_code], dim=1)).squeeze(1)
+
+
+class ExGANCodeDiscriminator(nn.Module):
+    """Code mode's discriminator: (image, mask, exemplar code, code of the image) -> logit (N,).
+
+    logit = the image critic's logit (:class:`ExGANDiscriminator` in code mode: global + local
+    branches and the projection of the exemplar's code) + :class:`CodePairCritic`'s logit on the
+    code of the judged image and the exemplar's code. The paper's figure of code-based ExGAN feeds
+    D with C(reference) and C(inpainted image); here the caller computes both codes with the
+    exemplar encoder and passes them in (the critic holds no encoder of its own)."""
+
+    def __init__(
+        self,
+        channels: int,
+        resolution: int,
+        ndf: int = 32,
+        spectral_norm: bool = True,
+        code_dim: int = 256,
+    ):
+        super().__init__()
+        self.exemplar = "code"
+        self.image = ExGANDiscriminator(channels, resolution, "code", ndf, spectral_norm, code_dim)
+        self.codes = CodePairCritic(code_dim, ndf * 8, spectral_norm)
+
+    def forward(
+        self,
+        images: torch.Tensor,
+        masks: torch.Tensor,
+        exemplar: torch.Tensor | None = None,
+        exemplar_code: torch.Tensor | None = None,
+        image_code: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        if exemplar is not None or exemplar_code is None or image_code is None:
+            raise ValueError("exemplar mode 'code' takes an exemplar code and the code of the judged image")
+        return self.image(images, masks, exemplar_code=exemplar_code) + self.codes(image_code, exemplar_code)
+
+    def local_features(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """The image critic's local-branch features (see :meth:`ExGANDiscriminator.local_features`)."""
+        return self.image.local_features(images, masks)

@@ -4,7 +4,14 @@ G sees the image with its hole blanked, the mask and (by mode) the exemplar; its
 composited (outside the hole the input is kept exactly). D, global + local, judges the real
 image against the composite under the same mask and exemplar. G's loss: adversarial +
 lambda_l1 x (L1 outside the hole + hole_weight x L1 inside it), plus in code mode the
-perceptual exemplar term ||E(output) - E(exemplar)|| through a frozen copy of the encoder."""
+perceptual exemplar term mean |E(output) - E(exemplar)|.
+
+Code mode follows the paper's figure of code-based ExGAN: the exemplar's code c = E(exemplar)
+goes to G, to D and to the perceptual term, and the code of the judged image (E(real image),
+E(inpainted image)) goes to D and to the perceptual term. Where E reads an image that is judged,
+its weights are held fixed (the gradient goes on to the image, so to G); D's condition c is a
+given, never a way to fool D. So the encoder learns only through the generator: by what its
+code makes G draw."""
 
 from __future__ import annotations
 
@@ -15,7 +22,13 @@ from torch.func import functional_call
 
 from ganzoo.plugin import DataInfo, Phase, PhaseLoss, StepContext, UnknownPhaseError, UsageError, create_loss
 
-from .networks import ExemplarEncoder, ExGANDiscriminator, ExGANGenerator, check_configuration
+from .networks import (
+    ExemplarEncoder,
+    ExGANCodeDiscriminator,
+    ExGANDiscriminator,
+    ExGANGenerator,
+    check_configuration,
+)
 from .options import ExGANOptions, width_for
 
 
@@ -34,8 +47,10 @@ class ExGAN(nn.Module):
         self.G = ExGANGenerator(
             channels, data.resolution, options.exemplar, ngf, options.blocks, options.dilated, options.code_dim
         )
-        self.D = ExGANDiscriminator(
-            channels, data.resolution, options.exemplar, ndf, options.spectral_norm, options.code_dim
+        self.D: ExGANDiscriminator | ExGANCodeDiscriminator = (
+            ExGANCodeDiscriminator(channels, data.resolution, ndf, options.spectral_norm, options.code_dim)
+            if self.mode == "code"
+            else ExGANDiscriminator(channels, data.resolution, options.exemplar, ndf, options.spectral_norm)
         )
         # the exemplar encoder is part of the generator side: trained by G's loss, averaged with it
         self.E = ExemplarEncoder(channels, data.resolution, options.code_dim) if self.mode == "code" else None
@@ -76,6 +91,29 @@ class ExGAN(nn.Module):
         return torch.stack([shown, exemplar, self.inpaint(image, mask, exemplar), image], dim=1)
 
     # -- training --------------------------------------------------------------------------
+    def code_of(self, images: torch.Tensor) -> torch.Tensor:
+        """E(images) with E's weights held fixed: the gradient reaches the images (so G), never
+        E's weights. Used where E reads an image that is judged: D's input and the perceptual
+        term; trained through them, E could move every code to one point and fool both."""
+        assert self.E is not None
+        frozen = {name: p.detach() for name, p in self.E.named_parameters()}
+        return functional_call(self.E, frozen, (images,))
+
+    def critic(
+        self,
+        images: torch.Tensor,
+        mask: torch.Tensor,
+        exemplar: torch.Tensor,
+        code: torch.Tensor | None,
+        image_code: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """D's logits for judged images under their mask and exemplar (by mode: the exemplar
+        image beside them; or the exemplar's code, taken as a given, and the judged images' code)."""
+        if self.mode == "code":
+            assert code is not None and image_code is not None
+            return self.D(images, mask, exemplar_code=code.detach(), image_code=image_code)
+        return self.D(images, mask, exemplar=exemplar if self.mode == "reference" else None)
+
     def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
         step = ctx.scratch
         if "fake" not in step:  # once per step: D's fill is reused by G
@@ -85,11 +123,13 @@ class ExGAN(nn.Module):
                 image=image, mask=mask, exemplar=exemplar, raw=raw, code=code, fake=mask * raw + (1 - mask) * image
             )  # composite; gradients reach the hole only
         image, mask, exemplar, raw, code, fake = (step[k] for k in ("image", "mask", "exemplar", "raw", "code", "fake"))
-        reference = exemplar if self.mode == "reference" else None
         if phase.name == "D":
-            condition = code.detach() if code is not None else None  # D does not train the encoder
-            real_logits = self.D(image, mask, exemplar=reference, exemplar_code=condition)
-            fake_logits = self.D(fake.detach(), mask, exemplar=reference, exemplar_code=condition)
+            real_code = fake_code = None
+            if self.E is not None:
+                with torch.no_grad():  # D does not train the encoder
+                    real_code, fake_code = self.E(image), self.E(fake)
+            real_logits = self.critic(image, mask, exemplar, code, real_code)
+            fake_logits = self.critic(fake.detach(), mask, exemplar, code, fake_code)
             loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
             return PhaseLoss(
                 loss,
@@ -101,17 +141,15 @@ class ExGAN(nn.Module):
             )
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)
-        adversarial = self.adversarial.generator_loss(self.D(fake, mask, exemplar=reference, exemplar_code=code))
+        fake_code = self.code_of(fake) if self.E is not None else None
+        adversarial = self.adversarial.generator_loss(self.critic(fake, mask, exemplar, code, fake_code))
         error = (raw - image).abs()
         hole = (error * mask).sum() / mask.sum().clamp_min(1) / image.shape[1]
         outside = (error * (1 - mask)).sum() / (1 - mask).sum().clamp_min(1) / image.shape[1]
         loss = adversarial + self.options.lambda_l1 * (outside + self.options.hole_weight * hole)
         logs = {"loss_G": loss.detach(), "loss_G_adv": adversarial.detach(), "L1_hole": hole.detach()}
-        if self.E is not None and self.options.lambda_code > 0:
-            # the encoder's weights are held fixed for this term, or it could shrink every code to
-            # one point and make the term meaningless
-            frozen = {name: p.detach() for name, p in self.E.named_parameters()}
-            perceptual = F.l1_loss(functional_call(self.E, frozen, (fake,)), code.detach())
+        if fake_code is not None and self.options.lambda_code > 0:
+            perceptual = F.l1_loss(fake_code, code.detach())
             loss = loss + self.options.lambda_code * perceptual
             logs["code"] = perceptual.detach()
         logs["loss_G"] = loss.detach()

@@ -2,7 +2,10 @@
 
 Each loss returns means over the batch. Discriminator losses add the real and fake terms
 (the convention of Goodfellow et al. and the DCGAN reference code); models that want the
-Pix2Pix/CycleGAN halving apply it themselves. ``penalty`` adds gradient penalties (R1 on any
+Pix2Pix/CycleGAN halving apply it themselves. No loss carries a constant factor of its own:
+``lsgan`` is the least-squares objective of Mao et al. times 2 (the paper's 1/2 on every term
+left out), so its generator term is the plain MSE that the Pix2Pix/CycleGAN reference code
+weighs against its L1 terms. ``penalty`` adds gradient penalties (R1 on any
 loss, the WGAN-GP penalty on ``wgan-gp``) to the discriminator's loss.
 """
 
@@ -71,16 +74,20 @@ class MinimaxLoss(NonSaturatingLoss):
 
 
 class LeastSquaresLoss(AdversarialLoss):
-    """D: 1/2 (D(x) - 1)^2 + 1/2 D(G(z))^2; G: 1/2 (D(G(z)) - 1)^2, on the raw outputs."""
+    """D: (D(x) - 1)^2 + D(G(z))^2; G: (D(G(z)) - 1)^2, on the raw outputs (means over all
+    outputs). Mao et al. write 1/2 before every term; dropping it from D's and G's loss alike
+    scales the whole game by 2 (the same optimum; Adam's steps do not depend on the loss's scale,
+    up to its epsilon) and makes the generator term the reference CycleGAN/Pix2Pix code's
+    MSE(D(G(x)), 1). An R1 penalty weighs half as much against it as against the paper's form."""
 
     name = "lsgan"
 
     def discriminator_loss(self, real_logits, fake_logits):
         real_target, fake_target = self._targets(real_logits, fake_logits)
-        return 0.5 * (F.mse_loss(real_logits, real_target) + F.mse_loss(fake_logits, fake_target))
+        return F.mse_loss(real_logits, real_target) + F.mse_loss(fake_logits, fake_target)
 
     def generator_loss(self, fake_logits):
-        return 0.5 * F.mse_loss(fake_logits, torch.ones_like(fake_logits))
+        return F.mse_loss(fake_logits, torch.ones_like(fake_logits))
 
 
 class HingeLoss(AdversarialLoss):

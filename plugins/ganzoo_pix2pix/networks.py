@@ -57,8 +57,9 @@ def unet_depth(resolution: int) -> int:
 
 class UNetGenerator(nn.Module):
     """Widths ngf, 2ngf, 4ngf, then 8ngf down to the 1x1 bottleneck. Dropout sits in the decoder
-    blocks just outside the bottleneck: three at 256 and 128 px as in the paper (where they are
-    the 8ngf blocks), and at least one at any size, since dropout is the generator's only noise."""
+    blocks just outside the bottleneck, log2(R) - 5 of them as in the reference code (the 8ngf
+    blocks between the innermost one and the 4ngf one): three at 256 px, two at 128; at least
+    one at any size, since dropout is the generator's only noise, and at most three."""
 
     def __init__(
         self,

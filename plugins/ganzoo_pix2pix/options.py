@@ -23,3 +23,12 @@ class Pix2PixOptions:
     beta1: float = option(0.5, "Adam beta1", min=0.0, max=1.0)
     beta2: float = option(0.999, "Adam beta2", min=0.0, max=1.0)
     jitter: bool = option(True, "random jitter: resize to 286/256 of the size, random crop back, random flip")
+    inference: str = option(
+        "train",
+        "generator mode when translating: train (the paper's and the reference's: dropout on, each image "
+        "normalised by its own statistics) or eval (dropout off, running statistics)",
+        choices=("train", "eval"),
+    )
+    inference_seed: int = option(
+        0, "seed of the dropout masks when inference=train: an input and a seed give one output", min=0
+    )

@@ -15,6 +15,7 @@ SHARED = dict(
     resolutions=(16, 32, 64, 128, 256),
     default_steps=1500,
     default_batch_size=32,
+    ema_start_fraction=0.0,  # the reference averages from the first step (its ramp-up, not a late start)
     tiny_options={"z_dim": 8, "w_dim": 8, "mapping_layers": 1, "channel_base": 64, "channel_max": 8},
 )
 

@@ -6,8 +6,9 @@ StyleGAN"), written here from the paper in plain PyTorch: no custom CUDA or C++ 
 - :class:`SynthesisNetwork`: ws -> image, from a learned 4x4 constant through modulated and
   demodulated 3x3 convolutions with per-pixel noise, with the "skip" output: every resolution
   adds its own RGB image to the upsampled sum of the previous ones (paper, Fig. 7 and Table 2).
-- :class:`Discriminator`: the "residual" discriminator (paper, Fig. 7) with a minibatch standard
-  deviation layer and, when conditional, a projection term (Miyato & Koyama 2018).
+- :class:`Discriminator`: the "residual" discriminator (paper, Fig. 7), or the plain ("orig")
+  one without skip connections, with a minibatch standard deviation layer and, when conditional,
+  a projection term (Miyato & Koyama 2018) on the output of a label mapping network.
 
 Every learnable layer uses the equalized learning rate of ProGAN (Karras et al. 2018): weights
 are stored N(0, 1) and scaled by He's constant at run time. Up- and downsampling filter with
@@ -15,6 +16,10 @@ the [1, 3, 3, 1] FIR filter: StyleGAN's "bilinear" resampling (Karras et al. 201
 separable 2nd-order binomial filter after upsampling and before downsampling, after Zhang 2019).
 Numbers the papers do not state come from the published StyleGAN2 / StyleGAN2-ADA
 configurations; each says where.
+
+Weights are stored as StyleGAN2-ADA's PyTorch networks store theirs (same shapes, same kernel
+orientation), so a state dict of those networks, with its names mapped
+(:mod:`ganzoo_stylegan.convert`), gives the same outputs here.
 """
 
 from __future__ import annotations
@@ -116,7 +121,10 @@ def conv2d_resample(
     Upsampling is a transposed convolution of stride 2 followed by the FIR filter; downsampling
     is the FIR filter followed by a convolution of stride 2 (StyleGAN's filter after upsampling,
     before downsampling, fused with the convolution). ``up`` equals zero insertion, the ordinary
-    convolution with ``weight``, then the filter. ``weight`` is (out, in/groups, k, k)."""
+    *convolution* (not correlation) with ``weight``, then the filter: the transposed
+    convolution of ``weight`` itself, the kernel orientation of StyleGAN2-ADA's upsampling layers.
+    Without resampling (and downsampling) it is an ordinary ``F.conv2d`` (a correlation), as
+    there. ``weight`` is (out, in/groups, k, k)."""
     out_channels, in_per_group, kernel, _ = weight.shape
     if kernel % 2 == 0:
         raise ValueError(f"resampling convolutions need an odd kernel; got {kernel}")
@@ -125,7 +133,7 @@ def conv2d_resample(
     if up:
         transposed = weight.reshape(groups, out_channels // groups, in_per_group, kernel, kernel)
         transposed = transposed.transpose(1, 2).reshape(groups * in_per_group, out_channels // groups, kernel, kernel)
-        return upsampling_conv2d(x, transposed.flip([2, 3]), f, groups)
+        return upsampling_conv2d(x, transposed, f, groups)
     if down:
         half = (kernel + 1) // 2  # k + 1 zeros in all: the blurred side H + k - 2 gives H/2 after the conv
         x = _filter2d(x, f, (half, kernel + 1 - half))
@@ -138,8 +146,8 @@ def upsampling_conv2d(
 ) -> torch.Tensor:
     """(N, C, H, W) -> (N, out, 2H, 2W): transposed convolution of stride 2, then the FIR filter
     (gain 4, as in :func:`upsample2d`). ``transposed_weight`` is in transposed-convolution layout
-    (in, out/groups, k, k) and already flipped, i.e. the flipped ``weight.transpose(0, 1)`` of the
-    equivalent ordinary convolution."""
+    (in, out/groups, k, k): ``weight.transpose(0, 1)`` of a layer's stored weight, unflipped, so
+    kernel tap (0, 0) reaches the output pixels up and to the left of each input pixel."""
     kernel = transposed_weight.shape[-1]
     x = F.conv_transpose2d(x, transposed_weight, stride=2, groups=groups)  # side 2H - 2 + k
     before = 2 - (kernel - 1) // 2  # output pixels a quarter pixel either side, as in upsample2d
@@ -149,13 +157,15 @@ def upsampling_conv2d(
 # -- equalized learning rate ---------------------------------------------------------------------
 
 
-def _activate(x: torch.Tensor, activation: str | None) -> torch.Tensor:
-    """The paper's "bias_act" after the bias is added: identity or leaky ReLU with gain sqrt(2)."""
-    if activation is None:
-        return x
+def _activate(x: torch.Tensor, activation: str | None, clamp: float | None = None) -> torch.Tensor:
+    """The paper's "bias_act" after the bias is added: identity or leaky ReLU with gain sqrt(2),
+    then, with ``clamp``, the result limited to [-clamp, clamp] (StyleGAN2-ADA's ``conv_clamp``,
+    which keeps activations in float16 range; 256 in its configurations)."""
     if activation == "lrelu":
-        return F.leaky_relu(x, LRELU_SLOPE) * LRELU_GAIN
-    raise ValueError(f"activation must be None or 'lrelu'; got {activation!r}")
+        x = F.leaky_relu(x, LRELU_SLOPE) * LRELU_GAIN
+    elif activation is not None:
+        raise ValueError(f"activation must be None or 'lrelu'; got {activation!r}")
+    return x if clamp is None else x.clamp(-clamp, clamp)
 
 
 class EqualizedLinear(nn.Module):
@@ -189,7 +199,8 @@ class EqualizedLinear(nn.Module):
 
 class EqualizedConv2d(nn.Module):
     """A "same" convolution with equalized learning rate, optionally up- or downsampling by 2
-    with the FIR filter (see :func:`conv2d_resample`)."""
+    with the FIR filter (see :func:`conv2d_resample`), its output clamped to +-``clamp`` after the
+    activation when ``clamp`` is given."""
 
     # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
     resample_filter: torch.Tensor
@@ -203,10 +214,11 @@ class EqualizedConv2d(nn.Module):
         activation: str | None = None,
         up: bool = False,
         down: bool = False,
+        clamp: float | None = None,
     ):
         super().__init__()
         _activate(torch.zeros(()), activation)
-        self.activation, self.up, self.down = activation, up, down
+        self.activation, self.up, self.down, self.clamp = activation, up, down, clamp
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
@@ -216,7 +228,7 @@ class EqualizedConv2d(nn.Module):
         x = conv2d_resample(x, self.weight * self.weight_gain, self.resample_filter, self.up, self.down)
         if self.bias is not None:
             x = x + self.bias[None, :, None, None]
-        return _activate(x, self.activation)
+        return _activate(x, self.activation, self.clamp)
 
 
 # -- synthesis -----------------------------------------------------------------------------------
@@ -227,8 +239,11 @@ class ModulatedConv2d(nn.Module):
 
     The style s = A(w) (an affine layer starting at 1, so modulation starts as the identity)
     scales the input feature maps of the weight: w'_ijk = s_i w_ijk; demodulation divides each
-    output map by its expected standard deviation, sqrt(sum w'^2 + eps). All samples run as one
-    grouped convolution (groups = batch): one kernel launch however large the batch."""
+    output map by its expected standard deviation, sqrt(sum w'^2 + eps). Demodulation cancels
+    any constant scale of the weight, so the equalized-lr gain applies only without it (toRGB),
+    where it sets the output scale; with it, eps meets the unscaled sum, as in StyleGAN2-ADA. All
+    samples run as one grouped convolution (groups = batch): one kernel launch however large the
+    batch."""
 
     # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
     resample_filter: torch.Tensor
@@ -249,13 +264,14 @@ class ModulatedConv2d(nn.Module):
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         # Equalized lr; without demodulation (toRGB) it also sets the output scale.
         self.weight_gain = 1 / math.sqrt(in_channels * kernel_size * kernel_size)
+        self.style_gain = 1.0 if demodulate else self.weight_gain  # demodulation cancels the gain
         self.register_buffer("resample_filter", setup_filter(), persistent=False)
 
     def modulation(self, w: torch.Tensor) -> torch.Tensor:
         """Each sample's factor for each (output, input) pair, (N, out, in): the style times the
         demodulation. sum_ik (s_i w_oik)^2 = sum_i s_i^2 sum_k w_oik^2 is a matrix product, so
         the (N, out, in, k, k) weights are built with one multiplication, not four."""
-        styles = self.affine(w) * self.weight_gain  # (N, in)
+        styles = self.affine(w) * self.style_gain  # (N, in)
         factor = styles[:, None, :].expand(-1, self.out_channels, -1)
         if self.demodulate:
             energy = styles.square() @ self.weight.square().sum(dim=(2, 3)).t()  # (N, out)
@@ -269,11 +285,15 @@ class ModulatedConv2d(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         if not x.is_cuda:  # on a CPU, scaling the activations is cheaper than per-sample weights
             return self._scaling_activations(x, w)
+        return self._grouped(x, w)
+
+    def _grouped(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        """Per-sample modulated weights, all samples as one grouped convolution (the GPU path)."""
         batch, _, height, width = x.shape
         x = x.reshape(1, batch * self.in_channels, height, width)
         k = self.kernel_size
         if self.up:  # build the weights directly in transposed layout: no copy of the big tensor
-            base = self.weight.flip([2, 3]).transpose(0, 1)  # (in, out, k, k)
+            base = self.weight.transpose(0, 1)  # (in, out, k, k)
             weights = base[None] * self.modulation(w).transpose(1, 2)[..., None, None]
             x = upsampling_conv2d(
                 x,
@@ -290,10 +310,10 @@ class ModulatedConv2d(nn.Module):
         """The same result by linearity: scale the inputs by the style, convolve with the shared
         weight, scale the outputs by the demodulation (the paper's Section 2.2 notes the two are
         equivalent)."""
-        styles = self.affine(w) * self.weight_gain  # (N, in)
+        styles = self.affine(w) * self.style_gain  # (N, in)
         x = x * styles[:, :, None, None]
         if self.up:
-            x = upsampling_conv2d(x, self.weight.flip([2, 3]).transpose(0, 1), self.resample_filter)
+            x = upsampling_conv2d(x, self.weight.transpose(0, 1), self.resample_filter)
         else:
             x = F.conv2d(x, self.weight, padding=self.kernel_size // 2)
         if self.demodulate:
@@ -332,29 +352,41 @@ class NoiseInjection(nn.Module):
 
 class SynthesisLayer(nn.Module):
     """Modulated 3x3 convolution (optionally upsampling), noise, bias, leaky ReLU: the style block
-    of the paper's Fig. 2c, with noise and bias outside the modulation."""
+    of the paper's Fig. 2c, with noise and bias outside the modulation; the result clamped to
+    +-``clamp`` when given."""
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, up: bool = False):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        up: bool = False,
+        clamp: float | None = None,
+    ):
         super().__init__()
+        self.clamp = clamp
         self.conv = ModulatedConv2d(in_channels, out_channels, 3, w_dim, demodulate=True, up=up)
         self.noise = NoiseInjection(resolution)
         self.bias = nn.Parameter(torch.zeros(out_channels))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str = "random") -> torch.Tensor:
         x = self.noise(self.conv(x, w), noise_mode)
-        return _activate(x + self.bias[None, :, None, None], "lrelu")
+        return _activate(x + self.bias[None, :, None, None], "lrelu", self.clamp)
 
 
 class ToRGB(nn.Module):
-    """Feature maps -> image: a modulated 1x1 convolution without demodulation, plus a bias."""
+    """Feature maps -> image: a modulated 1x1 convolution without demodulation, plus a bias,
+    clamped to +-``clamp`` when given."""
 
-    def __init__(self, in_channels: int, image_channels: int, w_dim: int):
+    def __init__(self, in_channels: int, image_channels: int, w_dim: int, clamp: float | None = None):
         super().__init__()
+        self.clamp = clamp
         self.conv = ModulatedConv2d(in_channels, image_channels, 1, w_dim, demodulate=False)
         self.bias = nn.Parameter(torch.zeros(image_channels))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return self.conv(x, w) + self.bias[None, :, None, None]
+        return _activate(self.conv(x, w) + self.bias[None, :, None, None], None, self.clamp)
 
 
 class SynthesisBlock(nn.Module):
@@ -368,21 +400,29 @@ class SynthesisBlock(nn.Module):
     # a buffer registered in __init__; declared so the checker knows it is a tensor, not a sub-module
     resample_filter: torch.Tensor
 
-    def __init__(self, in_channels: int, out_channels: int, w_dim: int, resolution: int, image_channels: int):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        w_dim: int,
+        resolution: int,
+        image_channels: int,
+        clamp: float | None = None,
+    ):
         super().__init__()
         self.resolution = resolution
         self.is_first = resolution == CONST_RESOLUTION
         if self.is_first:
             self.const = nn.Parameter(torch.randn(out_channels, resolution, resolution))
-            self.convs = nn.ModuleList([SynthesisLayer(out_channels, out_channels, w_dim, resolution)])
+            self.convs = nn.ModuleList([SynthesisLayer(out_channels, out_channels, w_dim, resolution, clamp=clamp)])
         else:
             self.convs = nn.ModuleList(
                 [
-                    SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True),
-                    SynthesisLayer(out_channels, out_channels, w_dim, resolution),
+                    SynthesisLayer(in_channels, out_channels, w_dim, resolution, up=True, clamp=clamp),
+                    SynthesisLayer(out_channels, out_channels, w_dim, resolution, clamp=clamp),
                 ]
             )
-        self.torgb = ToRGB(out_channels, image_channels, w_dim)
+        self.torgb = ToRGB(out_channels, image_channels, w_dim, clamp=clamp)
         self.register_buffer("resample_filter", setup_filter(), persistent=False)
 
     @property
@@ -406,9 +446,18 @@ class SynthesisBlock(nn.Module):
 
 class SynthesisNetwork(nn.Module):
     """ws (N, num_ws, w_dim) -> images (N, channels, R, R). No output activation: the paper's
-    generator leaves images unbounded and the losses see them as they are."""
+    generator leaves images unbounded and the losses see them as they are (``conv_clamp``, when
+    given, limits every layer's output and each toRGB image to +-conv_clamp)."""
 
-    def __init__(self, w_dim: int, resolution: int, channels: int, channel_base: int = 32768, channel_max: int = 512):
+    def __init__(
+        self,
+        w_dim: int,
+        resolution: int,
+        channels: int,
+        channel_base: int = 32768,
+        channel_max: int = 512,
+        conv_clamp: float | None = None,
+    ):
         super().__init__()
         check_configuration(resolution, channels)
         self.w_dim, self.resolution, self.channels = w_dim, resolution, channels
@@ -417,7 +466,7 @@ class SynthesisNetwork(nn.Module):
         in_channels = 0
         for res in self.block_resolutions:
             out_channels = channel_count(res, channel_base, channel_max)
-            self.blocks.append(SynthesisBlock(in_channels, out_channels, w_dim, res, channels))
+            self.blocks.append(SynthesisBlock(in_channels, out_channels, w_dim, res, channels, clamp=conv_clamp))
             in_channels = out_channels
 
     @property
@@ -527,11 +576,12 @@ class Generator(nn.Module):
         mapping_lr: float = 0.01,
         channel_base: int = 32768,
         channel_max: int = 512,
+        conv_clamp: float | None = None,
     ):
         super().__init__()
         self.z_dim, self.w_dim, self.num_classes = z_dim, w_dim, num_classes
         self.resolution, self.channels = resolution, channels
-        self.synthesis = SynthesisNetwork(w_dim, resolution, channels, channel_base, channel_max)
+        self.synthesis = SynthesisNetwork(w_dim, resolution, channels, channel_base, channel_max, conv_clamp)
         self.mapping = MappingNetwork(
             z_dim,
             w_dim,
@@ -561,19 +611,55 @@ class Generator(nn.Module):
 # -- discriminator -------------------------------------------------------------------------------
 
 
-class DiscriminatorBlock(nn.Module):
-    """One resolution of the residual discriminator (paper, Fig. 7c): two 3x3 convolutions, the
-    second downsampling, plus a downsampling 1x1 skip without bias; the sum is scaled by
-    1/sqrt(2) to keep its variance."""
+D_ARCHITECTURES = ("resnet", "orig")  # StyleGAN2-ADA's names: residual blocks, or plain ones
 
-    def __init__(self, in_channels: int, out_channels: int):
+
+class DiscriminatorBlock(nn.Module):
+    """One resolution of the discriminator: two 3x3 convolutions, the second downsampling. The
+    "resnet" architecture (paper, Fig. 7c) adds a downsampling 1x1 skip without bias and scales
+    the sum by 1/sqrt(2) to keep its variance; "orig" has no skip. ``clamp`` limits each
+    convolution's output (not the skip's), as StyleGAN2-ADA's ``conv_clamp``."""
+
+    def __init__(self, in_channels: int, out_channels: int, architecture: str = "resnet", clamp: float | None = None):
         super().__init__()
-        self.conv0 = EqualizedConv2d(in_channels, in_channels, 3, activation="lrelu")
-        self.conv1 = EqualizedConv2d(in_channels, out_channels, 3, activation="lrelu", down=True)
-        self.skip = EqualizedConv2d(in_channels, out_channels, 1, bias=False, down=True)
+        if architecture not in D_ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {', '.join(D_ARCHITECTURES)}; got {architecture!r}")
+        self.conv0 = EqualizedConv2d(in_channels, in_channels, 3, activation="lrelu", clamp=clamp)
+        self.conv1 = EqualizedConv2d(in_channels, out_channels, 3, activation="lrelu", down=True, clamp=clamp)
+        self.skip = (
+            EqualizedConv2d(in_channels, out_channels, 1, bias=False, down=True) if architecture == "resnet" else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.skip is None:
+            return self.conv1(self.conv0(x))
         return (self.skip(x) + self.conv1(self.conv0(x))) * math.sqrt(0.5)
+
+
+@layers.full_precision  # eight layers at lr x 0.01: fp32 under any --precision
+class LabelMapping(nn.Module):
+    """labels (N,) or (N, K) -> cmap (N, cmap_dim), the conditional discriminator's label code:
+    the one-hot label embedded by an equalized linear layer and normalised to unit second moment,
+    then ``layers`` leaky-ReLU layers with learning-rate multiplier ``lr_multiplier``: the mapping
+    network of StyleGAN2-ADA's discriminator (no z, no tracked average; 8 layers at 0.01)."""
+
+    def __init__(self, num_classes: int, cmap_dim: int, layers: int = 8, lr_multiplier: float = 0.01):
+        super().__init__()
+        if layers < 1:
+            raise ValueError(f"the label mapping needs at least one layer; got {layers}")
+        self.num_classes = num_classes
+        self.embed = EqualizedLinear(num_classes, cmap_dim)
+        self.layers = nn.Sequential(
+            *(
+                EqualizedLinear(cmap_dim, cmap_dim, lr_multiplier=lr_multiplier, activation="lrelu")
+                for _ in range(layers)
+            )
+        )
+
+    def forward(self, labels: torch.Tensor) -> torch.Tensor:
+        weight = self.embed.weight
+        embedded = self.embed(one_hot_labels(labels, self.num_classes).to(device=weight.device, dtype=weight.dtype))
+        return self.layers(normalize_2nd_moment(embedded))
 
 
 @layers.full_precision  # a standard deviation over groups of images: fp32 under any --precision
@@ -602,11 +688,12 @@ class MinibatchStdDev(nn.Module):
 class Discriminator(nn.Module):
     """images (N, channels, R, R) [+ labels (N,) int64] -> logits (N,).
 
-    fromRGB (1x1) at full resolution, residual blocks down to 4x4, then the epilogue: minibatch
-    standard deviation, 3x3 conv, fully connected, output. Conditional: the output layer gives
-    cmap_dim features and the logit is their projection on the label's normalised embedding,
-    (x . cmap).sum / sqrt(cmap_dim) (Miyato & Koyama 2018; cmap_dim = the 4x4 width, as in
-    StyleGAN2-ADA)."""
+    fromRGB (1x1) at full resolution, blocks down to 4x4 ("resnet" or "orig", see
+    :class:`DiscriminatorBlock`), then the epilogue: minibatch standard deviation, 3x3 conv,
+    fully connected, output. Conditional: the output layer gives cmap_dim features and the logit
+    is their projection on the label's code from :class:`LabelMapping`, (x . cmap).sum /
+    sqrt(cmap_dim) (Miyato & Koyama 2018; cmap_dim = the 4x4 width, as in StyleGAN2-ADA).
+    ``conv_clamp`` limits fromRGB's and every convolution's output, as there."""
 
     def __init__(
         self,
@@ -617,35 +704,39 @@ class Discriminator(nn.Module):
         channel_max: int = 512,
         mbstd_group: int = 4,
         mbstd_channels: int = 1,
+        architecture: str = "resnet",
+        conv_clamp: float | None = None,
+        mapping_layers: int = 8,
     ):
         super().__init__()
         check_configuration(resolution, channels)
         self.resolution, self.channels, self.num_classes = resolution, channels, num_classes
+        self.architecture = architecture
         width = {2**i: channel_count(2**i, channel_base, channel_max) for i in range(2, int(math.log2(resolution)) + 1)}
         if width[CONST_RESOLUTION] % mbstd_channels:
             raise ValueError(f"mbstd_channels ({mbstd_channels}) must divide the 4x4 width ({width[4]})")
-        self.from_rgb = EqualizedConv2d(channels, width[resolution], 1, activation="lrelu")
+        self.from_rgb = EqualizedConv2d(channels, width[resolution], 1, activation="lrelu", clamp=conv_clamp)
         self.blocks = nn.Sequential(
             *(
-                DiscriminatorBlock(width[res], width[res // 2])
+                DiscriminatorBlock(width[res], width[res // 2], architecture, conv_clamp)
                 for res in sorted(width, reverse=True)
                 if res > CONST_RESOLUTION
             )
         )
         last = width[CONST_RESOLUTION]
         self.mbstd = MinibatchStdDev(mbstd_group, mbstd_channels)
-        self.conv = EqualizedConv2d(last + mbstd_channels, last, 3, activation="lrelu")
+        self.conv = EqualizedConv2d(last + mbstd_channels, last, 3, activation="lrelu", clamp=conv_clamp)
         self.fc = EqualizedLinear(last * CONST_RESOLUTION**2, last, activation="lrelu")
         self.cmap_dim = last if num_classes else 0
         self.out = EqualizedLinear(last, self.cmap_dim or 1)
-        self.embed = EqualizedLinear(num_classes, self.cmap_dim) if num_classes else None
+        self.mapping = LabelMapping(num_classes, self.cmap_dim, mapping_layers) if num_classes else None
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         x = self.blocks(self.from_rgb(images))
         x = self.out(self.fc(self.conv(self.mbstd(x)).flatten(1)))
-        if self.embed is None:
+        if self.mapping is None:
             return x.squeeze(1)
         if labels is None:
             raise ValueError("this discriminator is conditional: pass labels")
-        cmap = normalize_2nd_moment(self.embed(one_hot_labels(labels, self.num_classes).to(x.dtype)))
+        cmap = self.mapping(labels).to(x.dtype)
         return (x * cmap).sum(dim=1) / math.sqrt(self.cmap_dim)

@@ -1,12 +1,13 @@
 """StyleGAN2 as a ganzoo recipe, on ganzoo's public API only.
 
-Four phases, as in the paper: ``G`` (non-saturating logistic loss, with style mixing), ``G_reg``
-(path-length regularisation, every ``pl_every`` steps), ``D`` (logistic loss) and ``D_reg``
+Four phases, as in the paper and in StyleGAN2-ADA's training loop: ``G`` (non-saturating logistic
+loss, with style mixing), ``G_reg`` (path-length regularisation, every ``pl_every`` steps), ``D``
+(logistic loss, on fakes generated afresh by the generator as G's phases left it) and ``D_reg``
 (R1 on reals, every ``r1_every`` steps). The regularisers are lazy: their losses are weighted by
 their interval and the optimisers get the lazy-regularisation correction
 (``ganzoo.regularization.lazy_adam_settings``). The engine does everything else: data,
-checkpoints, the generator's moving average (its half-life declared here), logging, sampling
-grids, evaluation."""
+checkpoints, the generator's moving average (its half-life and ramp-up declared here), logging,
+sampling grids, evaluation."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ class StyleGAN2(nn.Module):
             mapping_lr=options.mapping_lr,
             channel_base=s.channel_base,
             channel_max=s.channel_max,
+            conv_clamp=s.conv_clamp,
         )
         self.D = Discriminator(
             data.resolution,
@@ -71,7 +73,9 @@ class StyleGAN2(nn.Module):
             num_classes=self.num_classes,
             channel_base=s.channel_base,
             channel_max=s.channel_max,
-            mbstd_group=options.mbstd_group,
+            mbstd_group=s.mbstd_group,
+            architecture=s.d_architecture,
+            conv_clamp=s.conv_clamp,
         )
         self.register_buffer("pl_mean", torch.zeros(()))  # the path-length target, checkpointed with the model
         # the penalty phases differentiate a gradient: fp32 and uncompiled (Phase.double_backward)
@@ -86,14 +90,21 @@ class StyleGAN2(nn.Module):
 
     # -- the engine's questions ------------------------------------------------------------
     def ema_half_life_kimg(self, batch_size: int) -> float:
-        """The generator average's half-life (ganzoo.protocols.AveragesOverImages); auto's is
-        batch x 10 / 32 thousand images."""
-        return self.settings.ema_kimg if self.settings.ema_kimg is not None else batch_size * 10 / 32
+        """The generator average's half-life (ganzoo.protocols.AveragesOverImages): the row's,
+        whatever the batch size (auto's is the row's minibatch x 10 / 32 thousand images, as in
+        the reference, where --batch does not change it either)."""
+        return self.settings.ema_kimg
+
+    def ema_rampup(self) -> float | None:
+        """The EMA ramp-up of the reference's training loop: while fewer than half-life / rampup
+        images have been seen, the half-life is images seen x rampup (auto and cifar 0.05);
+        None: the full half-life from the first step."""
+        return self.settings.ema_rampup
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         lr = self.settings.lr
         lazy = regularization.lazy_adam_settings
-        g_lr, g_betas = lazy(lr, BETAS, self.options.pl_every) if self.settings.pl_weight else (lr, BETAS)
+        g_lr, g_betas = lazy(lr, BETAS, self.options.pl_every) if self.settings.lazy_g else (lr, BETAS)
         d_lr, d_betas = lazy(lr, BETAS, self.options.r1_every)
         return {
             "G": torch.optim.Adam(self.G.parameters(), lr=g_lr, betas=g_betas, eps=1e-8),
@@ -133,10 +144,10 @@ class StyleGAN2(nn.Module):
         """w for n random z, with style mixing: a second w from a random layer on, for a share
         ``style_mixing`` of the batch (the paper's regulariser of style locality)."""
         ws = self.G.mapping(torch.randn(n, self.settings.z_dim, device=device), labels, update_w_avg=True)
-        if self.options.style_mixing > 0:
+        if self.settings.style_mixing > 0:
             num_ws = ws.shape[1]
             cutoff = torch.randint(1, num_ws, (), device=device)
-            mixed = torch.rand((), device=device) < self.options.style_mixing
+            mixed = torch.rand((), device=device) < self.settings.style_mixing
             cutoff = torch.where(mixed, cutoff, torch.full_like(cutoff, num_ws))
             other = self.G.mapping(torch.randn(n, self.settings.z_dim, device=device), labels, update_w_avg=False)
             layer = torch.arange(num_ws, device=device)[None, :, None]
@@ -149,17 +160,15 @@ class StyleGAN2(nn.Module):
         n = real.shape[0]
         if phase.name == "G":
             fake = self.G.synthesis(self._styles(n, labels, real.device))
-            ctx.scratch["fake"] = fake  # D's phase judges these (detached), as DCGAN's reuse does
             loss = F.softplus(-self._discriminate(fake, labels)).mean()
             return PhaseLoss(loss, {"loss_G": loss.detach()})
         if phase.name == "G_reg":
             return self._path_length(max(1, n // self.options.pl_batch_shrink), labels, real.device)
         if phase.name == "D":
-            fake = ctx.scratch.get("fake")
-            if fake is None:  # G's phase did not run first (a custom phase order): draw fakes now
-                with torch.no_grad():
-                    fake = self.G.synthesis(self._styles(n, labels, real.device))
-            fake_logits = self._discriminate(fake.detach(), labels)
+            # fresh z, through the generator as G's phases left it (the reference's Dmain)
+            with torch.no_grad():
+                fake = self.G.synthesis(self._styles(n, labels, real.device))
+            fake_logits = self._discriminate(fake, labels)
             real_logits = self._discriminate(real, labels)
             loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
             return PhaseLoss(
@@ -167,7 +176,7 @@ class StyleGAN2(nn.Module):
                 {"loss_D": loss.detach(), "D(x)": real_logits.detach().mean(), "D(G(z))": fake_logits.detach().mean()},
             )
         if phase.name == "D_reg":
-            return self._r1(real, labels, ctx.batch_size or len(real))
+            return self._r1(real, labels)
         raise UnknownPhaseError(self, phase.name)
 
     def _path_length(self, n: int, labels: torch.Tensor | None, device: torch.device) -> PhaseLoss:
@@ -178,27 +187,27 @@ class StyleGAN2(nn.Module):
         y = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
         (grads,) = torch.autograd.grad((images * y).sum(), ws, create_graph=True)
         lengths = grads.square().sum(2).mean(1).sqrt()
+        # the target moves first and the penalty sees it with its gradient, as in the reference
+        pl_mean = self.pl_mean.lerp(lengths.mean(), self.options.pl_decay)
         with torch.no_grad():
-            self.pl_mean.lerp_(lengths.mean(), self.options.pl_decay)
-        penalty = (lengths - self.pl_mean).square().mean()
+            self.pl_mean.copy_(pl_mean)
+        penalty = (lengths - pl_mean).square().mean()
         loss = penalty * self.settings.pl_weight * self.options.pl_every
         return PhaseLoss(loss, {"pl_penalty": penalty.detach(), "pl_mean": self.pl_mean.detach().clone()})
 
-    def _r1(self, real: torch.Tensor, labels: torch.Tensor | None, batch_size: int) -> PhaseLoss:
+    def _r1(self, real: torch.Tensor, labels: torch.Tensor | None) -> PhaseLoss:
         """R1: the squared gradient norm of D on real images (Mescheder et al. 2018), weighted by
         gamma / 2 and the lazy interval."""
         gradients = regularization.input_gradients(lambda images: self._discriminate(images, labels), real)
         penalty = gradients.square().sum(1).mean()
-        gamma = (
-            self.settings.gamma if self.settings.gamma is not None else 0.0002 * self.data.resolution**2 / batch_size
-        )
-        loss = penalty * (gamma / 2) * self.options.r1_every
+        loss = penalty * (self.settings.gamma / 2) * self.options.r1_every
         return PhaseLoss(loss, {"r1_penalty": penalty.detach()})
 
 
 class ConditionalStyleGAN2(StyleGAN2):
     """Class-conditional: the label's embedding joins z in the mapping network, and D scores
-    images by projection onto the label's embedding (ganzoo.protocols.SamplesConditionally)."""
+    images by projection onto the label's code from its own mapping network (an embedding and
+    8 layers, as in StyleGAN2-ADA) (ganzoo.protocols.SamplesConditionally)."""
 
     conditional = True
 

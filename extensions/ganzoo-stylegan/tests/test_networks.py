@@ -120,14 +120,16 @@ def reference_modulated_conv(conv: ModulatedConv2d, x: torch.Tensor, w: torch.Te
     outputs = []
     for xi, wi in zip(x, w):
         styles = conv.affine(wi[None])[0]
-        weight = conv.weight / math.sqrt(conv.weight[0].numel()) * styles[None, :, None, None]  # Eq. 1
+        gain = 1 if conv.demodulate else 1 / math.sqrt(conv.weight[0].numel())  # demodulation cancels it
+        weight = conv.weight * gain * styles[None, :, None, None]  # Eq. 1
         if conv.demodulate:
             weight = weight / torch.sqrt(weight.square().sum(dim=(1, 2, 3), keepdim=True) + 1e-8)  # Eq. 3
         k = conv.kernel_size
         if conv.up:
-            # zero insertion, the convolution over output positions -1 .. 2H-1, then the FIR filter.
+            # zero insertion, the true convolution (correlation with the flipped kernel: the
+            # reference's layout) over output positions -1 .. 2H-1, then the FIR filter.
             padded = F.pad(zero_insert(xi[None]), [k // 2 + 1, k // 2, k // 2 + 1, k // 2])
-            y = blur(F.conv2d(padded, weight), setup_filter() * 4, 1)
+            y = blur(F.conv2d(padded, weight.flip([2, 3])), setup_filter() * 4, 1)
         else:
             y = F.conv2d(xi[None], weight, padding=k // 2)
         outputs.append(y)
@@ -147,6 +149,8 @@ def test_modulated_conv_equals_per_sample_reference(kernel, demodulate, up):
     assert out.shape == (5, 24, 16 if up else 8, 16 if up else 8)
     expected = reference_modulated_conv(conv, x, w)
     assert torch.allclose(out, expected, atol=1e-5, rtol=0), (out - expected).abs().max()
+    grouped = conv._grouped(x, w)  # the GPU path, run here on the CPU
+    assert torch.allclose(grouped, expected, atol=1e-5, rtol=0), (grouped - expected).abs().max()
 
 
 def test_demodulation_gives_unit_norm_weights_per_output():
@@ -157,11 +161,11 @@ def test_demodulation_gives_unit_norm_weights_per_output():
     assert torch.allclose(norms, torch.ones_like(norms), atol=1e-5)
 
 
-def test_upsampling_equalized_conv_equals_zero_insertion_conv_and_blur():
+def test_upsampling_equalized_conv_equals_zero_insertion_convolution_and_blur():
     torch.manual_seed(0)
     conv = EqualizedConv2d(6, 5, 3, bias=False, up=True)
     x = torch.randn(2, 6, 8, 8)
-    weight = conv.weight * conv.weight_gain
+    weight = (conv.weight * conv.weight_gain).flip([2, 3])  # a true convolution: F.conv2d correlates
     expected = blur(F.conv2d(F.pad(zero_insert(x), [2, 1, 2, 1]), weight), setup_filter() * 4, 1)
     assert torch.allclose(conv(x), expected, atol=1e-5, rtol=0)
 

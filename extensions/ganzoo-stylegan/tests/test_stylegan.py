@@ -101,13 +101,14 @@ def test_configs_follow_the_published_table():
 
     auto = resolve_options(StyleGAN2Options(config="auto"), 256)
     assert (auto.channel_base, auto.channel_max, auto.lr, auto.mapping_layers) == (16384, 512, 0.0025, 2)
-    assert auto.gamma is None and auto.ema_kimg is None  # from the batch: 0.0002 res^2 / batch, batch x 10/32
+    # from the row's minibatch (16 at 256 px): 0.0002 res^2 / minibatch, minibatch x 10/32
+    assert (auto.gamma, auto.ema_kimg) == (pytest.approx(0.8192), 5.0)
     paper = resolve_options(StyleGAN2Options(config="paper256"), 256)
     assert (paper.gamma, paper.ema_kimg, paper.mapping_layers) == (1.0, 20.0, 8)
-    cifar = resolve_options(StyleGAN2Options(config="cifar", gamma=0.5), 32)
-    assert (cifar.gamma, cifar.ema_kimg) == (0.5, 500.0)  # --set overrides the config
+    cifar = resolve_options(StyleGAN2Options(config="cifar", gamma=0.5, style_mixing=0.5), 32)
+    assert (cifar.gamma, cifar.ema_kimg, cifar.style_mixing) == (0.5, 500.0, 0.5)  # --set overrides the config
     model = tiny_model(config="auto")
-    assert model.ema_half_life_kimg(64) == 20.0
+    assert model.ema_half_life_kimg(64) == 10.0  # minibatch 32 at 16 px, whatever the batch
     demo = resolve_options(StyleGAN2Options(), 16)  # the CPU demo: measured settings, no path length
     assert (demo.gamma, demo.pl_weight, paper.pl_weight) == (0.1, 0.0, 2.0)
     assert "G_reg" not in [p.name for p in ganzoo.create_model("stylegan2", channels=1, resolution=16).phases]
@@ -175,18 +176,16 @@ def test_generate_with_truncation_and_classes(tmp_path):
 
 
 def test_a_short_run_moves_towards_digits(tmp_path):
-    """The digits extractor's FID of the moving-average generator falls during a short run."""
-    result = run_cli(
-        "train",
-        "stylegan2",
+    """The digits extractor's FID of the moving-average generator falls well below the untrained
+    generator's during a short run. (Measured against one step of training, not against the
+    run's first evaluation: the generator average follows the reference's half-life from the
+    first step, so after 100 steps most of the fall has already happened, and this small
+    configuration then plateaus: 503 after one step, then 250, 249, 291 at steps 100-300.)"""
+    common = [
         "--resolution",
         "16",
-        "--steps",
-        "300",
         "--batch-size",
         "32",
-        "--eval-every",
-        "100",
         "--eval-n",
         "500",
         "--eval-extractor",
@@ -197,11 +196,15 @@ def test_a_short_run_moves_towards_digits(tmp_path):
         "300",
         "--out",
         tmp_path,
-        "--name",
-        "learn",
         *tiny_sets(),
-    )
-    assert result.returncode == 0, result.stderr
-    records = [json.loads(line) for line in (tmp_path / "learn" / "metrics.jsonl").read_text().splitlines()]
-    fids = [record["eval"]["fid"] for record in records if "eval" in record]
-    assert len(fids) == 3 and fids[-1] < 0.7 * fids[0], fids
+    ]
+    untrained = run_cli("train", "stylegan2", "--steps", "1", "--eval-every", "1", "--name", "untrained", *common)
+    result = run_cli("train", "stylegan2", "--steps", "300", "--eval-every", "100", "--name", "learn", *common)
+    assert untrained.returncode == 0 and result.returncode == 0, untrained.stderr + result.stderr
+
+    def fids(name: str) -> list[float]:
+        records = [json.loads(line) for line in (tmp_path / name / "metrics.jsonl").read_text().splitlines()]
+        return [record["eval"]["fid"] for record in records if "eval" in record]
+
+    (start,), during = fids("untrained"), fids("learn")
+    assert len(during) == 3 and min(during) < 0.6 * start and during[-1] < 0.8 * start, (start, during)

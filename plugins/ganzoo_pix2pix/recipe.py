@@ -68,10 +68,11 @@ class Pix2Pix(nn.Module):
         ``inference`` option names; in training mode, G's plain forward pass."""
         if self.training or self.options.inference == "eval":
             return self.G(source)
-        return torch.cat([self._test_time_output(image[None]) for image in source])
+        with _test_time_mode(self.G):  # entered once per batch; each image seeded alike
+            return torch.cat([self._seeded_output(image[None]) for image in source])
 
-    def _test_time_output(self, image: torch.Tensor) -> torch.Tensor:
-        with _seeded(image.device, self.options.inference_seed), _test_time_mode(self.G):
+    def _seeded_output(self, image: torch.Tensor) -> torch.Tensor:
+        with _seeded(image.device, self.options.inference_seed):
             return self.G(image)
 
     def preview(self, batch) -> torch.Tensor:

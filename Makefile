@@ -42,7 +42,7 @@ check: lint types $(PLUGIN_STAMP)
 	$(BIN)/python -m pytest -n auto --dist worksteal -m "not alone and not slow" -q tests $(STYLEGAN)/tests
 
 test: lint types $(PLUGIN_STAMP)
-	$(BIN)/python -m pytest -n auto --dist worksteal -m "not alone" tests $(STYLEGAN)/tests
+	$(BIN)/python -m pytest -n auto --dist worksteal --durations=30 -m "not alone" tests $(STYLEGAN)/tests
 	$(BIN)/python -m pytest -m alone $(STYLEGAN)/tests
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(VENV)/site
 

@@ -4,7 +4,9 @@ accuracy) labels N generated samples, shrunk back to 8x8.
 
     python benchmarks/digits_quality.py RUN [--n 1000] [--seed 123]
 
-Prints the share of samples labelled with probability >= 0.9 and the share of each class. For
+Prints the share of samples labelled with probability >= 0.9, the share of each class, and the
+contrast of the shrunk samples: the share of their pixels near white (>= 14/16) and with any ink
+(>= 2/16), 16.0% and 47.5% for the real digits. For
 a class-conditional run (cdcgan) it also draws N images of each class k (``generate --class
 k``'s path) and prints the share of them the classifier labels k.
 """
@@ -44,7 +46,10 @@ def score_images(images: torch.Tensor, classifier: CalibratedClassifierCV) -> di
     probabilities = classifier.predict_proba(features)
     labels = probabilities.argmax(1)
     shares = np.bincount(labels, minlength=10) / len(labels)
+    levels = small * 16.0
     return {
+        "near_white_pixels": round(float((levels >= 14).float().mean()), 4),
+        "ink_pixels": round(float((levels >= 2).float().mean()), 4),
         "confident_share": float((probabilities.max(1) >= 0.9).mean()),
         "mean_max_probability": float(probabilities.max(1).mean()),
         "class_shares": [round(float(s), 3) for s in shares],

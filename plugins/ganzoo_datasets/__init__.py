@@ -37,6 +37,7 @@ def _specs():
         embedded=True,
         summary="scikit-learn's 8x8 handwritten digits (1,797 images), embedded: no download",
         load="ganzoo_datasets.digits:load",
+        options="ganzoo_datasets.digits:DigitsOptions",
         classes=official.DIGITS,
         license="CC BY 4.0 (UCI Optical Recognition of Handwritten Digits), shipped by scikit-learn",
         homepage="https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits",

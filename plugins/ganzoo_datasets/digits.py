@@ -1,27 +1,33 @@
-"""scikit-learn's 8x8 digits, scaled (bilinear) to the training resolution."""
+"""scikit-learn's 8x8 digits, scaled to the training resolution."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from ganzoo.plugin import DataInfo, datakit
+from ganzoo.plugin import DataInfo, datakit, option
 from ganzoo_datasets.official import DIGITS
 
 
-def load(root=None, resolution: int = 16, split: str = "train") -> datakit.TensorImages:
+@dataclass
+class DigitsOptions:
+    # Nearest keeps each of the 8x8 pixels as a sharp block, so the area shrink back to 8x8 gives
+    # the original digit exactly; bilinear invents soft strokes no 8x8 digit has (docs/benchmarks.md).
+    upscale: str = option("nearest", "how the 8x8 images are scaled to the resolution", choices=("nearest", "bilinear"))
+
+
+def load(root=None, resolution: int = 16, split: str = "train", upscale: str = "nearest") -> datakit.TensorImages:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
     images = torch.from_numpy(digits.images).float().div(16.0).unsqueeze(1)  # (1797, 1, 8, 8) in [0, 1]
     if resolution != images.shape[-1]:
-        images = F.interpolate(
-            images,
-            size=(resolution, resolution),
-            mode="bilinear",
-            align_corners=False,
-            antialias=resolution < images.shape[-1],
-        )
+        shrinking = resolution < images.shape[-1]
+        mode = "bilinear" if shrinking or upscale == "bilinear" else "nearest-exact"
+        smooth = {"align_corners": False, "antialias": shrinking} if mode == "bilinear" else {}
+        images = F.interpolate(images, size=(resolution, resolution), mode=mode, **smooth)
     images = images.clamp(0, 1).mul(255).round().to(torch.uint8)
     info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(images), name="digits", classes=DIGITS)
     return datakit.TensorImages(images, info, labels=torch.from_numpy(digits.target))

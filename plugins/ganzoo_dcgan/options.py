@@ -16,11 +16,9 @@ class DCGANOptions:
     loss: str = option("nonsaturating", "adversarial loss (see `ganzoo list losses`)")
     label_smoothing: float = option(0.0, "one-sided label smoothing: real targets become 1 - this", min=0.0, max=0.5)
     r1_gamma: float = option(0.0, "weight of the R1 gradient penalty on real images (0: off)", min=0.0)
-    # Not in the paper: DiffAugment translation (Zhao et al. 2020) keeps D from memorising small
-    # datasets; on the embedded digits it evens out the digit classes. `--set augment=` disables it.
-    augment: str = option(
-        "translation", "DiffAugment policy on D's inputs: comma-separated color, translation, cutout ('' = off)"
-    )
+    # Off, as in the paper. On the embedded digits, translation lets G draw strokes off the 8x8
+    # source grid (grey, blurred digits) and spreads the classes (docs/benchmarks.md).
+    augment: str = option("", "DiffAugment policy on D's inputs: comma-separated color, translation, cutout ('' = off)")
     label_noise: float = option(
         0.0, "probability of flipping each discriminator label (noisy labels)", min=0.0, max=0.5
     )

@@ -94,8 +94,8 @@ REFERENCE_COMMON: ConfigRow = {
 }
 
 #: ganzoo's own rows. ``demo``: small enough to train digits on a CPU in minutes (measured on
-#: digits at 16 px, 1,500 steps, docs/models/stylegan2.md: gamma 0.1 without path length reached
-#: a digits FID of 85, the paper's regularisers at gamma 0.01 reached 160). ``low-shot``: auto's
+#: digits at 16 px, 1,500 steps, docs/models/stylegan2.md: no path length; gamma 1, because on
+#: the whole-pixel digits gamma 0.1 let D win and G collapse to one or two digits by step 600). ``low-shot``: auto's
 #: networks with DiffAugment (Zhao et al. 2020), for a few thousand images.
 GANZOO_ROWS: dict[str, ConfigRow] = {
     "demo": {
@@ -104,7 +104,7 @@ GANZOO_ROWS: dict[str, ConfigRow] = {
         "channel_base": 1024,
         "channel_max": 64,
         "lr": 0.0025,
-        "gamma": 0.1,
+        "gamma": 1.0,
         "ema_kimg": 2.0,
         "ema_rampup": None,
         "mapping_layers": 2,

@@ -110,7 +110,7 @@ def test_configs_follow_the_published_table():
     model = tiny_model(config="auto")
     assert model.ema_half_life_kimg(64) == 10.0  # minibatch 32 at 16 px, whatever the batch
     demo = resolve_options(StyleGAN2Options(), 16)  # the CPU demo: measured settings, no path length
-    assert (demo.gamma, demo.pl_weight, paper.pl_weight) == (0.1, 0.0, 2.0)
+    assert (demo.gamma, demo.pl_weight, paper.pl_weight) == (1.0, 0.0, 2.0)
     assert "G_reg" not in [p.name for p in ganzoo.create_model("stylegan2", channels=1, resolution=16).phases]
 
 
@@ -180,7 +180,9 @@ def test_a_short_run_moves_towards_digits(tmp_path):
     generator's during a short run. (Measured against one step of training, not against the
     run's first evaluation: the generator average follows the reference's half-life from the
     first step, so after 100 steps most of the fall has already happened, and this small
-    configuration then plateaus: 503 after one step, then 250, 249, 291 at steps 100-300.)"""
+    configuration then plateaus: 503 after one step, then 250, 249, 291 at steps 100-300.) On the
+    bilinear digits: on the sharper whole-pixel ones this tiny configuration has not started to
+    learn by step 300 (535 after one step, then 449, 591, 490), so that is no test of learning."""
     common = [
         "--resolution",
         "16",
@@ -197,6 +199,8 @@ def test_a_short_run_moves_towards_digits(tmp_path):
         "--out",
         tmp_path,
         *tiny_sets(),
+        "--data-set",
+        "upscale=bilinear",
     ]
     untrained = run_cli("train", "stylegan2", "--steps", "1", "--eval-every", "1", "--name", "untrained", *common)
     result = run_cli("train", "stylegan2", "--steps", "300", "--eval-every", "100", "--name", "learn", *common)

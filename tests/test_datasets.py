@@ -404,3 +404,17 @@ def test_bench_data_reports_every_measurement(tmp_path):
     report = json.loads(result.stdout)
     assert report["prepare_images_per_s"] > 0 and report["cache_images_per_s"] > 0
     assert report["imagefolder_images_per_s"] > 0 and set(report["rss_mb"]) == {"300", "600"}
+
+
+def test_digits_are_scaled_up_by_whole_pixels_unless_asked_to_smooth():
+    """Nearest-neighbour blocks shrink back to the 8x8 original exactly; bilinear gives the soft
+    strokes that made models draw blurred digits (docs/benchmarks.md)."""
+    original = load_dataset("digits", resolution=8).images.float()
+    blocks = load_dataset("digits", resolution=16).images.float()
+    assert torch.equal(torch.nn.functional.avg_pool2d(blocks, 2), original)
+    assert torch.equal(blocks, original.repeat_interleave(2, 2).repeat_interleave(2, 3))
+    smooth = load_dataset("digits", resolution=16, upscale="bilinear").images
+    levels = lambda images: len(images.unique())  # noqa: E731
+    assert levels(blocks) == levels(original) == 17 and levels(smooth) > 17
+    with pytest.raises(Exception, match="upscale"):
+        load_dataset("digits", upscale="bicubic")

@@ -23,11 +23,11 @@ def load(root=None, resolution: int = 16, split: str = "train", upscale: str = "
 
     digits = load_digits()
     images = torch.from_numpy(digits.images).float().div(16.0).unsqueeze(1)  # (1797, 1, 8, 8) in [0, 1]
-    if resolution != images.shape[-1]:
-        shrinking = resolution < images.shape[-1]
-        mode = "bilinear" if shrinking or upscale == "bilinear" else "nearest-exact"
-        smooth = {"align_corners": False, "antialias": shrinking} if mode == "bilinear" else {}
-        images = F.interpolate(images, size=(resolution, resolution), mode=mode, **smooth)
+    size, shrinking = (resolution, resolution), resolution < images.shape[-1]
+    if shrinking or (resolution > images.shape[-1] and upscale == "bilinear"):
+        images = F.interpolate(images, size=size, mode="bilinear", align_corners=False, antialias=shrinking)
+    elif resolution > images.shape[-1]:
+        images = F.interpolate(images, size=size, mode="nearest-exact")
     images = images.clamp(0, 1).mul(255).round().to(torch.uint8)
     info = DataInfo(kind="images", channels=1, resolution=resolution, size=len(images), name="digits", classes=DIGITS)
     return datakit.TensorImages(images, info, labels=torch.from_numpy(digits.target))

@@ -94,9 +94,9 @@ REFERENCE_COMMON: ConfigRow = {
 }
 
 #: ganzoo's own rows. ``demo``: small enough to train digits on a CPU in minutes (measured on
-#: digits at 16 px, 1,500 steps, docs/models/stylegan2.md: no path length; gamma 1, because on
-#: the whole-pixel digits gamma 0.1 let D win and G collapse to one or two digits by step 600). ``low-shot``: auto's
-#: networks with DiffAugment (Zhao et al. 2020), for a few thousand images.
+#: digits at 16 px, 1,500 steps, docs/models/stylegan2.md): no path length, and gamma 1, because
+#: on the whole-pixel digits gamma 0.1 let D win and G collapse to one or two digits by step 600.
+#: ``low-shot``: auto's networks with DiffAugment (Zhao et al. 2020), for a few thousand images.
 GANZOO_ROWS: dict[str, ConfigRow] = {
     "demo": {
         "minibatch": 32,

@@ -109,7 +109,7 @@ def test_eval_with_the_digits_extractor_ranks_trained_above_untrained(digits_run
     trained, untrained = values["trained"], values["untrained"]
     assert trained["fid"] < untrained["fid"] / 3 and trained["kid"] < untrained["kid"]
     assert trained["is"] > untrained["is"] + 1 and trained["precision"] > untrained["precision"]
-    assert list((tmp_path / "extractors").glob("digits-*.safetensors"))  # trained once, cached
+    assert not (tmp_path / "extractors").exists()  # the weights ship with ganzoo: nothing trained or cached
     records = [json.loads(l) for l in (digits_runs / "trained" / "metrics.jsonl").read_text().splitlines()]
     assert records[-1]["eval"]["fid"] == pytest.approx(trained["fid"]) and records[-1]["extractor"] == "digits"
 
@@ -132,6 +132,25 @@ def make_inception_file(path):
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), path)
+
+
+def test_the_shipped_digits_extractor_labels_the_digits_and_refuses_a_damaged_file(tmp_path, monkeypatch):
+    from sklearn.datasets import load_digits
+
+    from ganzoo.errors import GanzooError
+    from ganzoo.metrics import digits_net
+
+    digits = load_digits()
+    images = torch.from_numpy(digits.images).float().div(16.0).mul(255).round().to(torch.uint8).unsqueeze(1)
+    with torch.no_grad():
+        labels = digits_net.DigitsExtractor().logits(images).argmax(1)
+    assert (labels == torch.from_numpy(digits.target)).float().mean() > 0.97
+
+    damaged = tmp_path / "digits-v1.safetensors"
+    damaged.write_bytes(digits_net.WEIGHTS.read_bytes()[:-10])
+    monkeypatch.setattr(digits_net, "WEIGHTS", damaged)
+    with pytest.raises(GanzooError, match="cannot be read .*SHA-256.*reinstall ganzoo"):
+        digits_net.DigitsExtractor()
 
 
 def test_inception_weights_offline_error_and_hub_cache(digits_runs, tmp_path):

@@ -205,9 +205,11 @@ def test_prefetched_and_device_batches_equal_direct_ones_and_resume_at_the_batch
 
 def test_data_on_device_choices():
     data, cpu = _images(), torch.device("cpu")
-    assert choose_mode("auto", data, cpu, "x") == "prefetch"  # a CPU run: nothing to upload
+    # a CPU run: nothing to upload, and a prefetch thread would take a core from the step
+    assert choose_mode("auto", data, cpu, "x") == "direct"
     assert choose_mode("yes", data, cpu, "x") == "device"
-    assert choose_mode("no", data, cpu, "x") == "prefetch"
+    assert choose_mode("no", data, cpu, "x") == "direct"
+    assert choose_mode("no", data, torch.device("cuda"), "x") == "prefetch"  # on a GPU: prefetched
     assert data.nbytes() == 40 * 16 + 40 * 8
 
     class Drawing:  # batches with random draws (inpainting masks): read in order, on the loop's thread
@@ -311,7 +313,7 @@ def test_bench_train_times_the_loop_against_the_step_alone():
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["dataset"] == "digits" and report["data_path"] == "prefetch"
+    assert report["dataset"] == "digits" and report["data_path"] == "direct"
     assert report["loop_images_per_second"] > 0 and report["step_images_per_second"] > 0
     assert report["loop_share"] == pytest.approx(
         report["loop_images_per_second"] / report["step_images_per_second"], rel=0.02

@@ -158,7 +158,8 @@ class TrainSettings:
     data_on_device: str = setting(
         "auto",
         "Upload the prepared dataset to the device once: auto (if it fits in a "
-        "quarter of free GPU memory), yes or no; else batches are prefetched.",
+        "quarter of free GPU memory), yes or no; else batches are prefetched (on a GPU) "
+        "or gathered by the loop (on the CPU).",
         SPEED,
         resumable=True,
         choices=DATA_ON_DEVICE,

@@ -9,7 +9,7 @@ dataset classes they return. Everything a dataset plugin needs from ganzoo's dat
 - Datasets built on other registered ones (open those with ``ganzoo.plugin.load_dataset``):
   :func:`dataset_spec`, :func:`dataset_option_names`, :func:`download_dataset`.
 - Decoding images: :func:`find_images` (files with a suffix in ``IMAGE_SUFFIXES``, the set of
-  image file suffixes ganzoo reads), :func:`open_as`, :func:`load_square`, :func:`load_image`,
+  image file suffixes ganzoo reads), :func:`same_name_file` (a mask or exemplar of an image), :func:`open_as`, :func:`load_square`, :func:`load_image`,
   :func:`load_side_by_side`, :func:`fit_square`, :func:`edge_map`; a file that cannot be used
   raises :class:`SkippedImage`.
 - IDX files (MNIST): :func:`read_bytes`, :func:`content_md5`, :func:`parse_idx`.
@@ -44,6 +44,7 @@ from ganzoo.data.images import (
     load_image,
     load_side_by_side,
     load_square,
+    same_name_file,
 )
 from ganzoo.data.inpainting import InpaintingView
 from ganzoo.data.masks import MASK_KINDS, bounding_boxes
@@ -75,6 +76,7 @@ __all__ = [
     "extract",
     "file_digest",
     "find_images",
+    "same_name_file",
     "fit_square",
     "given_root",
     "image_dataset",

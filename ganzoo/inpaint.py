@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from ganzoo.data.convert import to_uint8
-from ganzoo.data.images import SkippedImage, find_images
+from ganzoo.data.images import SkippedImage, find_images, same_name_file
 from ganzoo.errors import DataError
 
 
@@ -80,10 +80,10 @@ def _partner(path: Path, name: str, flag: str) -> Path:
 
 
 def _same_name(folder: Path, relative: Path) -> Path | None:
-    exact = folder / relative
-    if exact.is_file():
-        return exact
-    return next(iter(sorted((folder / relative.parent).glob(f"{relative.stem}.*"))), None)
+    try:
+        return same_name_file(folder, relative)
+    except ValueError as exc:
+        raise DataError(f"{exc}: keep one") from None
 
 
 def read_hole(path: Path, size: tuple[int, int], invert: bool, image: Path) -> np.ndarray:

@@ -402,6 +402,10 @@ def test_inpaint_folder_pairs_by_subfolder_and_reads_the_masks(tmp_path):
     (root / "masks" / "ben" / "1.png").unlink()
     with pytest.raises(DataError, match=r"1 image\(s\) have no file of the same name in masks/: ben/1.png"):
         ganzoo.load_dataset("inpaint-folder", root=str(root), resolution=40)
+    for other in ("1.bmp", "1.jpg"):  # two masks for ben/1.png, neither of its exact name
+        Image.open(root / "masks" / "anna" / "0.png").save(root / "masks" / "ben" / other)
+    with pytest.raises(DataError, match=r"2 files in .* are named like '1.png': 1.bmp, 1.jpg: keep one"):
+        ganzoo.load_dataset("inpaint-folder", root=str(root), resolution=40)
 
 
 @slow

@@ -25,6 +25,28 @@ def find_images(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def same_name_file(folder: Path, relative: Path) -> Path | None:
+    """The file under ``folder`` that pairs with ``relative`` (an image's path in its own folder):
+    the same relative path, or else the one image file whose name is the same up to its suffix
+    (``photo.jpg`` takes ``photo.png``; names are compared literally, so ``photo[1].jpg`` never
+    takes ``photo1.png`` and ``anna.jpg`` never takes ``anna.backup.png``). None when there is
+    none; ValueError naming the candidates when there are several."""
+    exact = folder / relative
+    if exact.is_file():
+        return exact
+    parent = folder / relative.parent
+    if not parent.is_dir():
+        return None
+    found = sorted(
+        p for p in parent.iterdir() if p.is_file() and p.stem == relative.stem and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if len(found) > 1:
+        raise ValueError(
+            f"{len(found)} files in '{parent}' are named like '{relative.name}': {', '.join(p.name for p in found)}"
+        )
+    return found[0] if found else None
+
+
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
     """Greyscale, palette, 16-bit and RGBA images to 8-bit RGB (transparency onto ``background``)."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):

@@ -168,7 +168,10 @@ def load_inpaint_folder(
     def partners(kind: str) -> list[Path] | None:
         if not (folder / kind).is_dir():
             return None
-        found = [next(iter(sorted((folder / kind / r.parent).glob(f"{r.stem}.*"))), None) for r in relative]
+        try:
+            found = [datakit.same_name_file(folder / kind, r) for r in relative]
+        except ValueError as exc:
+            raise DataError(f"inpaint-folder: {exc}: keep one") from None
         lacking = [str(r) for r, f in zip(relative, found) if f is None]
         if lacking:
             raise DataError(

@@ -244,6 +244,27 @@ def test_a_checkpoint_that_does_not_fit_the_edited_config_is_one_line(runs, tmp_
     assert "tensor(s) have other shapes (first: G." in result.stderr and "config.json" in result.stderr
 
 
+def test_a_checkpoint_of_another_run_is_refused_by_every_command_that_loads_one(runs, tmp_path):
+    other = run_cli("train", "dcgan", *TINY, "--out", tmp_path, "--name", "other")
+    assert other.returncode == 0, other.stderr
+    (foreign,) = (tmp_path / "other" / "checkpoints").glob("step-*.safetensors")
+    run = tmp_path / "mine"
+    shutil.copytree(runs["dcgan"], run)  # a copied run folder is still that run: it loads
+    assert run_cli("generate", run, "--n", 1, "--out", tmp_path / "ok").returncode == 0
+    shutil.copy(foreign, run / "checkpoints" / "step-99999999.safetensors")  # now the latest
+    before = snapshot(run)
+    for command in (
+        ("generate", run, "--n", 2, "--out", tmp_path / "g"),
+        ("generate", runs["dcgan"], "--checkpoint", foreign, "--n", 2, "--out", tmp_path / "g"),
+        ("interpolate", run, "--out", tmp_path / "i.gif"),
+        ("eval", run, "--metric", "", "--n", 8),
+    ):
+        result = run_cli(*command)
+        assert_refused(result, code=1, saying="belongs to another run (written by run ")
+        assert "use the run folder it came from" in result.stderr
+    assert snapshot(run) == before and not (tmp_path / "g").exists() and not (tmp_path / "i.gif").exists()
+
+
 @pytest.mark.parametrize(
     "content",
     [b"\0" * 10240, b"not an archive", tar_gz({"facades/README": b"hi"}), tar_gz({"other/train/1.png": b"x"})],

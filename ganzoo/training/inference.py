@@ -56,6 +56,12 @@ def load_run(
             raise CheckpointError(f"run '{run_dir.path}' has no best checkpoint: train it with --eval-every N")
     checkpoint = Path(checkpoint) if checkpoint else run_dir.latest_checkpoint()
     state, info = load_checkpoint(checkpoint)
+    written_by, this_run = info.get("run_id"), config.get("run_id")
+    if written_by and this_run and written_by != this_run:  # as `train --resume` refuses it
+        raise CheckpointError(
+            f"checkpoint '{checkpoint}' belongs to another run (written by run {written_by}; "
+            f"'{run_dir.path}' is run {this_run}): use the run folder it came from"
+        )
     if "model" not in state:
         raise CheckpointError(f"checkpoint '{checkpoint}' holds no model weights")
     misfit = f"checkpoint '{checkpoint}' does not fit model '{model_name}' as configured in '{run_dir.config_path}'"

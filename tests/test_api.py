@@ -169,6 +169,17 @@ def test_flags_override_the_config_file(tmp_path):
     assert settings.option_values == {"ngf": 16, "loss": "hinge"}  # --set ngf=8 is applied over these
     settings = merged_settings("cdcgan", {}, tmp_path / "run.toml")
     assert settings.model == "cdcgan"  # MODEL on the command line wins too
+    (tmp_path / "sets.toml").write_text(
+        'model = "dcgan"\nepochs = 4\nset = ["ngf=8", "lr=0.001"]\ndata-set = ["upscale=bilinear"]\nlogger = ["csv"]\n'
+    )
+    settings = merged_settings(None, {"sets": ["lr=0.002"], "steps": 10, "loggers": ["jsonl"]}, tmp_path / "sets.toml")
+    assert settings.sets == ["ngf=8", "lr=0.001", "lr=0.002"]  # per key: the file's ngf stays, the flag's lr wins
+    assert settings.data_sets == ["upscale=bilinear"] and settings.loggers == ["jsonl"]
+    assert (settings.steps, settings.epochs) == (10, None)  # the flag's budget replaces the file's epochs
+    settings = merged_settings(None, {"option_values": {"loss": "wgan-gp"}}, tmp_path / "run.toml")
+    assert settings.option_values == {"ngf": 16, "loss": "wgan-gp"}  # keywords merge into [model] per key too
+    settings = merged_settings(None, {"steps": 10}, ROOT / "examples" / "configs" / "mnist.toml")
+    assert (settings.steps, settings.epochs) == (10, None)  # `--config mnist.toml --steps 10`: a quick try
 
 
 @pytest.mark.parametrize(

@@ -110,7 +110,9 @@ def _string(key: str, value: Any, path: Path) -> str:
 
 def merged_settings(model: str | None, given: dict[str, Any], config: Path | str | None = None) -> TrainSettings:
     """Settings from (in rising precedence) the defaults, a config file and ``given`` (flags typed
-    on the command line, or keywords): one path for ``ganzoo train`` and ``ganzoo.train``."""
+    on the command line, or keywords): one path for ``ganzoo train`` and ``ganzoo.train``. Options
+    merge per key (the file's ``set = ["ngf=8"]`` stays under a flag's ``--set lr=1e-3``), and a
+    budget given (steps or epochs) replaces the file's."""
     values = read_config_file(config) if config is not None else {}
     model = model or values.pop("model", None)
     values.pop("model", None)
@@ -119,6 +121,15 @@ def merged_settings(model: str | None, given: dict[str, Any], config: Path | str
             "missing MODEL: e.g. `ganzoo train dcgan` (see `ganzoo list models`), "
             'a config file naming it (`model = "dcgan"`), or `ganzoo train --resume RUN`'
         )
-    values.update(given)
+    if given.get("steps") is not None or given.get("epochs") is not None:
+        values.pop("steps", None), values.pop("epochs", None)  # a budget given replaces the file's
+    assignments = {d.name for d in declared_settings() if d.rules.metavar == "KEY=VALUE"}
+    for key, value in given.items():
+        if key in assignments and isinstance(values.get(key), list):  # --set: the file's, then the flags'
+            values[key] = [*values[key], *value]  # (a later KEY wins, so the merge is per key)
+        elif isinstance(value, dict) and isinstance(values.get(key), dict):  # typed options: per key
+            values[key] = {**values[key], **value}
+        else:
+            values[key] = value
     fields = {f.name for f in dataclasses.fields(TrainSettings)}
     return TrainSettings(model=model, **{k: v for k, v in values.items() if k in fields})

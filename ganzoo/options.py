@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import typing
 from typing import Any
 
@@ -38,12 +39,22 @@ def describe(options_cls: type) -> list[dict]:
 
 
 def build_options(options_cls: type, values: dict[str, Any], owner: str) -> Any:
-    """Instantiate ``options_cls`` from already-typed values, validating every field."""
+    """Instantiate ``options_cls`` from values that should already be typed (a TOML table, the
+    Python API's ``options=``, a run's config.json): each is checked against its field's type,
+    finiteness and bounds, so a wrong one is a usage error naming it, never a failure deep in
+    a network's constructor."""
     names = {f.name for f in dataclasses.fields(options_cls)}
-    for key in values:
+    hints = typing.get_type_hints(options_cls)
+    checked = {}
+    for key, value in values.items():
         if key not in names:
             raise UnknownNameError(f"option of {owner}", key, names)
-    instance = options_cls(**values)
+        try:
+            checked[key] = typed_value(hints[key], value)
+        except TypeError as exc:
+            raise UsageError(f"option '{key}' of {owner} must be {exc}, got {value!r}") from None
+        check_number(f"option '{key}' of {owner}", value)
+    instance = options_cls(**checked)
     for f in dataclasses.fields(options_cls):
         _check_bounds(f, getattr(instance, f.name), owner)
     return instance
@@ -108,6 +119,37 @@ def _in_int64(value: int, what: str) -> int:
     """Integers beyond 64 bits overflow every tensor and RNG they reach: refuse them up front."""
     if abs(value) > INT64_MAX:
         raise UsageError(f"{what} must be an integer of at most 63 bits, got {value}")
+    return value
+
+
+def describe_type(kind: type) -> str:
+    return {
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        bool: "true or false",
+        list: "a list of strings",
+        dict: "a table",
+    }.get(kind, str(kind))
+
+
+def typed_value(kind: Any, value: Any) -> Any:
+    """``value`` as ``kind`` (an int where a float is declared becomes a float, a path where a
+    string is declared its string; no other conversion: not str to number, not float to int, not
+    bool to number), or TypeError saying what was expected."""
+    if kind is list:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
+            raise TypeError(describe_type(kind))
+        return list(items)
+    if isinstance(value, bool) and kind is not bool:
+        raise TypeError(describe_type(kind))
+    if kind is float and isinstance(value, int):
+        return float(value)
+    if kind is str and isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(kind, type) and not isinstance(value, kind):
+        raise TypeError(describe_type(kind))
     return value
 
 

@@ -370,3 +370,23 @@ def test_importing_ganzoo_stays_cheap():
 
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize(
+    "keywords, message",
+    [
+        ({"steps": 2.5}, "--steps must be an integer, got 2.5"),
+        ({"steps": True}, "--steps must be an integer, got True"),
+        ({"options": {"lr": float("inf")}}, "option 'lr' of model 'dcgan' must be a finite number, got inf"),
+        ({"options": {"lr": float("nan")}}, "option 'lr' of model 'dcgan' must be a finite number, got nan"),
+        ({"options": {"lr": "fast"}}, "option 'lr' of model 'dcgan' must be a number, got 'fast'"),
+        ({"options": {"ngf": 64.5}}, "option 'ngf' of model 'dcgan' must be an integer, got 64.5"),
+        ({"options": {"ngf": True}}, "option 'ngf' of model 'dcgan' must be an integer, got True"),
+        ({"options": {"loss": 5}}, "option 'loss' of model 'dcgan' must be a string, got 5"),
+        ({"data_options": {"upscale": 2}}, "option 'upscale' of dataset 'digits' must be a string, got 2"),
+    ],
+)
+def test_the_python_api_refuses_what_the_command_line_refuses(tmp_path, keywords, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        ganzoo.train("dcgan", out=tmp_path, batch_size=8, **keywords)
+    assert list(tmp_path.iterdir()) == []  # no run folder, not even a half-made one

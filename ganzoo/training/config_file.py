@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import UsageError, did_you_mean
-from ganzoo.training.declared import describe_type, typed
+from ganzoo.options import describe_type
+from ganzoo.training.declared import typed
 from ganzoo.training.settings import RECORDED, TrainSettings, declared_settings
 
 if sys.version_info >= (3, 11):

@@ -6,13 +6,12 @@ derived from these declarations. No torch here: the CLI reads this module to bui
 from __future__ import annotations
 
 import dataclasses
-import os
 import typing
 from dataclasses import dataclass
 from typing import Any
 
 from ganzoo.errors import GanzooError, UsageError
-from ganzoo.options import check_number
+from ganzoo.options import check_number, typed_value
 from ganzoo.plugins import PluginSystem, load_plugins
 
 
@@ -131,35 +130,9 @@ def value_type(hint: Any) -> type:
     return next((a for a in typing.get_args(hint) if a is not type(None)), hint)
 
 
-def describe_type(kind: type) -> str:
-    return {
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        bool: "true or false",
-        list: "a list of strings",
-        dict: "a table",
-    }.get(kind, str(kind))
-
-
 def typed(declared_setting: Declared, value: Any) -> Any:
-    """``value`` as the setting's type (an int where a float is declared becomes a float, a path
-    where a string is declared its string), or TypeError when it is not one."""
-    kind = declared_setting.kind
-    if kind is list:
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)) or not all(isinstance(item, str) for item in items):
-            raise TypeError(describe_type(kind))
-        return list(items)
-    if isinstance(value, bool) and kind is not bool:
-        raise TypeError(describe_type(kind))
-    if kind is float and isinstance(value, int):
-        return float(value)
-    if kind is str and isinstance(value, os.PathLike):
-        return os.fspath(value)
-    if not isinstance(value, kind):
-        raise TypeError(describe_type(kind))
-    return value
+    """``value`` as the setting's type (see :func:`ganzoo.options.typed_value`), or TypeError."""
+    return typed_value(declared_setting.kind, value)
 
 
 def typed_settings(settings: Any) -> Any:

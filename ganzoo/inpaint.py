@@ -109,14 +109,19 @@ def read_hole(path: Path, size: tuple[int, int], invert: bool, image: Path) -> n
     return hole
 
 
-def check_mask(job: InpaintJob, invert: bool) -> None:
-    """The job's mask fits its image and has a hole (read_hole's errors), before any output."""
-    try:
-        with Image.open(job.image) as image:
-            size = image.size
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read '{job.image}': {exc}") from None
-    read_hole(job.mask, size, invert, job.image)
+def check_inputs(job: InpaintJob, invert: bool, channels: int) -> None:
+    """Every file of the job decodes in full (a truncated image fails only when its pixels are
+    read) and its mask fits its image and has a hole: run over all jobs before any output is
+    written, so a bad later input leaves no half-done folder behind."""
+    mode = "L" if channels == 1 else "RGB"
+    for path in (job.image, job.exemplar):
+        if path is not None:
+            try:
+                size = open_as(path, mode).size
+            except SkippedImage as exc:
+                raise DataError(str(exc)) from None
+            if path == job.image:
+                read_hole(job.mask, size, invert, job.image)
 
 
 def open_as(path: Path, mode: str) -> Image.Image:

@@ -6,6 +6,7 @@ wiring of the paper's figure (D sees the inpainted output's code, the encoder le
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -200,9 +201,13 @@ def test_inpaint_cli_keeps_size_and_every_pixel_outside_the_hole(trained, tmp_pa
         ("empty-mask", "has no hole: white (1) marks the hole; use --invert-mask"),
         ("no-exemplar", "fills holes from an exemplar: give --exemplar"),
         ("missing-mask", "have no file of the same name: b.png (mask)"),
+        ("truncated-second-image", "cannot read '"),  # its header reads; its pixels do not
+        ("bad-second-exemplar", "exemplars/b.png"),
     ],
 )
 def test_inpaint_bad_inputs_are_one_line_errors(trained, tmp_path, case, message):
+    """Also: every input is decoded before anything is written, so a bad second file leaves no
+    output of the first one (a rerun would be refused because it exists)."""
     (tmp_path / "images").mkdir()
     (tmp_path / "masks").mkdir()
     Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "images" / "a.png")
@@ -215,6 +220,17 @@ def test_inpaint_bad_inputs_are_one_line_errors(trained, tmp_path, case, message
     Image.fromarray(mask).save(tmp_path / "masks" / "a.png")
     if case == "missing-mask":
         Image.fromarray(np.zeros((40, 40), np.uint8)).save(tmp_path / "images" / "b.png")
+    exemplars = tmp_path / "images"
+    if case in ("truncated-second-image", "bad-second-exemplar"):
+        Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40), np.uint8)).save(tmp_path / "b.png")
+        whole = (tmp_path / "b.png").read_bytes()
+        (tmp_path / "images" / "b.png").write_bytes(whole[: len(whole) // 2] if case.startswith("trunc") else whole)
+        (tmp_path / "masks" / "b.png").write_bytes((tmp_path / "masks" / "a.png").read_bytes())
+        if case == "bad-second-exemplar":
+            exemplars = tmp_path / "exemplars"
+            exemplars.mkdir()
+            shutil.copy(tmp_path / "images" / "a.png", exemplars / "a.png")
+            (exemplars / "b.png").write_bytes(b"not an image")
     args = [
         "inpaint",
         trained.path,
@@ -226,7 +242,7 @@ def test_inpaint_bad_inputs_are_one_line_errors(trained, tmp_path, case, message
         tmp_path / "out",
     ]
     if case != "no-exemplar":
-        args += ["--exemplar", tmp_path / "images"]
+        args += ["--exemplar", exemplars]
     result = run_cli(*args)
     assert result.returncode == 1, result.stderr
     assert_no_traceback(result)

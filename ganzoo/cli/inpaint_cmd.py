@@ -50,7 +50,7 @@ def inpaint_command(
     --overwrite, and the inputs never."""
     import torch  # lazy: building the CLI must not import torch
 
-    from ganzoo.inpaint import check_mask, inpaint_file, match_files
+    from ganzoo.inpaint import check_inputs, inpaint_file, match_files
     from ganzoo.protocols import Inpaints
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import load_run, require_inference
@@ -66,10 +66,10 @@ def inpaint_command(
     for job in jobs:
         job.output = outputs.file(out / job.image.relative_to(base).with_suffix(".png"))
     grid = outputs.file(grid, "--grid") if grid else None
-    for job in jobs:  # every mask is checked before anything is written
-        check_mask(job, invert_mask)
-    outputs.create_folders()  # every target is checked: nothing was written before this
     data = loaded.data
+    for job in jobs:  # every input is decoded, and every mask checked, before anything is written
+        check_inputs(job, invert_mask, data.channels)
+    outputs.create_folders()  # every target is checked: nothing was written before this
     model_device = next(loaded.model.parameters()).device
     rows: list[torch.Tensor] = []
     for job in jobs:

@@ -9,12 +9,18 @@ contrast of the shrunk samples: the share of their pixels near white (>= 14/16) 
 (>= 2/16), 16.0% and 47.5% for the real digits. For
 a class-conditional run (cdcgan) it also draws N images of each class k (``generate --class
 k``'s path) and prints the share of them the classifier labels k.
+
+Of the samples below 0.9 it prints the mean of their two highest probabilities together and
+the class pairs they hesitate between most (a sample between two digits puts nearly all its
+probability on those two). ``--blends`` prints, instead of scoring a run, the check's confident
+share on pixel blends of two real held-out digits, of the same class and of two classes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 
 import numpy as np
 import torch
@@ -46,6 +52,8 @@ def score_images(images: torch.Tensor, classifier: CalibratedClassifierCV) -> di
     probabilities = classifier.predict_proba(features)
     labels = probabilities.argmax(1)
     shares = np.bincount(labels, minlength=10) / len(labels)
+    doubtful = np.sort(probabilities, 1)[:, ::-1][probabilities.max(1) < 0.9]
+    pairs = Counter(tuple(sorted(p)) for p in np.argsort(probabilities, 1)[:, -2:][probabilities.max(1) < 0.9])
     levels = small * 16.0
     return {
         "near_white_pixels": round(float((levels >= 14).float().mean()), 4),
@@ -55,16 +63,40 @@ def score_images(images: torch.Tensor, classifier: CalibratedClassifierCV) -> di
         "class_shares": [round(float(s), 3) for s in shares],
         "min_class_share": float(shares.min()),
         "max_class_share": float(shares.max()),
+        "doubtful_top_two_mass": round(float(doubtful[:, :2].sum(1).mean()), 3) if len(doubtful) else None,
+        "doubtful_pairs": [f"{a}/{b}: {n}" for (a, b), n in pairs.most_common(4)],
     }
+
+
+def blend_scores(classifier: CalibratedClassifierCV, seed: int = 0, n: int = 2000) -> dict:
+    """The confident share on ``w * a + (1 - w) * b`` of held-out digits a, b (same class or not)."""
+    digits = load_digits()
+    held_out = np.random.default_rng(seed).permutation(len(digits.data))[len(digits.data) // 2 :]
+    rng, result = np.random.default_rng(seed), {}
+    for weight in (0.5, 0.7, 0.85):
+        same, other = [], []
+        for _ in range(n):
+            a = rng.choice(held_out)
+            b = rng.choice(held_out[digits.target[held_out] == digits.target[a]])
+            c = rng.choice(held_out[digits.target[held_out] != digits.target[a]])
+            same.append(weight * digits.data[a] + (1 - weight) * digits.data[b])
+            other.append(weight * digits.data[a] + (1 - weight) * digits.data[c])
+        confident = [float((classifier.predict_proba(np.round(x)).max(1) >= 0.9).mean()) for x in (same, other)]
+        result[f"blend {weight:g}/{1 - weight:g}"] = {"same_class": confident[0], "two_classes": confident[1]}
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("run")
+    parser.add_argument("run", nargs="?")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=123)
+    parser.add_argument("--blends", action="store_true", help="score blends of real digits instead of a run")
     args = parser.parse_args()
     classifier, accuracy = digits_classifier()
+    if args.blends or args.run is None:
+        print(json.dumps(blend_scores(classifier), indent=2))
+        return
     loaded = load_run(args.run, resolve_device("cpu"))
     model, cpu = loaded.model, torch.device("cpu")
     noise, labels = draw_codes(model, args.n, torch.Generator().manual_seed(args.seed))

@@ -15,7 +15,8 @@ The other flags change one thing each, to measure what it does on these data (do
 P pixels each way (DiffAugment's translation is 2 pixels at 16x16); ``--ema D`` also scores a
 moving average of G's weights; ``--decay`` takes the learning rate linearly to 0 over the second
 half; ``--r1 G`` adds the R1 penalty; ``--ngf``, ``--ndf``, ``--batch-size`` set the sizes;
-``--every N`` scores every N steps.
+``--lr`` both learning rates; ``--epoch-order`` draws batches from a fresh permutation each epoch
+(as ganzoo does) instead of with replacement; ``--every N`` scores every N steps.
 """
 
 from __future__ import annotations
@@ -93,14 +94,21 @@ def train(args: argparse.Namespace, report) -> nn.Module:
     data, nz = digits16(args.upscale), 100
     generator, discriminator = networks(nz, args.ngf, args.ndf)
     average = copy.deepcopy(generator) if args.ema else None
-    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(generator.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    per_epoch, order = len(data) // args.batch_size, torch.empty(0, dtype=torch.long)
     bce = nn.BCEWithLogitsLoss()
     for step in range(1, args.steps + 1):
         if args.decay and step > args.steps // 2:
             for group in [*opt_g.param_groups, *opt_d.param_groups]:
-                group["lr"] = 2e-4 * (args.steps - step + 1) / (args.steps - args.steps // 2)
-        real = data[torch.randint(len(data), (args.batch_size,))].requires_grad_(args.r1 > 0)
+                group["lr"] = args.lr * (args.steps - step + 1) / (args.steps - args.steps // 2)
+        if args.epoch_order:  # a fresh permutation each epoch, the last incomplete batch dropped
+            position = (step - 1) % per_epoch
+            order = torch.randperm(len(data)) if position == 0 else order
+            indices = order[position * args.batch_size : (position + 1) * args.batch_size]
+        else:
+            indices = torch.randint(len(data), (args.batch_size,))
+        real = data[indices].requires_grad_(args.r1 > 0)
         fake = generator(torch.randn(args.batch_size, nz, 1, 1))
         real_logits = discriminator(shifted(real, args.shift))
         fake_logits = discriminator(shifted(fake.detach(), args.shift))
@@ -140,6 +148,8 @@ def main() -> None:
     parser.add_argument("--ngf", type=int, default=64)
     parser.add_argument("--ndf", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of both networks")
+    parser.add_argument("--epoch-order", action="store_true", help="batches from a permutation per epoch")
     parser.add_argument("--every", type=int, default=0, help="score every N steps (default: at the end)")
     parser.add_argument("--grid", default=None, help="write 64 final samples as a PNG grid here")
     args = parser.parse_args()

@@ -186,13 +186,16 @@ def test_a_running_run_has_one_writer_and_runs_shows_it(tmp_path):
     # the next writer gets the lock (no stale lock), and removes a killed write's temporary file
     checkpoints = run / "checkpoints"
     newest = max(int(p.name[5:13]) for p in checkpoints.glob("step-*.safetensors"))
-    leftover = checkpoints / f".step-{newest + 1:08d}.safetensors.tmp-{process.pid}"
-    leftover.write_bytes(b"half a checkpoint")
+    leftover = checkpoints / f".writing-{process.pid}"  # what a write killed half-way leaves
+    leftover.mkdir()
+    (leftover / f"step-{newest + 1:08d}.safetensors").write_bytes(b"half a checkpoint")
+    (leftover / ".tmpX7b2Qz").write_bytes(b"safetensors' own temporary file")
     users = checkpoints / "notes.tmp-1"
     users.write_text("not ours")
     resumed = run_cli("train", "--resume", run, "--steps", newest + 1)
     assert resumed.returncode == 0, resumed.stderr
     assert not leftover.exists() and users.read_text() == "not ours"
+    assert not [p.name for p in checkpoints.iterdir() if p.name.startswith(".")]  # its own writes left nothing
     assert json.loads((run / "status.json").read_text())["state"] == "finished"
 
 

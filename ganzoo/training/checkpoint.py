@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,10 @@ def unflatten(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
     return obj
 
 
+WRITING_PREFIX = ".writing-"
+"""The private folder (``.writing-PID``, beside the checkpoints) a checkpoint is written in."""
+
+
 def save_checkpoint(path: Path, state: dict[str, Any], info: dict[str, Any] | None = None) -> None:
     """Atomically write ``state`` (nested dicts/lists of tensors and plain values)."""
     tensors: dict[str, torch.Tensor] = {}
@@ -62,7 +67,12 @@ def save_checkpoint(path: Path, state: dict[str, Any], info: dict[str, Any] | No
     metadata = {"format": FORMAT, "state": json.dumps(skeleton), "info": json.dumps(info or {})}
     metadata.update(tensor_digest=tensor_digest(tensors), value_digest=value_digest(metadata))
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    # safetensors writes through a temporary file of its own (".tmpXXXXXX") beside the target:
+    # a private folder holds both, so whatever a killed write leaves is one folder to remove
+    # (RunDir.remove_leftovers), never a stray file among the checkpoints.
+    workspace = path.parent / f"{WRITING_PREFIX}{os.getpid()}"
+    workspace.mkdir(exist_ok=True)
+    tmp = workspace / path.name
     try:
         save_file(tensors, str(tmp), metadata=metadata)
         with open(tmp, "rb+") as handle:
@@ -75,7 +85,7 @@ def save_checkpoint(path: Path, state: dict[str, Any], info: dict[str, Any] | No
             "and the run resumes from the newest of them"
         ) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(workspace, ignore_errors=True)
     _fsync_dir(path.parent)
 
 

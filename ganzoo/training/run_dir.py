@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ _STEP_FILE = re.compile(r"step-(\d{8,})\.safetensors")
 LOCK_FILE = ".lock"
 #: What a killed writer can leave: temporary checkpoints and JSON files (see save_checkpoint
 #: and _write_json_atomically). Only these names are ever removed as leftovers.
-_CHECKPOINT_TEMP = re.compile(r"\.(step-\d{8,}|best)\.safetensors\.tmp-\d+")
+_CHECKPOINT_WORKSPACE = re.compile(r"\.writing-\d+")  # save_checkpoint's private folders
 _RUN_TEMPS = (".config.json.tmp", ".status.json.tmp", "metrics.jsonl.tmp")
 #: What creating a run makes before its config.json: a folder holding only these (left by a
 #: process killed while creating it, the folders still empty) still counts as empty.
@@ -185,11 +186,13 @@ class RunDir:
     def remove_leftovers(self) -> list[Path]:
         """Delete what a killed writer of this run left (temporary checkpoint and JSON files).
         Call it only holding the run's lock: that proves their writer is gone."""
-        removed = [p for p in self.checkpoints.glob(".*.tmp-*") if _CHECKPOINT_TEMP.fullmatch(p.name)]
-        removed += [self.path / name for name in _RUN_TEMPS if (self.path / name).is_file()]
+        workspaces = [p for p in self.checkpoints.glob(".writing-*") if _CHECKPOINT_WORKSPACE.fullmatch(p.name)]
+        for folder in workspaces:  # a half-written checkpoint and safetensors' own temporary file
+            shutil.rmtree(folder, ignore_errors=True)
+        removed = [self.path / name for name in _RUN_TEMPS if (self.path / name).is_file()]
         for path in removed:
             path.unlink(missing_ok=True)
-        return removed
+        return workspaces + removed
 
     def create(self) -> None:
         for folder in (self.path, self.checkpoints, self.samples):

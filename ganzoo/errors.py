@@ -68,3 +68,9 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     if known and len(known) <= 12:
         return " Known: " + ", ".join(known) + "."
     return ""
+
+
+def shortened(text: str, limit: int = 60) -> str:
+    """``text`` as an error message quotes it: whole when short, else its start and its length
+    (a 1 MB value pasted by mistake is not echoed back in full)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"

@@ -208,6 +208,13 @@ CASES = [
     ),
     # -- a malformed run never breaks the listing, and is refused in one line (defect 4) --------
     Case("runs-lists-damaged", ["runs", "{tmp}/runs"], 0, "damaged", setup=damaged_run),
+    Case(  # the run is still listed, with its other facts
+        "runs-with-a-corrupt-status",
+        ["runs", "{run}/.."],
+        0,
+        "run  dcgan  digits   2/2    unknown",
+        setup=lambda tmp: write(tmp / "run" / "status.json", "{bad"),
+    ),
     Case("resume-damaged", ["train", "--resume", "{tmp}/runs/x"], 1, "config.json", setup=damaged_run),
     Case("generate-damaged", ["generate", "{tmp}/runs/x"], 1, "config.json", setup=damaged_run),
     # -- smaller (defect 11) -------------------------------------------------------------------
@@ -247,6 +254,27 @@ CASES = [
     ),
     # -- plugins (defect 10) ---------------------------------------------------------------------
     Case("plugin-exits", ["list", "models"], 0, "failed to import", env=plugin("import sys; sys.exit(3)\n")),
+    # -- seeds and names beyond what a file system or a generator takes ------------------------
+    *[
+        Case(
+            f"{command}-seed-beyond-64-bits",
+            [command, "{run}", "--seed", 2**64, *extra],
+            2,
+            "--seed must be an integer of at most 63 bits",
+        )
+        for command, extra in (
+            ("generate", ["--out", "{tmp}/g"]),
+            ("interpolate", ["--out", "{tmp}/i.gif"]),
+            ("eval", ["--metric", "", "--n", 8]),
+        )
+    ],
+    Case("masks-seed-beyond-64-bits", ["data", "masks", "--seed", -(2**65), "--out", "{tmp}/m"], 2, "--seed must be"),
+    Case(
+        "a-name-of-100k-characters",
+        ["train", "dcgan", *TINY, "--name", "x" * 100_000, "--out", "{tmp}/runs"],
+        2,
+        "... (100,000 characters)' is too long: a folder name has at most 255 bytes",
+    ),
     Case(
         "plugin-takes-train",
         ["list", "models"],

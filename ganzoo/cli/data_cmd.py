@@ -12,6 +12,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from ganzoo.cli.output import console, err_console
 from ganzoo.cli.overwrite import Overwrite
+from ganzoo.cli.seed import seed_option
 from ganzoo.errors import DataError, UnknownNameError, UsageError
 from ganzoo.outputs import Outputs
 from ganzoo.plugins import load_plugins
@@ -146,7 +147,7 @@ def masks_command(
     out: Annotated[Path, typer.Option(help="Folder for mask-000.png, ... (white = hole).")],
     n: Annotated[int, typer.Option("--n", min=1, max=100_000, help="How many masks.")] = 16,
     resolution: Annotated[int, typer.Option(min=16, max=4096, help="Side of each square mask in pixels.")] = 256,
-    seed: Annotated[int, typer.Option(help="The same seed gives the same masks.")] = 0,
+    seed: Annotated[int, seed_option("The same seed gives the same masks.")] = 0,
     overwrite: Overwrite = False,
 ) -> None:
     """Write the masks a mask generator draws, as PNGs: to look at them, or to reuse them

@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from ganzoo.cli.output import console, print_json
+from ganzoo.cli.seed import seed_option
 from ganzoo.errors import UsageError
 from ganzoo.metrics.eval_settings import EVAL_DEFAULTS, MIN_REAL_IMAGES, EvalSettings
 from ganzoo.plugins import PluginSystem
@@ -57,7 +58,7 @@ def eval_command(
     ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="Checkpoint file (default: the newest).")] = None,
     ema: Annotated[bool, typer.Option("--ema/--no-ema", help="Use the generator's moving average.")] = True,
-    seed: Annotated[int, typer.Option(help="Seed of the generated samples.")] = EVAL_DEFAULTS.seed,
+    seed: Annotated[int, seed_option("Seed of the generated samples.")] = EVAL_DEFAULTS.seed,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:

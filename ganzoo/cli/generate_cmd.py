@@ -10,6 +10,7 @@ import typer
 
 from ganzoo.cli.output import console
 from ganzoo.cli.overwrite import Overwrite
+from ganzoo.cli.seed import seed_option
 from ganzoo.errors import UsageError
 from ganzoo.outputs import Outputs
 from ganzoo.protocols import Truncates
@@ -31,7 +32,7 @@ def generate_command(
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Folder for one PNG per image.")] = None,
     grid: Annotated[Path | None, typer.Option(help="One PNG grid of all images.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the noise: the same seed gives the same images.")] = 0,
+    seed: Annotated[int, seed_option("Seed of the noise: the same seed gives the same images.")] = 0,
     batch_size: Annotated[int, typer.Option(min=1, help="Images generated at once.")] = 256,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     truncation: Annotated[

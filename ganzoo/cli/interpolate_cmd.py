@@ -9,6 +9,7 @@ import typer
 
 from ganzoo.cli.output import console
 from ganzoo.cli.overwrite import Overwrite
+from ganzoo.cli.seed import seed_option
 from ganzoo.outputs import Outputs
 
 
@@ -20,7 +21,7 @@ def interpolate_command(
     steps: Annotated[int, typer.Option(min=2, help="Frames between two consecutive anchor codes.")] = 16,
     points: Annotated[int, typer.Option(min=2, help="Anchor codes each walk visits (it returns to the first).")] = 4,
     n: Annotated[int, typer.Option("--n", min=1, help="Walks shown side by side.")] = 8,
-    seed: Annotated[int, typer.Option(help="Seed of the anchor codes.")] = 0,
+    seed: Annotated[int, seed_option("Seed of the anchor codes.")] = 0,
     class_: Annotated[
         str | None,
         typer.Option(

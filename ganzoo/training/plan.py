@@ -17,7 +17,7 @@ from typing import Any
 
 from ganzoo.augment import parse_loader_augments
 from ganzoo.data.loading import dataset_options
-from ganzoo.errors import GanzooError, UsageError
+from ganzoo.errors import GanzooError, UsageError, shortened
 from ganzoo.options import build_options, parse_assignments
 from ganzoo.plugins import PluginSystem
 from ganzoo.registry import Entry
@@ -155,14 +155,19 @@ def _model_options(settings: TrainSettings, spec: ModelSpec, plugins: PluginSyst
     return options
 
 
+MAX_NAME_BYTES = 255  # a folder name on the usual file systems (ext4, APFS, NTFS)
+
+
 def _run_dir(settings: TrainSettings, check: bool) -> Path:
     """OUT/NAME; for a new run (``check``) a new or empty folder inside --out (checked again, locked,
     when it is created)."""
     name, out = settings.name, settings.out
     if not re.fullmatch(r"[\w.-]+", name) or name in (".", ".."):
         raise UsageError(
-            f"--name '{name}' must be one folder name of letters, digits, '.', '_' and '-' (not '.' or '..')"
+            f"--name '{shortened(name)}' must be one folder name of letters, digits, '.', '_' and '-' (not '.' or '..')"
         )
+    if len(name.encode()) > MAX_NAME_BYTES:
+        raise UsageError(f"--name '{shortened(name)}' is too long: a folder name has at most {MAX_NAME_BYTES} bytes")
     run_dir = Path(out) / name
     if check:
         if not run_dir.resolve().is_relative_to(Path(out).resolve()):

@@ -4,6 +4,7 @@ written out of the page alone installs, lists, trains, resumes and generates."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -153,3 +154,29 @@ def test_the_tutorial_logger_records_the_runs_losses(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in (tmp_path / "runs" / "r" / "my-log.jsonl").read_text().splitlines()]
     assert [line["step"] for line in lines] == [2, 4] and "loss_G" in lines[0]
+
+
+def test_the_tutorial_package_draws_digits_of_every_class_as_the_page_says(installed, tmp_path):
+    """The page's "what to expect": 500 steps give digits of every class, not one collapsed blob
+    (benchmarks/digits_quality.py's check, in a process that sees the package as a user's does)."""
+    env = with_site(installed)
+    trained = run_cli("train", "mlpgan", "--steps", "500", "--out", tmp_path, "--name", "mlp", env=env)
+    assert trained.returncode == 0, trained.stderr
+    script = textwrap.dedent(
+        f"""
+        import json, sys, torch
+        sys.path.insert(0, {str(ROOT / "benchmarks")!r})
+        from digits_quality import digits_classifier, score_images
+        from ganzoo.training.inference import load_run
+        from ganzoo.training.samples import draw_codes, sample_images
+        loaded = load_run({str(tmp_path / "mlp")!r}, torch.device("cpu"))
+        noise, _ = draw_codes(loaded.model, 1000, torch.Generator().manual_seed(123))
+        print(json.dumps(score_images(sample_images(loaded.model, noise, torch.device("cpu")), digits_classifier()[0])))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr
+    score = json.loads(result.stdout)  # the page: 62.9% confident, classes 2.0-16.8%
+    assert score["confident_share"] > 0.45 and score["min_class_share"] > 0.01 and score["max_class_share"] < 0.25, (
+        score
+    )

@@ -25,10 +25,13 @@ class MLPGAN(nn.Module):
         self.options = options
         self.shape = (data.channels, data.resolution, data.resolution)
         pixels = data.channels * data.resolution**2
+        # BatchNorm in G: without it this G collapsed onto one blob within 500 steps on digits
         self.G = nn.Sequential(
             nn.Linear(options.nz, options.hidden),
+            nn.BatchNorm1d(options.hidden),
             nn.ReLU(),
             nn.Linear(options.hidden, options.hidden),
+            nn.BatchNorm1d(options.hidden),
             nn.ReLU(),
             nn.Linear(options.hidden, pixels),
             nn.Tanh(),

@@ -122,6 +122,10 @@ class Run:
     def model(self, checkpoint: str | Path | None = None, ema: bool = True, device: str = "auto"):
         """The run's model (an ``nn.Module`` in eval mode) with a checkpoint's weights: the
         newest by default, ``"best"``, or a file. Loaded once per checkpoint and device."""
+        return self._loaded_run(checkpoint, ema, device).model
+
+    def _loaded_run(self, checkpoint: str | Path | None, ema: bool, device: str):
+        """The run loaded for inference (model, data facts, checkpoint), cached as model() says."""
         from ganzoo.training.devices import resolve_device  # lazy: import ganzoo stays light (no torch, no engine)
         from ganzoo.training.inference import load_run as load_weights
         from ganzoo.training.run_dir import RunDir
@@ -154,7 +158,7 @@ class Run:
 
         if n < 1:
             raise UsageError(f"n must be at least 1, got {n}")
-        loaded = self.model(checkpoint, ema, device)
+        loaded = self._loaded_run(checkpoint, ema, device)
         require_inference(loaded, "sample")
         if truncation is not None and not (truncation > 0 and isinstance(loaded.model, Truncates)):
             raise UsageError(
@@ -187,7 +191,7 @@ class Run:
 
         if direction not in (None, "a2b", "b2a"):
             raise UsageError(f"direction must be a2b or b2a, not '{direction}'")
-        loaded = self.model(checkpoint, ema, device)
+        loaded = self._loaded_run(checkpoint, ema, device)
         require_inference(loaded, "translate")
         direction = direction or cast(Translates, loaded.model).directions[0]  # its default (require_inference checked)
         as_tensor = isinstance(images, torch.Tensor)
@@ -229,7 +233,7 @@ class Run:
         from ganzoo.data.convert import to_model_range, to_uint8
         from ganzoo.training.inference import require_inference
 
-        loaded = self.model(checkpoint, ema, device)
+        loaded = self._loaded_run(checkpoint, ema, device)
         require_inference(loaded, "inpaint")
         model_device = next(loaded.model.parameters()).device
         given = {"image": images, **({"exemplar": exemplars} if exemplars is not None else {})}

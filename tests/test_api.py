@@ -65,6 +65,8 @@ def test_train_returns_a_run_with_its_records(api_run):
     assert api_run._repr_png_() == api_run.samples()[-1].read_bytes()  # what Jupyter shows
     assert "dcgan" in repr(api_run)
     assert ganzoo.load_run(api_run.path).config == api_run.config
+    model = api_run.model()  # the nn.Module docs/python-api.md promises, in eval mode
+    assert isinstance(model, torch.nn.Module) and not model.training and model is api_run.model()
 
 
 def test_generate_gives_the_bytes_of_the_cli(api_run, tmp_path):

@@ -113,12 +113,13 @@ def test_every_mode_builds_fills_and_composites_exactly(mode):
 @slow
 def test_a_short_run_learns_and_the_right_exemplar_helps(trained):
     run = trained
-    loaded = run.model()
+    model = run.model()
+    assert isinstance(model, torch.nn.Module) and not model.training  # what docs/python-api.md promises
     test = ganzoo.load_dataset("digits-inpaint", split="test", resolution=32)
     untrained = ganzoo.create_model("exgan", channels=1, resolution=32, data_kind="inpainting").eval()
-    before, after = hole_l1(untrained, test), hole_l1(loaded.model, test)
+    before, after = hole_l1(untrained, test), hole_l1(model, test)
     assert after < 0.6 * before, (before, after)
-    wrong = hole_l1(loaded.model, test, test.mismatched_exemplars(torch.arange(len(test))))
+    wrong = hole_l1(model, test, test.mismatched_exemplars(torch.arange(len(test))))
     assert after < wrong, (after, wrong)
     logged = [m["L1_hole"] for m in run.metrics() if "L1_hole" in m]
     assert logged[-1] < logged[0]

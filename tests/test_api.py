@@ -325,6 +325,17 @@ def test_lifecycle_hooks_loggers_and_a_failing_hook(tmp_path):
     assert [(e.step, e.width) for e in events.Images("samples")] == [(10, 146)]
 
 
+def test_a_resumed_tensorboard_log_keeps_the_checkpoint_step(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = ganzoo.train("dcgan", steps=10, out=str(tmp_path), name="tb", loggers=["tensorboard"], **TINY)
+    run.resume(steps=20)  # from the checkpoint of step 10, whose events stay (they are not redone)
+    events = EventAccumulator(str(run.path / "tensorboard"), size_guidance={"images": 0, "scalars": 0})
+    events.Reload()
+    assert [e.step for e in events.Scalars("loss/D")] == [5, 10, 15, 20]
+    assert [e.step for e in events.Images("samples")] == [10, 20]
+
+
 def test_a_resumed_csv_log_drops_the_steps_it_redoes(api_run, tmp_path):
     path = shutil.copytree(api_run.path, tmp_path / "run")
     (path / "metrics.csv").write_text("step,loss_D\n5,1.0\n10,2.0\n15,3.0\n")  # 15: after the checkpoint

@@ -19,8 +19,9 @@ class TensorBoardLogger:
 
     @hookimpl
     def on_train_start(self, run, step):
-        # purge_step: a resumed run hides the events written after its checkpoint, which it redoes
-        self.writer = self.writer_cls(log_dir=str(run.path / "tensorboard"), purge_step=step or None)
+        # purge_step: a resumed run hides the events written after its checkpoint (step + 1 on),
+        # which it redoes; those of the checkpoint's own step stay, as the run does not redo them
+        self.writer = self.writer_cls(log_dir=str(run.path / "tensorboard"), purge_step=step + 1 if step else None)
         if step == 0:
             self._write_config(run.config)
 

@@ -5,6 +5,7 @@ the CLI's one-line messages (``UsageError`` for a wrong name or value)."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -67,9 +68,17 @@ def _settings_by_name(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _console(console_cls):
-    """Progress where the user looks: the notebook's output in Jupyter, else the terminal's stderr."""
+    """Progress where the user looks: the notebook's output in Jupyter (a live bar with
+    ipywidgets, ``ganzoo[notebook]``; else plain lines, where rich alone would show only a
+    warning), or the terminal's stderr."""
     console = console_cls()
-    return console if console.is_jupyter else console_cls(stderr=True)
+    if not console.is_jupyter:
+        return console_cls(stderr=True)
+    try:
+        import ipywidgets  # noqa: F401 - what rich's live display in Jupyter is made of
+    except ImportError:
+        return console_cls(force_jupyter=False, force_terminal=False, file=sys.stdout)
+    return console
 
 
 class Run:

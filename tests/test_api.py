@@ -365,16 +365,44 @@ def test_logger_errors(tmp_path, monkeypatch):
         checked_loggers(["tensorboard"], load_plugins())
 
 
-def test_python_api_page_examples_run(tmp_path, monkeypatch):
-    """Every ```python block of docs/python-api.md runs, in order, in one namespace."""
-    page = (ROOT / "docs" / "python-api.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", page, re.S)
+def page_notebook(*first: str):
+    """docs/python-api.md as a notebook: a code cell per ```python block, after ``first``."""
+    import nbformat
+
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "python-api.md").read_text(), re.S)
     assert len(blocks) >= 3
-    monkeypatch.chdir(tmp_path)
-    namespace: dict = {"__name__": "docs_example"}
-    for block in blocks:
-        exec(compile(block, "docs/python-api.md", "exec"), namespace)
-    assert isinstance(namespace["run"], ganzoo.Run)
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in (*first, *blocks)])
+
+
+def run_notebook(notebook, folder):
+    from nbclient import NotebookClient
+
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    return [output for cell in notebook.cells for output in cell.get("outputs", [])]
+
+
+def test_the_python_api_page_runs_as_a_notebook(tmp_path):
+    """Every ```python block of docs/python-api.md, in order, in a real (headless) Jupyter kernel:
+    what it prints, and the live progress bar (ipywidgets) in the training cell."""
+    notebook = page_notebook()
+    outputs = run_notebook(notebook, tmp_path)
+    assert not [o for o in outputs if o["output_type"] == "error"], [o.get("evalue") for o in outputs]
+    printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
+    assert "torch.Size([16, 1, 16, 16]) torch.uint8" in printed
+    assert "60 ['fid', 'kid', 'kid_std']" in printed  # the resumed step and the evaluation's metrics
+    training = notebook.cells[0]["outputs"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in training)
+    assert (tmp_path / "runs" / "api" / "config.json").is_file()
+
+
+def test_without_ipywidgets_a_notebook_shows_plain_progress_lines(tmp_path):
+    notebook = page_notebook("import sys\nsys.modules['ipywidgets'] = None  # as if not installed")
+    notebook.cells = notebook.cells[:2]  # the training cell is enough
+    outputs = run_notebook(notebook, tmp_path)
+    printed = "".join(o.get("text", "") for o in outputs if o["output_type"] == "stream")
+    assert "step 40/40" in printed and "ipywidgets" not in printed, printed
 
 
 def test_importing_ganzoo_stays_cheap():

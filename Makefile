@@ -12,9 +12,14 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
+# TORCH_INDEX: where PyTorch comes from, e.g. https://download.pytorch.org/whl/cpu on a machine
+# without a GPU (a few hundred MB instead of the default build's CUDA libraries, about 6 GB).
+TORCH_INDEX ?=
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH_INDEX),$(BIN)/python -m pip install --quiet torch torchvision --index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 

@@ -92,3 +92,36 @@ def test_building_the_cli_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_piped_tables_keep_each_row_on_one_line(tmp_path):
+    """`ganzoo list | grep ...` and `ganzoo eval RUN > file`: no row folded at 80 columns, no
+    heading wrapped to the width of a two-column table."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "COLUMNS"}  # as a pipe has it
+
+    def piped(*args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True, env=env)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    (dcgan,) = [line for line in piped("list").splitlines() if line.split()[:2] == ["model", "dcgan"]]
+    assert "Deep convolutional GAN: strided convolutions, BatchNorm, noise to image" in dcgan
+    assert "dcgan (ganzoo" in dcgan
+    assert (
+        run_cli(
+            "train", "dcgan", "--steps", 2, "--set", "ngf=8", "--set", "ndf=8", "--out", tmp_path, "--name", "r"
+        ).returncode
+        == 0
+    )
+    heading = piped(
+        "eval", str(tmp_path / "r"), "--metric", "fid", "--n", "16", "--real", "16", "--feature-extractor", "digits"
+    ).splitlines()[0]
+    assert (
+        heading.startswith(str(tmp_path / "r"))
+        and heading.endswith("s")
+        and "16 samples vs 16 real 'train' images, digits features" in heading
+    )

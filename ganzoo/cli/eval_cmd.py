@@ -84,14 +84,15 @@ def eval_command(
     if as_json:
         print_json(record)
         return
-    table = Table(
-        box=None,
-        header_style="bold",
-        title_justify="left",
-        title=f"{run} step {record['step']} ({record['checkpoint']}, {'EMA' if ema else 'raw'} weights): "
+    # the heading on a line of its own: as the table's title rich wrapped it to the table's width
+    console.print(
+        f"{run} step {record['step']} ({record['checkpoint']}, {'EMA' if ema else 'raw'} weights): "
         f"{n} samples vs {record['real']} real '{record['split']}' images, "
         f"{record['extractor'] or 'pixels'} features, {record['seconds']}s",
+        highlight=False,
+        markup=False,
     )
+    table = Table(box=None, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in record["eval"].items():

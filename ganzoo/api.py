@@ -67,6 +67,20 @@ def _settings_by_name(settings: dict[str, Any]) -> dict[str, Any]:
     return given
 
 
+def _check_uint8_images(name: str, images: Any, shape: tuple[int, int, int], count: int | None = None) -> None:
+    """``images`` are a uint8 tensor ``(N, *shape)`` (``count`` of them when given): floats would
+    come back in a range of their own beside the model's uint8 pixels."""
+    import torch  # lazy: import ganzoo stays light (no torch, no engine)
+
+    wanted = f"a uint8 tensor ({count if count is not None else 'N'}, {', '.join(map(str, shape))})"
+    if not isinstance(images, torch.Tensor):
+        raise UsageError(f"{name} must be {wanted}, got {type(images).__name__}")
+    if images.dtype != torch.uint8 or images.dim() != 4 or tuple(images.shape[1:]) != shape:
+        raise UsageError(f"{name} must be {wanted}, got {images.dtype} {tuple(images.shape)}")
+    if count is not None and len(images) != count:
+        raise UsageError(f"{name} must be {wanted}: one per image, got {len(images)}")
+
+
 def _console(console_cls):
     """Progress where the user looks: the notebook's output in Jupyter (a live bar with
     ipywidgets, ``ganzoo[notebook]``; else plain lines, where rich alone would show only a
@@ -236,7 +250,9 @@ class Run:
         device: str = "auto",
     ) -> torch.Tensor:
         """Fill the holes (mask value 1) of uint8 images ``(N, C, H, W)`` at the model's
-        resolution, for models that inpaint; pixels outside the holes are returned unchanged."""
+        resolution, for models that inpaint; pixels outside the holes are returned unchanged.
+        Masks are ``(N, 1, H, W)`` of 0 and 1; exemplars, where the model takes them, are uint8
+        like the images. Anything else is a UsageError saying what was expected."""
         import torch  # lazy: import ganzoo stays light (no torch, no engine)
 
         from ganzoo.data.convert import to_model_range, to_uint8
@@ -244,6 +260,14 @@ class Run:
 
         loaded = self._loaded_run(checkpoint, ema, device)
         require_inference(loaded, "inpaint")
+        shape = (loaded.data.channels, loaded.data.resolution, loaded.data.resolution)
+        _check_uint8_images("images", images, shape)
+        if exemplars is not None:
+            _check_uint8_images("exemplars", exemplars, shape, len(images))
+        if not isinstance(masks, torch.Tensor) or tuple(masks.shape) != (len(images), 1, *shape[1:]):
+            raise UsageError(f"masks must be a tensor ({len(images)}, 1, {shape[1]}, {shape[2]}), one per image")
+        if not ((masks == 0) | (masks == 1)).all():
+            raise UsageError("masks must hold 0 (kept) and 1 (the hole) only")
         model_device = next(loaded.model.parameters()).device
         given = {"image": images, **({"exemplar": exemplars} if exemplars is not None else {})}
         inputs = to_model_range(given, model_device)

@@ -336,6 +336,16 @@ def test_a_resumed_tensorboard_log_keeps_the_checkpoint_step(tmp_path):
     assert [e.step for e in events.Images("samples")] == [10, 20]
 
 
+def test_a_logger_written_as_one_string_in_config_json_is_that_logger(api_run, tmp_path):
+    path = shutil.copytree(api_run.path, tmp_path / "run")
+    config = json.loads((path / "config.json").read_text())
+    config["training"]["loggers"] = "csv"  # edited by hand: a string, not a list
+    (path / "config.json").write_text(json.dumps(config))
+    ganzoo.load_run(path).resume(steps=15)
+    assert json.loads((path / "config.json").read_text())["training"]["loggers"] == ["csv"]  # not 'c', 's', 'v'
+    assert [row["step"] for row in csv.DictReader((path / "metrics.csv").open())] == ["15"]
+
+
 def test_a_resumed_csv_log_drops_the_steps_it_redoes(api_run, tmp_path):
     path = shutil.copytree(api_run.path, tmp_path / "run")
     (path / "metrics.csv").write_text("step,loss_D\n5,1.0\n10,2.0\n15,3.0\n")  # 15: after the checkpoint

@@ -95,6 +95,12 @@ def edited_config(tmp: Path) -> None:
     (tmp / "run" / "config.json").write_text(json.dumps(config))
 
 
+def edit_training(tmp: Path, **values) -> None:
+    config = json.loads((tmp / "run" / "config.json").read_text())
+    config["training"].update(values)
+    (tmp / "run" / "config.json").write_text(json.dumps(config))
+
+
 def tampered_tensor(tmp: Path) -> None:
     """Flip bytes in the middle of the checkpoint's tensor data (its JSON header stays valid)."""
     path = tmp / "run" / "checkpoints" / "step-00000002.safetensors"
@@ -269,6 +275,13 @@ CASES = [
         )
     ],
     Case("masks-seed-beyond-64-bits", ["data", "masks", "--seed", -(2**65), "--out", "{tmp}/m"], 2, "--seed must be"),
+    Case(  # a hand-edited config.json: refused before the run is touched (no "running" left behind)
+        "resume-with-a-float-batch-size",
+        ["train", "--resume", "{run}"],
+        2,
+        "--batch-size must be an integer, got 2.5",
+        setup=lambda tmp: edit_training(tmp, batch_size=2.5),
+    ),
     Case(
         "a-name-of-100k-characters",
         ["train", "dcgan", *TINY, "--name", "x" * 100_000, "--out", "{tmp}/runs"],

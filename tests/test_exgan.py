@@ -15,7 +15,7 @@ from PIL import Image
 
 import ganzoo
 from conftest import assert_no_traceback, list_json, run_cli
-from ganzoo.errors import DataError
+from ganzoo.errors import DataError, UsageError
 from ganzoo.training.checkpoint import load_checkpoint
 
 # The tests that train models or run the CLI take tens of seconds: `make test` runs them, `make
@@ -258,6 +258,20 @@ def test_api_inpaint_composites_bytes(trained):
     filled = trained.inpaint(batch["image"], batch["mask"] // 255, batch["exemplar"])
     outside = batch["mask"].expand_as(batch["image"]) == 0
     assert filled.dtype == torch.uint8 and torch.equal(filled[outside], batch["image"][outside])
+    images, holes, exemplars = batch["image"], batch["mask"] // 255, batch["exemplar"]
+    for wrong, message in (
+        (
+            (images.float() / 255, holes, exemplars),
+            r"images must be a uint8 tensor \(N, 1, 32, 32\), got torch.float32",
+        ),
+        ((images, holes, exemplars.float()), r"exemplars must be a uint8 tensor \(4, 1, 32, 32\), got torch.float32"),
+        ((images, holes, exemplars[:2]), "exemplars must be .*: one per image, got 2"),
+        ((images, batch["mask"], exemplars), "masks must hold 0 .* and 1 .* only"),
+        ((images, holes[:, :, :16], exemplars), r"masks must be a tensor \(4, 1, 32, 32\)"),
+        ((images[:, :, :16], holes, exemplars), r"images must be .*, got torch.uint8 \(4, 1, 16, 32\)"),
+    ):
+        with pytest.raises(UsageError, match=message):
+            trained.inpaint(*wrong)
 
 
 @slow

@@ -17,8 +17,9 @@ class GanzooError(Exception):
     """The command line's exit status for this kind of error."""
 
 
-class UsageError(GanzooError):
-    """The user asked for something that does not exist or is malformed (exit code 2)."""
+class UsageError(GanzooError, ValueError):
+    """The user asked for something that does not exist or is malformed (exit code 2). A
+    ValueError too, so Python callers may catch it as the standard library's kind of error."""
 
     exit_code = 2
     """The command line's exit status for this kind of error."""

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 from ganzoo.data.convert import to_uint8
-from ganzoo.data.images import SkippedImage, find_images, same_name_file
+from ganzoo.data.images import SkippedImage, find_images, open_image, same_name_file
 from ganzoo.errors import DataError
 
 
@@ -89,9 +89,8 @@ def _same_name(folder: Path, relative: Path) -> Path | None:
 def read_hole(path: Path, size: tuple[int, int], invert: bool, image: Path) -> np.ndarray:
     """The hole (bool H x W) of a mask file of the image's size; an empty hole is an error."""
     try:
-        with Image.open(path) as mask:
-            grey = np.array(mask.convert("L"))
-    except (OSError, ValueError) as exc:
+        grey = np.array(open_image(path, upright=False).convert("L"))
+    except SkippedImage as exc:
         raise DataError(f"mask '{path}' cannot be read as an image ({exc})") from None
     if (grey.shape[1], grey.shape[0]) != size:
         raise DataError(
@@ -126,11 +125,9 @@ def check_inputs(job: InpaintJob, invert: bool, channels: int) -> None:
 
 def open_as(path: Path, mode: str) -> Image.Image:
     """The image file converted to a Pillow ``mode`` ("RGB", "L"); SkippedImage if unreadable."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            return image.convert(mode)
-    except (OSError, ValueError) as exc:
+    try:  # as stored (no EXIF turn): a mask has the size of its image's pixels as they are
+        return open_image(path, upright=False).convert(mode)
+    except SkippedImage as exc:
         raise SkippedImage(f"cannot read '{path}': {exc}") from None
 
 

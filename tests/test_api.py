@@ -435,9 +435,11 @@ def test_importing_ganzoo_stays_cheap():
         ({"options": {"ngf": True}}, "option 'ngf' of model 'dcgan' must be an integer, got True"),
         ({"options": {"loss": 5}}, "option 'loss' of model 'dcgan' must be a string, got 5"),
         ({"data_options": {"upscale": 2}}, "option 'upscale' of dataset 'digits' must be a string, got 2"),
+        ({"options": {"ngf": 10**8}}, "model 'dcgan' with ngf=100000000 has 320,000,322,200,134,400 parameters"),
     ],
 )
 def test_the_python_api_refuses_what_the_command_line_refuses(tmp_path, keywords, message):
-    with pytest.raises(UsageError, match=re.escape(message)):
+    with pytest.raises(ValueError, match=re.escape(message)) as raised:  # a UsageError is a ValueError
         ganzoo.train("dcgan", out=tmp_path, batch_size=8, **keywords)
+    assert isinstance(raised.value, UsageError)
     assert list(tmp_path.iterdir()) == []  # no run folder, not even a half-made one

@@ -282,6 +282,12 @@ CASES = [
         "--batch-size must be an integer, got 2.5",
         setup=lambda tmp: edit_training(tmp, batch_size=2.5),
     ),
+    Case(  # built on the meta device first: refused with the figures before anything is allocated
+        "a-width-no-machine-holds",
+        ["train", "dcgan", "--set", "ngf=100000000", "--out", "{tmp}/runs"],
+        2,
+        "has 320,000,322,200,134,400 parameters (1,280,001.3 TB); training needs about 4x that",
+    ),
     Case(
         "a-name-of-100k-characters",
         ["train", "dcgan", *TINY, "--name", "x" * 100_000, "--out", "{tmp}/runs"],

@@ -204,6 +204,9 @@ def test_inpaint_cli_keeps_size_and_every_pixel_outside_the_hole(trained, tmp_pa
         ("missing-mask", "have no file of the same name: b.png (mask)"),
         ("truncated-second-image", "cannot read '"),  # its header reads; its pixels do not
         ("bad-second-exemplar", "exemplars/b.png"),
+        ("huge-image", "images/a.png': 10000x10000 pixels is over the limit of"),  # a decompression bomb
+        ("huge-mask", "masks/a.png' cannot be read as an image (10000x10000 pixels is over the limit of"),
+        ("huge-exemplar", "exemplars/a.png': 10000x10000 pixels is over the limit of"),
     ],
 )
 def test_inpaint_bad_inputs_are_one_line_errors(trained, tmp_path, case, message):
@@ -232,6 +235,12 @@ def test_inpaint_bad_inputs_are_one_line_errors(trained, tmp_path, case, message
             exemplars.mkdir()
             shutil.copy(tmp_path / "images" / "a.png", exemplars / "a.png")
             (exemplars / "b.png").write_bytes(b"not an image")
+    if case.startswith("huge-"):  # 100 million pixels, past Pillow's limit; a small 1-bit file
+        folder = {"image": "images", "mask": "masks", "exemplar": "exemplars"}[case.removeprefix("huge-")]
+        if folder == "exemplars":
+            exemplars = tmp_path / "exemplars"
+            exemplars.mkdir()
+        Image.new("1", (10000, 10000)).save(tmp_path / folder / "a.png")
     args = [
         "inpaint",
         trained.path,

@@ -72,7 +72,7 @@ def test_exif_orientation_and_centre_crop(messy):
 def test_decompression_bombs_are_skipped(messy, monkeypatch, capsys):
     monkeypatch.setattr(images_module, "MAX_PIXELS", 1000)  # 60x40 and 40x20 ... exceed it
     data = load(root=messy, resolution=16)
-    assert "over the decompression limit" in capsys.readouterr().err
+    assert "pixels is over the limit of 1,000 pixels" in capsys.readouterr().err
     assert len(data) < 6
 
 

@@ -62,8 +62,10 @@ def to_rgb(image: Image.Image, background: tuple[int, int, int] = (0, 0, 0)) -> 
     return image.convert("RGB")
 
 
-def open_rgb(path: Path, background: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
-    """A file as an upright 8-bit RGB image; raises SkippedImage with the reason it cannot be."""
+def open_image(path: Path, upright: bool = True) -> Image.Image:
+    """A file decoded in full, turned upright by its EXIF orientation unless not ``upright``;
+    SkippedImage with the reason when it is empty, not an image, truncated, or larger than
+    ``MAX_PIXELS`` (Pillow's decompression-bomb limit, made an error for every reader)."""
     if path.stat().st_size == 0:
         raise SkippedImage("empty file")
     try:
@@ -71,16 +73,22 @@ def open_rgb(path: Path, background: tuple[int, int, int] = (0, 0, 0)) -> Image.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 if image.width * image.height > MAX_PIXELS:
-                    raise SkippedImage(f"{image.width}x{image.height} pixels is over the decompression limit")
+                    raise SkippedImage(
+                        f"{image.width}x{image.height} pixels is over the limit of {MAX_PIXELS:,} pixels"
+                    )
                 image.load()
-                image = ImageOps.exif_transpose(image)
-                return to_rgb(image, background)
+                return ImageOps.exif_transpose(image) if upright else image.copy()
     except SkippedImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise SkippedImage(f"decompression bomb ({exc})") from None
     except (OSError, ValueError, SyntaxError) as exc:  # not an image, truncated, corrupt
         raise SkippedImage(str(exc).splitlines()[0] or type(exc).__name__) from None
+
+
+def open_rgb(path: Path, background: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
+    """A file as an upright 8-bit RGB image; raises SkippedImage with the reason it cannot be."""
+    return to_rgb(open_image(path), background)
 
 
 def fit_square(image: Image.Image, resolution: int, fit: str = "crop", crop: int | None = None) -> np.ndarray:

@@ -3,7 +3,9 @@ and its model on the device, every process starting from rank 0's weights."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 from typing import Any
 
 import torch
@@ -59,7 +61,9 @@ def open_training_data(
 
 def build_model(plan: TrainPlan, data: Any, device: torch.device, world: World, channels_last: bool) -> Any:
     """The model from its options and the data's description, on ``device``, with rank 0's weights."""
-    model = resolve(plan.model.spec.build)(plan.options, data.info).to(device)
+    build = resolve(plan.model.spec.build)
+    check_model_fits(plan.model.name, lambda: build(plan.options, data.info), plan.options, device)
+    model = build(plan.options, data.info).to(device)
     if plan.settings.sync_bn:
         if device.type != "cuda":
             raise UsageError(
@@ -70,6 +74,54 @@ def build_model(plan: TrainPlan, data: Any, device: torch.device, world: World, 
         model.to(memory_format=torch.channels_last)
     world.broadcast_state(model.state_dict().values())  # every process starts from rank 0's weights
     return model
+
+
+#: Training holds each weight about four times: the weight, its gradient and Adam's two moments.
+TRAINING_COPIES = 4
+
+
+def check_model_fits(name: str, build: Any, options: Any, device: torch.device) -> None:
+    """Refuse, with the figures, options whose model cannot be trained in the device's memory
+    (a width of 10^8 asks for terabytes): the model is first built on the meta device, which
+    allocates nothing. A model that cannot be built there is built for real, unchecked."""
+    try:
+        with torch.device("meta"):
+            probe = build()
+        tensors = [*probe.parameters(), *probe.buffers()]
+    except Exception:  # noqa: BLE001 - the check is a courtesy; the real build reports real errors
+        return
+    weights = sum(t.numel() * t.element_size() for t in tensors)
+    memory = device_memory(device)
+    if memory is None or TRAINING_COPIES * weights <= memory:
+        return
+    changed = [
+        f"{f.name}={getattr(options, f.name)}"
+        for f in dataclasses.fields(options)
+        if f.default is not dataclasses.MISSING and getattr(options, f.name) != f.default
+    ]
+    raise UsageError(
+        f"model '{name}'{' with ' + ', '.join(changed) if changed else ''} has "
+        f"{sum(t.numel() for t in probe.parameters()):,} parameters ({_bytes(weights)}); training needs "
+        f"about {TRAINING_COPIES}x that ({_bytes(TRAINING_COPIES * weights)}: weights, gradients, Adam's moments), "
+        f"more than the {_bytes(memory)} of memory of {device}: choose smaller sizes (ganzoo info {name})"
+    )
+
+
+def device_memory(device: torch.device) -> int | None:
+    """The device's memory in bytes: a GPU's total, or the machine's RAM for the CPU."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[1])
+    if device.type == "cpu":
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return None
+
+
+def _bytes(count: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if count < 1000 or unit == "TB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1000
+    return f"{count:,.1f} TB"
 
 
 def budget_steps(settings: TrainSettings, batches_per_epoch: int, batches_per_step: float) -> int:

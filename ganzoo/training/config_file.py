@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import UsageError, did_you_mean
-from ganzoo.options import describe_type
+from ganzoo.options import check_number, describe_type
 from ganzoo.training.declared import typed
 from ganzoo.training.settings import RECORDED, TrainSettings, declared_settings
 
@@ -79,6 +79,7 @@ def _from_toml(table: dict[str, Any], path: Path) -> dict[str, Any]:
                 raise UsageError(
                     f"'{key}' in --config '{path}' must be {describe_type(declared.kind)}, not {value!r}"
                 ) from None
+            check_number(f"'{key}' in --config '{path}'", value)  # before an int turned float hides its size
         else:
             known = sorted({k for k in keys if "_" not in k} | set(TABLES))
             raise UsageError(f"unknown key '{key}' in --config '{path}'.{did_you_mean(key, known)}")

@@ -155,7 +155,7 @@ def check_rules(settings: Any, plugins: PluginSystem) -> None:
     """The bounds and choices every declared setting states, over resolved ``settings``."""
     for d in declared(type(settings)):
         value, rules = getattr(settings, d.name), d.rules
-        if value is None or (rules.only_with is not None and getattr(settings, rules.only_with) is None):
+        if value is None:
             continue
         if rules.positive and not value > 0:
             wanted = "a positive integer" if d.kind is int else "positive"
@@ -165,6 +165,8 @@ def check_rules(settings: Any, plugins: PluginSystem) -> None:
                 raise UsageError(f"{d.flag} must be in [{rules.minimum or 0:g}, {rules.below:g}), got {value}")
         elif rules.minimum is not None and value < rules.minimum:
             raise UsageError(f"{d.flag} must be >= {rules.minimum:g}, got {value}")
+        if rules.only_with is not None and getattr(settings, rules.only_with) is None:
+            continue  # a choice among registered names matters only with its setting (bounds always do)
         for item in value if d.repeatable else [value]:
             if isinstance(rules.choices, Registered):
                 rules.choices.check(d.flag, item, plugins)

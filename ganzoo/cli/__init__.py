@@ -25,7 +25,7 @@ from ganzoo.cli import (
     translate_cmd,
 )
 from ganzoo.cli.output import err_console, version_callback
-from ganzoo.errors import GanzooError
+from ganzoo.errors import GanzooError, UsageError
 from ganzoo.plugins import load_plugins
 
 
@@ -105,7 +105,9 @@ def main() -> None:
     try:
         build_app()()
     except GanzooError as exc:
-        _fail(str(exc), exc.exit_code)
+        # under torchrun a usage error is found alike by every process: rank 0 alone says it
+        quiet = isinstance(exc, UsageError) and int(os.environ.get("RANK", "0")) != 0
+        _fail("" if quiet else str(exc), exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted", highlight=False)
         sys.exit(130)
@@ -117,7 +119,8 @@ def main() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    err_console.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
+    if message:
+        err_console.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False, soft_wrap=True)
     if os.environ.get("GANZOO_DEBUG"):
         raise
     sys.exit(code)

@@ -104,6 +104,24 @@ def _from_run_config(path: Path) -> dict[str, Any]:
     return values
 
 
+def _check_tables(values: dict[str, Any], model: str, path: Path) -> None:
+    """The file's [model] and [dataset] options against their declarations, so that a wrong one
+    is named with the file it is in (the plan checks them again with the flags applied)."""
+    from ganzoo.options import build_options  # lazy: the plugins are loaded only to train
+    from ganzoo.plugins import load_plugins
+    from ganzoo.specs import resolve
+
+    plugins = load_plugins()
+    tables: list[tuple[str, str, Any]] = [("model", "option_values", plugins.models.entry(model).spec)]
+    dataset = values.get("dataset")
+    if isinstance(dataset, str) and dataset in plugins.datasets.names():
+        tables.append(("dataset", "data_options", plugins.datasets.entry(dataset).spec))
+    for table, key, spec in tables:
+        if values.get(key) and spec.options is not None:
+            owner = f"{table} '{spec.name}' ([{table}] in --config '{path}')"
+            build_options(resolve(spec.options), values[key], owner)
+
+
 def _string(key: str, value: Any, path: Path) -> str:
     if not isinstance(value, str):
         raise UsageError(f"'{key}' in --config '{path}' must be a string, not {value!r}")
@@ -118,6 +136,8 @@ def merged_settings(model: str | None, given: dict[str, Any], config: Path | str
     values = read_config_file(config) if config is not None else {}
     model = model or values.pop("model", None)
     values.pop("model", None)
+    if config is not None and model is not None:
+        _check_tables(values, model, Path(config))
     if model is None:
         raise UsageError(
             "missing MODEL: e.g. `ganzoo train dcgan` (see `ganzoo list models`), "

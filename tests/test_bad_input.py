@@ -279,7 +279,7 @@ CASES = [
         "resume-with-a-float-batch-size",
         ["train", "--resume", "{run}"],
         2,
-        "--batch-size must be an integer, got 2.5",
+        "'training.batch_size' in '{run}/config.json' must be an integer, got 2.5; restore the file to resume the run",
         setup=lambda tmp: edit_training(tmp, batch_size=2.5),
     ),
     Case(  # built on the meta device first: refused with the figures before anything is allocated

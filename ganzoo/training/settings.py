@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganzoo.errors import CheckpointError
+from ganzoo.errors import CheckpointError, UsageError
 from ganzoo.metrics.eval_settings import DEFAULT_EXTRACTOR, DEFAULT_METRIC, SAMPLES_DURING_TRAINING
+from ganzoo.options import check_number, typed_value
 from ganzoo.training.declared import Declared, Registered, declared, setting
 
 LR_SCHEDULES = ("constant", "linear-decay")
@@ -253,6 +254,7 @@ def settings_for_resume(config: dict[str, Any], run_dir: Path, overrides: dict[s
             f"'{run_dir / 'config.json'}' is not a complete run configuration "
             f"({type(exc).__name__}: {exc}); the run cannot be resumed"
         ) from None
+    _check_recorded(training, run_dir / "config.json")
     if overrides.get("steps") is not None or overrides.get("epochs") is not None:
         training["steps"], training["epochs"] = overrides.get("steps"), overrides.get("epochs")
     for key in RESUMABLE:
@@ -267,3 +269,19 @@ def settings_for_resume(config: dict[str, Any], run_dir: Path, overrides: dict[s
         option_values=options,
         **training,
     )
+
+
+def _check_recorded(training: dict[str, Any], path: Path) -> None:
+    """A config.json edited by hand: each recorded value of the wrong type (or not finite) is a
+    usage error naming the file and the key, before the run is touched (bounds and choices are
+    checked with the plan, by flag name)."""
+    by_name = {d.name: d for d in declared(TrainSettings)}
+    for key, value in training.items():
+        if value is None:
+            continue
+        where = f"'training.{key}' in '{path}'"
+        try:
+            typed_value(by_name[key].kind, value)
+        except TypeError as exc:
+            raise UsageError(f"{where} must be {exc}, got {value!r}; restore the file to resume the run") from None
+        check_number(where, value)

@@ -18,6 +18,7 @@ import typing
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -170,3 +171,25 @@ def test_an_edited_config_json_is_refused_and_the_run_left_as_it_was(declared, d
     with pytest.raises(UsageError, match=re.escape(f"'training.{declared.name}' in '{run / 'config.json'}' must be")):
         ganzoo.load_run(run).resume(**budget)
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_a_refused_config_json_restored_resumes_exactly(tmp_path):
+    """The refusal changes nothing: once the file is restored, the resumed run equals one that
+    was never interrupted, weight for weight."""
+    from ganzoo.training.checkpoint import load_checkpoint
+
+    common = dict(batch_size=8, options={"ngf": 8, "ndf": 8}, seed=5, checkpoint_every=2, out=str(tmp_path))
+    whole = ganzoo.train("dcgan", steps=4, name="whole", **common)
+    part = ganzoo.train("dcgan", steps=2, name="part", **common)
+    original = (part.path / "config.json").read_text()
+    config = json.loads(original)
+    config["training"]["steps"] = "ten"
+    (part.path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UsageError, match="'training.steps' in .* must be an integer, got 'ten'"):
+        part.resume(steps=4)
+    (part.path / "config.json").write_text(original)
+    part.resume(steps=4)
+    ours, _ = load_checkpoint(part.path / "checkpoints" / "step-00000004.safetensors")
+    theirs, _ = load_checkpoint(whole.path / "checkpoints" / "step-00000004.safetensors")
+    assert ours["model"].keys() == theirs["model"].keys()
+    assert all(torch.equal(ours["model"][key], theirs["model"][key]) for key in ours["model"])

@@ -89,7 +89,7 @@ def _console(console_cls):
     if not console.is_jupyter:
         return console_cls(stderr=True)
     try:
-        import ipywidgets  # noqa: F401 - what rich's live display in Jupyter is made of
+        import ipywidgets  # noqa: F401  # lazy: only in Jupyter, where rich's live display is made of it
     except ImportError:
         return console_cls(force_jupyter=False, force_terminal=False, file=sys.stdout)
     return console

@@ -150,7 +150,7 @@ def test_trains_with_each_engine_option(name, overrides, trained, tmp_path):
     settings = subject.settings(tmp_path, "run", **overrides)
     if "loss" in overrides:  # --loss is a model option's shortcut: it goes with the others
         settings["options"] = {**subject.options, "loss": settings.pop("loss")}
-    model = trained(name).model(device="cpu").model
+    model = trained(name).model(device="cpu")
     if overrides.get("d_steps", 1) > 1 and not any(phase.critic for phase in model.phases):
         with pytest.raises(UsageError, match="--d-steps"):
             ganzoo.train(name, **settings)
@@ -164,7 +164,7 @@ def test_trains_with_each_engine_option(name, overrides, trained, tmp_path):
 @pytest.mark.parametrize("name", MODELS)
 def test_runs_its_tasks_inference(name, trained):
     run, subject = trained(name), SUBJECTS[name]
-    model = run.model(device="cpu").model
+    model = run.model(device="cpu")
     size = subject.resolution
     checked = 0
     if isinstance(model, SamplesFromNoise):

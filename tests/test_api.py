@@ -190,7 +190,10 @@ def test_flags_override_the_config_file(tmp_path):
         ("model = 'dcgan'\nbatchsize = 3\n", "unknown key 'batchsize' in --config .*Did you mean 'batch-size'"),
         ("model = 'dcgan'\nsteps = 'ten'\n", "'steps' in --config .* must be an integer, not 'ten'"),
         ("model = 'dcgan'\nsteps = true\n", "'steps' in --config .* must be an integer"),
-        ("[model]\nname = 'dcgan'\nngff = 3\n", "unknown option of model 'dcgan' 'ngff'. Did you mean 'ngf'"),
+        (
+            "[model]\nname = 'dcgan'\nngff = 3\n",
+            r"unknown option of model 'dcgan' \(\[model\] in --config '.*bad.toml'\) 'ngff'. Did you mean 'ngf'",
+        ),
         ("model = 'dcgan'\n[model]\nngf = 3\n", "Cannot overwrite a value .* name the model inside its table"),
         ("model = 'dcgan\n", "is not valid TOML"),
         ("steps = 3\n", "missing MODEL"),

@@ -99,6 +99,8 @@ def _convert(text: str, tp: Any, key: str, owner: str) -> Any:
             return _in_int64(int(text), f"option '{key}' of {owner}")
         if tp is str:
             return text
+    except UsageError:  # _finite's and _in_int64's own messages (a UsageError is a ValueError too)
+        raise
     except ValueError:
         pass
     else:

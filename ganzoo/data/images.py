@@ -80,8 +80,8 @@ def open_image(path: Path, upright: bool = True) -> Image.Image:
                 return ImageOps.exif_transpose(image) if upright else image.copy()
     except SkippedImage:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise SkippedImage(f"decompression bomb ({exc})") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # raised by Image.open
+        raise SkippedImage(f"decompression bomb: over the limit of {MAX_PIXELS:,} pixels ({exc})") from None
     except (OSError, ValueError, SyntaxError) as exc:  # not an image, truncated, corrupt
         raise SkippedImage(str(exc).splitlines()[0] or type(exc).__name__) from None
 

@@ -187,7 +187,7 @@ def test_a_running_run_has_one_writer_and_runs_shows_it(tmp_path):
     checkpoints = run / "checkpoints"
     newest = max(int(p.name[5:13]) for p in checkpoints.glob("step-*.safetensors"))
     leftover = checkpoints / f".writing-{process.pid}"  # what a write killed half-way leaves
-    leftover.mkdir()
+    leftover.mkdir(exist_ok=True)  # the kill above may have left it already, mid-write
     (leftover / f"step-{newest + 1:08d}.safetensors").write_bytes(b"half a checkpoint")
     (leftover / ".tmpX7b2Qz").write_bytes(b"safetensors' own temporary file")
     users = checkpoints / "notes.tmp-1"

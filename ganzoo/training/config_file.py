@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ganzoo.errors import UsageError, did_you_mean
-from ganzoo.options import check_number, describe_type
-from ganzoo.training.declared import typed
+from ganzoo.options import check_number, describe_type, typed_value
 from ganzoo.training.settings import RECORDED, TrainSettings, declared_settings
 
 if sys.version_info >= (3, 11):
@@ -74,7 +73,7 @@ def _from_toml(table: dict[str, Any], path: Path) -> dict[str, Any]:
         elif key in keys:
             declared = by_name[keys[key]]
             try:
-                values[declared.name] = typed(declared, value)
+                values[declared.name] = typed_value(declared.kind, value)
             except TypeError:
                 raise UsageError(
                     f"'{key}' in --config '{path}' must be {describe_type(declared.kind)}, not {value!r}"

@@ -130,11 +130,6 @@ def value_type(hint: Any) -> type:
     return next((a for a in typing.get_args(hint) if a is not type(None)), hint)
 
 
-def typed(declared_setting: Declared, value: Any) -> Any:
-    """``value`` as the setting's type (see :func:`ganzoo.options.typed_value`), or TypeError."""
-    return typed_value(declared_setting.kind, value)
-
-
 def typed_settings(settings: Any) -> Any:
     """``settings`` with every given value as its setting's type; a value of another type, NaN, an
     infinity or an integer beyond 64 bits is a usage error naming the flag."""
@@ -144,7 +139,7 @@ def typed_settings(settings: Any) -> Any:
         if value is None or not d.rules.cli:
             continue
         try:
-            changes[d.name] = typed(d, value)
+            changes[d.name] = typed_value(d.kind, value)
         except TypeError as exc:
             raise UsageError(f"{d.flag} must be {exc}, got {value!r}") from None
         check_number(d.flag, value)

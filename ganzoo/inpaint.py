@@ -17,8 +17,8 @@ import torch
 from PIL import Image
 
 from ganzoo.data.convert import to_uint8
-from ganzoo.data.images import SkippedImage, find_images, open_image, same_name_file
-from ganzoo.errors import DataError
+from ganzoo.data.images import OversizedImage, SkippedImage, find_images, open_image, same_name_file
+from ganzoo.errors import DataError, GanzooError, UsageError
 
 
 @dataclass
@@ -91,7 +91,7 @@ def read_hole(path: Path, size: tuple[int, int], invert: bool, image: Path) -> n
     try:
         grey = np.array(open_image(path, upright=False).convert("L"))
     except SkippedImage as exc:
-        raise DataError(f"mask '{path}' cannot be read as an image ({exc})") from None
+        raise input_error(exc, f"mask '{path}' cannot be read as an image ({exc})") from None
     if (grey.shape[1], grey.shape[0]) != size:
         raise DataError(
             f"mask '{path}' is {grey.shape[1]}x{grey.shape[0]} but its image '{image}' is "
@@ -115,20 +115,32 @@ def check_inputs(job: InpaintJob, invert: bool, channels: int) -> None:
     mode = "L" if channels == 1 else "RGB"
     for path in (job.image, job.exemplar):
         if path is not None:
-            try:
-                size = open_as(path, mode).size
-            except SkippedImage as exc:
-                raise DataError(str(exc)) from None
+            size = open_input(path, mode).size
             if path == job.image:
                 read_hole(job.mask, size, invert, job.image)
 
 
 def open_as(path: Path, mode: str) -> Image.Image:
-    """The image file converted to a Pillow ``mode`` ("RGB", "L"); SkippedImage if unreadable."""
+    """The image file converted to a Pillow ``mode`` ("RGB", "L"); SkippedImage (OversizedImage
+    past the pixel limit) naming the file if unreadable."""
     try:  # as stored (no EXIF turn): a mask has the size of its image's pixels as they are
         return open_image(path, upright=False).convert(mode)
     except SkippedImage as exc:
-        raise SkippedImage(f"cannot read '{path}': {exc}") from None
+        raise type(exc)(f"cannot read '{path}': {exc}") from None
+
+
+def open_input(path: Path, mode: str) -> Image.Image:
+    """:func:`open_as` for a file the user named: unreadable is a ganzoo error."""
+    try:
+        return open_as(path, mode)
+    except SkippedImage as exc:
+        raise input_error(exc, str(exc)) from None
+
+
+def input_error(exc: SkippedImage, message: str) -> GanzooError:
+    """An image past the documented pixel limit is a value out of bounds (exit 2, as a flag out of
+    its range); any other unreadable file is a data error (exit 1)."""
+    return UsageError(message) if isinstance(exc, OversizedImage) else DataError(message)
 
 
 @torch.no_grad()
@@ -138,10 +150,7 @@ def inpaint_file(
     """(the filled image at its own size, the preview row masked | exemplar | output at the
     model's resolution, uint8 (3, C, R, R))."""
     mode = "L" if channels == 1 else "RGB"
-    try:
-        image = open_as(job.image, mode)
-    except SkippedImage as exc:
-        raise DataError(str(exc)) from None
+    image = open_input(job.image, mode)
     hole = read_hole(job.mask, image.size, invert, job.image)
     square = (resolution, resolution)
     x = _model_range(image.resize(square, Image.Resampling.BICUBIC), device)
@@ -150,10 +159,7 @@ def inpaint_file(
     m = torch.from_numpy(small_hole).float()[None, None].to(device)
     e = None
     if job.exemplar is not None:
-        try:
-            e = _model_range(open_as(job.exemplar, mode).resize(square, Image.Resampling.BICUBIC), device)
-        except SkippedImage as exc:
-            raise DataError(str(exc)) from None
+        e = _model_range(open_input(job.exemplar, mode).resize(square, Image.Resampling.BICUBIC), device)
     filled = to_uint8(model.inpaint(x, m, e).clamp(-1, 1))[0]
     output = Image.fromarray(_hwc(filled)).resize(image.size, Image.Resampling.BICUBIC)
     original = np.array(image)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import sys
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -101,9 +102,24 @@ def _command_name(command) -> str:
     return command.name or command.callback.__name__.lower().replace("_", "-")
 
 
-def main() -> None:
+#: click's base of usage errors: click's own, or the copy of click that newer typer releases carry.
+CLICK_ERRORS: tuple[type[Exception], ...] = tuple(
+    cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "ClickException"
+)
+
+
+def main(argv: list[str] | None = None, command: Any = None) -> None:
+    """``ganzoo ARGV`` (the process's arguments by default); exits with the command's status.
+    ``command``: the click command of :func:`build_app`, built once by a caller that runs many
+    command lines in one process (typer builds it in about 60 ms)."""
     try:
-        build_app()()
+        command = command or typer.main.get_command(build_app())
+        # not standalone: click's own usage errors come here, to be one line like ganzoo's
+        code = command.main(args=argv, prog_name="ganzoo", standalone_mode=False)
+    except CLICK_ERRORS as exc:  # an unknown flag, a value click cannot parse, a missing argument
+        _click_error(exc)
+    except typer.Abort:  # end of input at a prompt
+        _fail("aborted", 1)
     except GanzooError as exc:
         # under torchrun a usage error is found alike by every process: rank 0 alone says it
         quiet = isinstance(exc, UsageError) and int(os.environ.get("RANK", "0")) != 0
@@ -116,6 +132,17 @@ def main() -> None:
     except (MemoryError, RuntimeError) as exc:  # e.g. options so large that tensors cannot be allocated
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         _fail(f"{type(exc).__name__}: {first} (GANZOO_DEBUG=1 shows where)", 1)
+    else:
+        if isinstance(code, int) and code:  # click's exit status (an interrupt is 130); commands return None
+            sys.exit(code)
+
+
+def _click_error(exc: Any) -> None:  # (Any: click's exception class is known only at run time)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `ganzoo` alone: the help is printed already
+        sys.exit(exc.exit_code)
+    context = getattr(exc, "ctx", None)
+    hint = f" (see '{context.command_path} -h')" if context is not None else ""
+    _fail(exc.format_message() + hint, exc.exit_code)
 
 
 def _fail(message: str, code: int) -> None:

@@ -20,6 +20,11 @@ class SkippedImage(Exception):
     """An image that cannot be used; the message says why."""
 
 
+class OversizedImage(SkippedImage):
+    """An image past :data:`MAX_PIXELS` (a decompression bomb): a file given by name to a command
+    is a usage error (exit 2), one found in a dataset is skipped like any unreadable file."""
+
+
 def find_images(root: Path) -> list[Path]:
     """Every file below ``root`` with an image suffix, in a stable (sorted) order."""
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
@@ -73,7 +78,7 @@ def open_image(path: Path, upright: bool = True) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
                 if image.width * image.height > MAX_PIXELS:
-                    raise SkippedImage(
+                    raise OversizedImage(
                         f"{image.width}x{image.height} pixels is over the limit of {MAX_PIXELS:,} pixels"
                     )
                 image.load()
@@ -81,7 +86,7 @@ def open_image(path: Path, upright: bool = True) -> Image.Image:
     except SkippedImage:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:  # raised by Image.open
-        raise SkippedImage(f"decompression bomb: over the limit of {MAX_PIXELS:,} pixels ({exc})") from None
+        raise OversizedImage(f"decompression bomb: over the limit of {MAX_PIXELS:,} pixels ({exc})") from None
     except (OSError, ValueError, SyntaxError) as exc:  # not an image, truncated, corrupt
         raise SkippedImage(str(exc).splitlines()[0] or type(exc).__name__) from None
 

@@ -62,7 +62,7 @@ class Evaluator:
         self, config: dict, settings: EvalSettings, device: torch.device, model: object, plugins: PluginSystem | None
     ) -> None:
         self.settings, self.device, self.plugins = settings, device, plugins or load_plugins()
-        self.split = settings.split or default_split(config, self.plugins)
+        self.split = default_split(config, self.plugins) if settings.split is None else settings.split
         self.kind = next(iter(inference_kinds(model)), None)
         if self.kind is None:
             raise UsageError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -78,8 +79,8 @@ def plan_training(
 
 def _dataset(settings: TrainSettings, spec: ModelSpec, plugins: PluginSystem) -> Entry[DatasetSpec]:
     """The dataset (the model's default unless given), of the kind of data the model's task trains on."""
-    name = settings.dataset or spec.default_dataset
-    if not name:
+    name = _default(settings.dataset, spec.default_dataset)
+    if name is None:
         raise UsageError(f"model '{spec.name}' has no default dataset: pass --dataset NAME")
     dataset = plugins.datasets.entry(name)
     data_kind = plugins.data_kind(spec)
@@ -89,7 +90,9 @@ def _dataset(settings: TrainSettings, spec: ModelSpec, plugins: PluginSystem) ->
             f"--dataset {name} holds {dataset.spec.kind} data, but {spec.name} ({spec.task}) trains "
             f"on {data_kind} data; try one of: {', '.join(suitable) or 'none installed'}"
         )
-    if settings.data_root and dataset.spec.embedded:
+    if settings.data_root == "":  # (Path("") is the current folder: never what was meant)
+        raise UsageError("--data-root must name a folder, got ''")
+    if settings.data_root is not None and dataset.spec.embedded:
         raise UsageError(f"--data-root: dataset '{name}' is embedded and reads no files")
     return dataset
 
@@ -110,7 +113,7 @@ def _resolved(settings: TrainSettings, spec: ModelSpec, dataset: DatasetSpec, pl
         resolution=_default(settings.resolution, _default_resolution(dataset, spec)),
         batch_size=_default(settings.batch_size, spec.default_batch_size),
         steps=steps,
-        lr_schedule=settings.lr_schedule or spec.lr_schedule,
+        lr_schedule=_default(settings.lr_schedule, spec.lr_schedule),
         # by default averaging starts after a fifth of the run, so untrained weights never enter it
         ema_start=_default(settings.ema_start, int(horizon * spec.ema_start_fraction)),
         sample_every=_default(settings.sample_every, max(1, horizon // 10)),
@@ -119,7 +122,7 @@ def _resolved(settings: TrainSettings, spec: ModelSpec, dataset: DatasetSpec, pl
         augment=augment,
         data_options=dataset_options(dataset, settings.data_sets, settings.data_options),
         loggers=checked_loggers(settings.loggers, plugins),
-        name=settings.name or f"{spec.name}-{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}",
+        name=_default(settings.name, f"{spec.name}-{dataset.name}-{time.strftime('%Y%m%d-%H%M%S')}"),
     )
 
 
@@ -198,10 +201,10 @@ def parse_duration(text: str | None) -> float | None:
         return None
     parts = re.findall(r"(\d+(?:\.\d+)?)([smhd]?)", text.strip().lower())
     if not parts or "".join(n + u for n, u in parts) != text.strip().lower().replace(" ", ""):
-        raise UsageError(f"--time '{text}' is not a duration: use e.g. 90s, 10m, 2h or 1h30m")
+        raise UsageError(f"--time '{shortened(text)}' is not a duration: use e.g. 90s, 10m, 2h or 1h30m")
     seconds = sum(float(n) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[u] for n, u in parts)
-    if seconds <= 0:
-        raise UsageError(f"--time must be positive, got '{text}'")
+    if not 0 < seconds < math.inf:  # (a string of 400 nines is a float past the largest)
+        raise UsageError(f"--time must be positive and finite, got '{shortened(text)}'")
     return seconds
 
 

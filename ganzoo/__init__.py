@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from ganzoo._version import __version__
-from ganzoo.api import Run, load_run, train
+from ganzoo.api import Run, load, load_run, train
 from ganzoo.errors import DuplicateNameError, GanzooError, PluginError, UnknownNameError, UsageError
 from ganzoo.hookspecs import hookimpl
 from ganzoo.options import build_options
@@ -37,6 +37,7 @@ __all__ = [
     "list_models",
     "load_dataset",
     "load_plugins",
+    "load",
     "load_run",
     "train",
 ]

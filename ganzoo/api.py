@@ -45,6 +45,15 @@ def load_run(path: str | Path) -> Run:
     return Run(path)
 
 
+def load(reference: str | Path) -> Run:
+    """A run folder, or a shared model: its folder, ``hf://OWNER/NAME[@REVISION]`` (downloaded
+    into the Hub's cache on first use) or ``pretrained:NAME``. Shared models generate, translate,
+    inpaint and evaluate as runs do; they have no checkpoints to choose and no training records."""
+    from ganzoo.shared_models import resolve_reference  # lazy: import ganzoo stays light (no torch, no engine)
+
+    return Run(resolve_reference(reference))
+
+
 def _settings_by_name(settings: dict[str, Any]) -> dict[str, Any]:
     """Keywords -> setting names; ``options``/``data_options`` are typed model/dataset options."""
     from ganzoo.training.config_file import setting_keys  # lazy: import ganzoo stays light (no torch, no engine)
@@ -149,12 +158,14 @@ class Run:
 
     def _loaded_run(self, checkpoint: str | Path | None, ema: bool, device: str):
         """The run loaded for inference (model, data facts, checkpoint), cached as model() says."""
+        from ganzoo.shared_models import WEIGHTS, is_shared_model
         from ganzoo.training.devices import resolve_device  # lazy: import ganzoo stays light (no torch, no engine)
         from ganzoo.training.inference import load_run as load_weights
         from ganzoo.training.run_dir import RunDir
 
         resolved = resolve_device(device)
-        file = checkpoint if checkpoint is not None else RunDir(self.path).latest_checkpoint()
+        shared = (self.path / WEIGHTS) if is_shared_model(self.config) else None
+        file = checkpoint if checkpoint is not None else shared or RunDir(self.path).latest_checkpoint()
         key = (str(file), ema, str(resolved))
         if key not in self._loaded:
             self._loaded = {key: load_weights(self.path, resolved, checkpoint=checkpoint, ema=ema)}

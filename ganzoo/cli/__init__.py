@@ -21,7 +21,9 @@ from ganzoo.cli import (
     interpolate_cmd,
     list_cmd,
     plugins_cmd,
+    report_cmd,
     runs_cmd,
+    share_cmd,
     train_cmd,
     translate_cmd,
 )
@@ -55,6 +57,7 @@ def build_app() -> typer.Typer:
         info_cmd,
         train_cmd,
         runs_cmd,
+        report_cmd,
         generate_cmd,
         interpolate_cmd,
         data_cmd,
@@ -62,6 +65,7 @@ def build_app() -> typer.Typer:
         eval_cmd,
         translate_cmd,
         inpaint_cmd,
+        share_cmd,
     ):
         module.register(app)
     _add_plugin_commands(app)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ganzoo.cli.output import console, print_json
+from ganzoo.cli.output import MODEL_REFERENCES, console, print_json
 from ganzoo.cli.seed import seed_option
 from ganzoo.errors import UsageError
 from ganzoo.metrics.eval_settings import EVAL_DEFAULTS, MIN_REAL_IMAGES, EvalSettings
@@ -30,7 +30,7 @@ REGISTERED = {
 
 
 def eval_command(
-    run: Annotated[Path, typer.Argument(help="A run folder.")],
+    run: Annotated[str, typer.Argument(metavar="RUN", help="A run folder; " + MODEL_REFERENCES)],
     metric: Annotated[str, typer.Option(help="Comma-separated metrics (see `ganzoo list metrics`).")] = ",".join(
         EVAL_DEFAULTS.metrics
     ),

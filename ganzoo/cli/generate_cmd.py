@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ganzoo.cli.output import console
+from ganzoo.cli.output import MODEL_REFERENCES, console
 from ganzoo.cli.overwrite import Overwrite
 from ganzoo.cli.seed import seed_option
 from ganzoo.errors import UsageError
@@ -19,7 +19,7 @@ MAX_GRID = 10_000  # images in one grid PNG (all of them are held in memory to d
 
 
 def generate_command(
-    run: Annotated[Path, typer.Argument(help="A run folder made by `ganzoo train`.")],
+    run: Annotated[str, typer.Argument(metavar="RUN", help="A run folder made by `ganzoo train`; " + MODEL_REFERENCES)],
     n: Annotated[int, typer.Option("--n", min=1, help="How many images (per class, with --class).")] = 64,
     class_: Annotated[
         list[str] | None,
@@ -53,6 +53,7 @@ def generate_command(
     RUN/generated/seed-S.png (seed-S-2.png, ... when that exists, unless --overwrite)."""
     import torch  # lazy: building the CLI must not import torch
 
+    from ganzoo.shared_models import is_shared_model
     from ganzoo.training.devices import resolve_device
     from ganzoo.training.inference import class_choices, load_run, require_inference
     from ganzoo.training.samples import generated, save_grid, save_png
@@ -79,7 +80,9 @@ def generate_command(
     if grid is not None:
         grid = outputs.file(grid, "--grid")
     elif out is None:  # a name the user did not choose: a new one rather than a refusal
-        grid = outputs.file(run / "generated" / f"seed-{seed}.png", fresh=not overwrite)
+        if is_shared_model(loaded.config):  # a pulled or shipped model's folder is not written to
+            raise UsageError(f"'{run}' is a shared model, whose folder is left as it is: give --grid FILE or --out DIR")
+        grid = outputs.file(loaded.run_dir.path / "generated" / f"seed-{seed}.png", fresh=not overwrite)
     outputs.create_folders()  # every target is checked: nothing was written before this
     kept, written = [], 0
     for images in generated(loaded.model, n, seed, choices, truncation, batch_size):

@@ -7,7 +7,7 @@ from typing import Annotated, cast
 
 import typer
 
-from ganzoo.cli.output import console
+from ganzoo.cli.output import MODEL_REFERENCES, console
 from ganzoo.cli.overwrite import Overwrite
 from ganzoo.outputs import Outputs
 
@@ -15,7 +15,9 @@ MAX_GRID_ROWS = 64
 
 
 def inpaint_command(
-    run: Annotated[Path, typer.Argument(help="A run of an inpainting model (exgan).")],
+    run: Annotated[
+        str, typer.Argument(metavar="RUN", help="A run of an inpainting model (exgan); " + MODEL_REFERENCES)
+    ],
     image: Annotated[Path, typer.Option("--image", help="An image file, or a folder of them (searched recursively).")],
     mask: Annotated[
         Path, typer.Option("--mask", help="Its mask (white = hole), or a folder of masks with the images' names.")

@@ -7,14 +7,16 @@ from typing import Annotated
 
 import typer
 
-from ganzoo.cli.output import console
+from ganzoo.cli.output import MODEL_REFERENCES, console
 from ganzoo.cli.overwrite import Overwrite
 from ganzoo.cli.seed import seed_option
 from ganzoo.outputs import Outputs
 
 
 def interpolate_command(
-    run: Annotated[Path, typer.Argument(help="A run folder of a model that samples from noise.")],
+    run: Annotated[
+        str, typer.Argument(metavar="RUN", help="A run folder of a model that samples from noise; " + MODEL_REFERENCES)
+    ],
     out: Annotated[
         Path, typer.Option(help="The animated GIF to write; a PNG strip goes beside it (NAME-strip.png).")
     ] = Path("walk.gif"),

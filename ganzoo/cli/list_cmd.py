@@ -1,7 +1,9 @@
-"""`ganzoo list [models|datasets|losses|metrics|tasks|loggers] [PATTERN] [--json]`."""
+"""`ganzoo list [models|datasets|losses|metrics|tasks|loggers|pretrained] [PATTERN] [--json]`."""
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from typing import Annotated
 
 import typer
@@ -11,7 +13,7 @@ from ganzoo.cli.output import console, print_json
 from ganzoo.plugins import load_plugins
 from ganzoo.specs import DatasetSpec, MetricSpec, ModelSpec, TaskSpec
 
-KINDS = ("models", "datasets", "losses", "metrics", "tasks", "loggers")
+KINDS = ("models", "datasets", "losses", "metrics", "tasks", "loggers", "pretrained")
 
 
 def _detail(spec) -> str:
@@ -31,6 +33,9 @@ def rows(what: str | None, pattern: str | None) -> list[dict]:
     kinds = [what] if what else list(KINDS)
     found = []
     for kind in kinds:
+        if kind == "pretrained":
+            found += pretrained_rows(pattern)
+            continue
         for entry in plugins.registries[kind].list(pattern):
             found.append(
                 {
@@ -46,11 +51,38 @@ def rows(what: str | None, pattern: str | None) -> list[dict]:
     return found
 
 
+def pretrained_rows(pattern: str | None) -> list[dict]:
+    """The models shipped with ganzoo (``pretrained:NAME`` where a run goes)."""
+    from ganzoo.shared_models import PRETRAINED, pretrained_names  # lazy: building the CLI must not import torch
+
+    found = []
+    for name in pretrained_names():
+        if pattern and not fnmatch.fnmatchcase(name, pattern):
+            continue
+        config = json.loads((PRETRAINED / name / "config.json").read_text())
+        latest = json.loads((PRETRAINED / name / "metrics.json").read_text()).get("latest") or {}
+        scores = ", ".join(f"{k} {v:.3g}" for k, v in sorted(latest.get("eval", {}).items()))
+        found.append(
+            {
+                "kind": "pretrained",
+                "name": f"pretrained:{name}",
+                "type": config["model"],
+                "summary": f"{config['dataset']} {config['resolution']}px, {config['step']:,} steps"
+                + (f"; {scores} ({latest.get('extractor')} features)" if scores else ""),
+                "plugin": config["plugin"]["name"],
+                "distribution": config["plugin"]["package"],
+                "version": config["plugin"]["version"],
+            }
+        )
+    return found
+
+
 def list_command(
     what: Annotated[
         str | None,
         typer.Argument(
-            help="models, datasets, losses, metrics, tasks or loggers (default: all); or a PATTERN", show_default=False
+            help="models, datasets, losses, metrics, tasks, loggers or pretrained (default: all); or a PATTERN",
+            show_default=False,
         ),
     ] = None,
     pattern: Annotated[
@@ -58,7 +90,7 @@ def list_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List models, datasets, losses, metrics, tasks and loggers, and which plugin provides each."""
+    """List models, datasets, losses, metrics, tasks, loggers and pretrained models, and which plugin provides each."""
     if what is not None and what not in KINDS:
         if pattern is not None:
             raise typer.BadParameter(f"'{what}' is not one of {', '.join(KINDS)}", param_hint="WHAT")

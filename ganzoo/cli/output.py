@@ -20,3 +20,7 @@ def version_callback(value: bool) -> None:
 def print_json(data: Any) -> None:
     # plain print: rich would wrap long lines and break the JSON for other programs
     print(json.dumps(data, indent=2, default=str))
+
+
+#: The help of a RUN argument that also takes a shared model.
+MODEL_REFERENCES = "or a shared model: its folder, hf://OWNER/NAME[@REVISION] (the Hub) or pretrained:NAME."

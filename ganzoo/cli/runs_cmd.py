@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -11,29 +11,9 @@ from rich.table import Table
 
 from ganzoo.cli.output import console, print_json
 from ganzoo.errors import UsageError
-from ganzoo.training.run_dir import RunDir
+from ganzoo.training.run_dir import RunDir, config_problem
 
 STATE_STYLE = {"finished": "green", "running": "cyan", "interrupted": "yellow", "diverged": "red", "damaged": "red"}
-
-
-#: What config.json must hold for a folder to be a readable run: key -> type.
-CONFIG_SHAPE = {"model": str, "dataset": str, "options": dict, "training": dict}
-
-
-def config_problem(run_dir: RunDir) -> tuple[dict, str | None]:
-    """(config, None) for a readable run; ({}, why not) for a damaged one."""
-    try:
-        config = json.loads(run_dir.config_path.read_text())
-    except OSError as exc:
-        return {}, f"config.json cannot be read: {exc.strerror}"
-    except ValueError:
-        return {}, "config.json is not valid JSON"
-    if not isinstance(config, dict):
-        return {}, f"config.json holds a {type(config).__name__}, not a run configuration"
-    for key, kind in CONFIG_SHAPE.items():
-        if not isinstance(config.get(key), kind):
-            return {}, f"config.json lacks a valid '{key}'"
-    return config, None
 
 
 def describe_run(run_dir: RunDir) -> dict:
@@ -106,6 +86,10 @@ def runs_command(
             row["name"], row["model"], row["dataset"], steps, f"[{style}]{state}[/]" if style else state, last, best
         )
     console.print(table)
+    first = shlex.quote(str(folder / rows[0]["name"]))
+    console.print(
+        f"look at a run: ganzoo report {first} (name several runs to compare them)", highlight=False, markup=False
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -7,14 +7,16 @@ from typing import Annotated, cast
 
 import typer
 
-from ganzoo.cli.output import console
+from ganzoo.cli.output import MODEL_REFERENCES, console
 from ganzoo.cli.overwrite import Overwrite
 from ganzoo.errors import DataError, UsageError
 from ganzoo.outputs import Outputs
 
 
 def translate_command(
-    run: Annotated[Path, typer.Argument(help="A run of a translation model (pix2pix, cyclegan).")],
+    run: Annotated[
+        str, typer.Argument(metavar="RUN", help="A run of a translation model (pix2pix, cyclegan); " + MODEL_REFERENCES)
+    ],
     input: Annotated[Path, typer.Option("--input", help="An image file, or a folder of them (searched recursively).")],
     out: Annotated[Path, typer.Option(help="Folder for the outputs (same relative names as the inputs).")],
     direction: Annotated[str | None, typer.Option(help="a2b or b2a (default: the model's first direction).")] = None,

@@ -26,6 +26,7 @@ from ganzoo.metrics.evaluate import (
 from ganzoo.metrics.pixels import HIGHER_IS_BETTER, pixel_scores
 from ganzoo.plugins import PluginSystem, load_plugins
 from ganzoo.protocols import FeatureExtractor, inference_kinds
+from ganzoo.shared_models import is_shared_model
 from ganzoo.training.distributed import World, join
 from ganzoo.training.inference import load_run
 from ganzoo.training.rng import rng_untouched
@@ -229,7 +230,11 @@ class Evaluator:
 
 
 def evaluate_run(
-    path: Path, settings: EvalSettings, device: torch.device, checkpoint: Path | str | None = None, ema: bool = True
+    path: Path | str,
+    settings: EvalSettings,
+    device: torch.device,
+    checkpoint: Path | str | None = None,
+    ema: bool = True,
 ) -> dict:
     """Evaluate a run's checkpoint; the record is appended to the run's metrics.jsonl."""
 
@@ -243,6 +248,7 @@ def evaluate_run(
         record = {
             "step": run.step,
             "eval": {k: round(v, 6) for k, v in results.items()},
+            "higher_is_better": {k: evaluator.higher_is_better[k] for k in results if k in evaluator.higher_is_better},
             "extractor": settings.extractor if evaluator.metrics else None,
             "n": settings.n,
             "real": evaluator.real_count,
@@ -252,7 +258,7 @@ def evaluate_run(
             "seconds": round(time.perf_counter() - started, 1),
             **({"processes": world.size} if world.active else {}),
         }
-        if world.is_writer:
+        if world.is_writer and not is_shared_model(run.config):  # a shared model's folder is left as it is
             run.run_dir.append_metrics(record)
         return record
     finally:

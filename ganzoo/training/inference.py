@@ -14,6 +14,7 @@ from ganzoo.options import build_options
 from ganzoo.plugins import PluginSystem, load_plugins
 from ganzoo.protocols import INFERENCE, DataInfo, SamplesConditionally, inference_kinds
 from ganzoo.registry import Entry
+from ganzoo.shared_models import WEIGHTS, describe_plugin, is_shared_model, load_shared_weights, resolve_reference
 from ganzoo.specs import ModelSpec, resolve
 from ganzoo.training.checkpoint import load_checkpoint
 from ganzoo.training.run_dir import RunDir
@@ -40,16 +41,27 @@ def load_run(
     """The run's model with the checkpoint's weights; with ``ema`` (and an EMA in the checkpoint)
     its inference networks get the averaged weights."""
     plugins = plugins or load_plugins()
-    run_dir = RunDir(path)
+    run_dir = RunDir(resolve_reference(path))
     config = run_dir.read_config()
     try:
         model_name, options, data = config["model"], config["options"], config["data"]
     except KeyError as exc:
         raise CheckpointError(f"'{run_dir.config_path}' lacks '{exc.args[0]}': not a complete ganzoo run") from None
+    if model_name not in plugins.models.names() and is_shared_model(config):
+        raise CheckpointError(f"'{path}' is a model of {describe_plugin(config)}, which is not installed")
     entry = plugins.models.entry(model_name)  # a run of an uninstalled plugin: "unknown model"
     options = build_options(resolve(entry.spec.options), options, owner=f"model '{model_name}'")
     data = DataInfo(**data)
     model = resolve(entry.spec.build)(options, data)
+    if is_shared_model(config):
+        if checkpoint is not None:
+            raise UsageError(f"'{path}' is a shared model with one set of weights: --checkpoint does not apply")
+        weights = load_shared_weights(run_dir.path, config)
+        _load_fitting(
+            model, weights, f"'{run_dir.path / WEIGHTS}' does not fit model '{model_name}'", networks_only=True
+        )
+        step = int(config.get("step", 0))
+        return LoadedRun(run_dir, config, entry, model.to(device).eval(), run_dir.path / WEIGHTS, step, data)
     if checkpoint is not None and str(checkpoint) == "best":  # kept by `train --eval-every`
         checkpoint = run_dir.checkpoints / "best.safetensors"
         if not checkpoint.is_file():
@@ -74,10 +86,17 @@ def load_run(
     return LoadedRun(run_dir, config, entry, model.to(device).eval(), checkpoint, int(info.get("step", 0)), data)
 
 
-def _load_fitting(module: nn.Module, weights: dict[str, torch.Tensor], misfit: str) -> None:
+def _load_fitting(
+    module: nn.Module, weights: dict[str, torch.Tensor], misfit: str, networks_only: bool = False
+) -> None:
     """``module.load_state_dict(weights)``, or one line saying how they differ (not torch's
-    dump of every mismatch): a config.json edited after training is the usual cause."""
+    dump of every mismatch): a config.json edited after training is the usual cause. With
+    ``networks_only`` (a shared model: its inference networks), only the networks the weights
+    name are loaded, and each of them whole."""
     expected = module.state_dict()
+    if networks_only:
+        names = {key.split(".", 1)[0] for key in weights}
+        expected = {key: value for key, value in expected.items() if key.split(".", 1)[0] in names}
     shapes = [key for key in expected if key in weights and weights[key].shape != expected[key].shape]
     missing = [key for key in expected if key not in weights]
     unexpected = [key for key in weights if key not in expected]
@@ -95,7 +114,7 @@ def _load_fitting(module: nn.Module, weights: dict[str, torch.Tensor], misfit: s
     if problems:
         raise CheckpointError(f"{misfit}: {'; '.join(problems)}")
     try:
-        module.load_state_dict(weights)
+        module.load_state_dict(weights, strict=not networks_only)
     except RuntimeError as exc:  # anything the comparison above did not foresee, still one line
         raise CheckpointError(f"{misfit}: {str(exc).strip().splitlines()[-1].strip()}") from None
 

@@ -75,10 +75,12 @@ class RunRecords:
 
     @hookimpl
     def on_evaluate(self, step: int, results: dict[str, float]) -> None:
+        directions = self.ranking.evaluator.higher_is_better if self.ranking is not None else {}
         self.run_dir.append_metrics(
             {
                 "step": step,
                 "eval": {k: round(v, 6) for k, v in results.items()},
+                "higher_is_better": {k: directions[k] for k in results if k in directions},
                 "extractor": self.settings.eval_extractor,
                 "n": self.settings.eval_n,
                 "best": self.ranking is not None and self.ranking.improved,

@@ -292,3 +292,23 @@ def _is_skeleton(path: Path) -> bool:
     if path.name in _SKELETON_FILES:
         return path.is_file()
     return path.name in _SKELETON_FOLDERS and path.is_dir() and not any(path.iterdir())
+
+
+#: What config.json must hold for a folder to be a readable run: key -> type.
+CONFIG_SHAPE = {"model": str, "dataset": str, "options": dict, "training": dict}
+
+
+def config_problem(run_dir: RunDir) -> tuple[dict, str | None]:
+    """(config, None) for a readable run; ({}, why not) for a damaged one."""
+    try:
+        config = json.loads(run_dir.config_path.read_text())
+    except OSError as exc:
+        return {}, f"config.json cannot be read: {exc.strerror}"
+    except ValueError:
+        return {}, "config.json is not valid JSON"
+    if not isinstance(config, dict):
+        return {}, f"config.json holds a {type(config).__name__}, not a run configuration"
+    for key, kind in CONFIG_SHAPE.items():
+        if not isinstance(config.get(key), kind):
+            return {}, f"config.json lacks a valid '{key}'"
+    return config, None

@@ -72,8 +72,10 @@ def hub():
     """huggingface_hub, or a one-line error saying how to install it."""
     try:
         import huggingface_hub  # lazy: an optional extra, only the Hub's commands need it
+        from huggingface_hub.utils import disable_progress_bars
     except ImportError:
         raise UsageError("the Hugging Face Hub needs huggingface_hub: pip install 'ganzoo[hub]'") from None
+    disable_progress_bars()  # a few small files: a bar per file would be noise around ganzoo's one line
     return huggingface_hub
 
 
@@ -98,14 +100,14 @@ def describe_hub_error(exc: BaseException, repo_id: str, revision: str | None) -
     """One line for what went wrong talking to the Hub."""
     hf = hub()
     where = f"'{repo_id}'" + (f" at revision '{revision}'" if revision else "")
+    if isinstance(exc, (hf.errors.LocalEntryNotFoundError, ConnectionError)):  # (checked first: a kind of the next)
+        return f"cannot reach the Hub for {where}, and it is not in the cache: check the network (or HF_ENDPOINT)"
     if isinstance(exc, hf.errors.RepositoryNotFoundError):
         return f"no repository {where} on the Hub (or it is private: log in with `hf auth login`)"
     if isinstance(exc, hf.errors.RevisionNotFoundError):
         return f"the repository '{repo_id}' has no revision '{revision}'"
     if isinstance(exc, hf.errors.EntryNotFoundError):
         return f"{where} holds no ganzoo model (no {exc.args[0] if exc.args else 'file'})"
-    if isinstance(exc, hf.errors.LocalEntryNotFoundError) or isinstance(exc, ConnectionError):
-        return f"cannot reach the Hub for {where}, and it is not in the cache: check the network (or HF_ENDPOINT)"
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"the Hub refused or failed for {where}: {first}"
 

@@ -428,3 +428,15 @@ def make_server(
     srv.verbose = verbose
     srv.store = store
     return srv
+
+
+def put_repo(server: ThreadingHTTPServer, repo_id: str, files: dict[str, bytes]) -> str:
+    """A public repository holding ``files`` (all regular), made directly in the server's
+    store; returns its commit."""
+    store = server.store  # type: ignore[attr-defined]
+    with store.lock:
+        repo = {"private": False, "branches": {}, "commits": {}}
+        entries = {path: store.entry(data, False) for path, data in files.items()}
+        repo["branches"]["main"] = store.new_commit(repo, entries)
+        store.repos[("model", repo_id)] = repo
+        return repo["branches"]["main"]

@@ -141,6 +141,13 @@ def export_onnx(loaded: LoadedRun, path: Path, direction: str | None = None) -> 
         got = session.run(None, {name: value.numpy() for name, value in check.items()})[0]
     except Exception as exc:  # onnxruntime's errors are its own pybind classes
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "invalid dimensions" in first:  # torch.export specialised the batch size it was traced with
+            path.unlink(missing_ok=True)  # a graph of batches of 2 only is not what was asked for
+            raise ExportError(
+                f"model '{loaded.model_entry.name}' cannot be exported with a dynamic batch size: its code "
+                "depends on the batch size (one image at a time, or a convolution grouped by sample), so the "
+                "graph holds only batches of 2"
+            ) from None
         raise ExportError(
             f"onnxruntime cannot run the exported graph of '{loaded.model_entry.name}' on a batch of "
             f"{CHECK_BATCH}: {first}"

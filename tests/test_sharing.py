@@ -1,0 +1,186 @@
+"""Shared models: a run pushed to a Hub (a local stand-in on 127.0.0.1, tests/hub_server.py),
+pulled into an empty cache and used by reference gives the run's images bit for bit; damaged,
+foreign and unreachable models are one-line errors; generators export to ONNX and match
+PyTorch in onnxruntime."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import ganzoo
+from conftest import assert_no_traceback, run_cli
+from hub_server import make_server, put_repo
+
+pytest.importorskip("huggingface_hub")
+
+TINY = dict(batch_size=16, options={"ngf": 8, "ndf": 8}, sample_every=10, checkpoint_every=20)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs")
+    return ganzoo.train("dcgan", steps=20, out=str(out), name="r", ema_decay=0.9, **TINY).path
+
+
+@pytest.fixture()
+def hub(tmp_path):
+    """The local Hub, and the environment that points the client at it with an empty cache."""
+    server = make_server(port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    env = {
+        "HF_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
+        "HF_HOME": str(tmp_path / "hf-home"),
+        "HF_TOKEN": "test-token",
+        "HF_HUB_DISABLE_XET": "1",  # the stand-in speaks the LFS protocol, not Xet
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "NO_PROXY": "127.0.0.1",
+    }
+    yield server, env
+    server.shutdown()
+    server.server_close()
+
+
+def pixels(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path))
+
+
+def test_push_pull_and_generate_by_reference_equal_the_run(run, hub, tmp_path):
+    server, env = hub
+    pushed = run_cli("push", run, "me/digits", env=env)
+    assert pushed.returncode == 0, pushed.stderr
+    assert "pushed:" in pushed.stdout and "hf://me/digits" in pushed.stdout
+    pulled = run_cli("pull", "me/digits", env=env)
+    assert pulled.returncode == 0, pulled.stderr
+    cached = Path(pulled.stdout.split(" in ", 1)[1].strip())
+    assert {p.name for p in cached.iterdir()} == {
+        "README.md",
+        "config.json",
+        "model.safetensors",
+        "ganzoo.toml",
+        "metrics.json",
+        "samples.png",
+    }
+    for source, grid in ((run, tmp_path / "run.png"), ("hf://me/digits", tmp_path / "hub.png")):
+        result = run_cli("generate", source, "--n", "16", "--seed", "7", "--grid", grid, env=env)
+        assert result.returncode == 0, result.stderr
+    assert np.array_equal(pixels(tmp_path / "run.png"), pixels(tmp_path / "hub.png"))
+    card = (cached / "README.md").read_text()
+    assert "library_name: ganzoo" in card and "![samples](samples.png)" in card and "hf://me/digits" in card
+    config = json.loads((cached / "config.json").read_text())
+    assert config["format"] == "ganzoo-model/1" and config["model"] == "dcgan"
+    assert config["plugin"]["name"] == "dcgan" and config["latent_size"] == 100
+    at_main = run_cli("generate", "hf://me/digits@main", "--n", "4", "--grid", tmp_path / "at-main.png", env=env)
+    assert at_main.returncode == 0, at_main.stderr
+
+
+def test_the_python_api_loads_a_hub_reference(run, hub, tmp_path):
+    server, env = hub
+    assert run_cli("push", run, "me/again", env=env).returncode == 0
+    code = (
+        f"import ganzoo, torch; m = ganzoo.load('hf://me/again'); r = ganzoo.load_run({str(run)!r}); "
+        "print(torch.equal(m.generate(8, seed=3), r.generate(8, seed=3)))"
+    )
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, timeout=300
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr
+
+
+def test_damaged_foreign_and_unreachable_models_are_one_line_errors(run, hub, tmp_path):
+    server, env = hub
+    assert run_cli("push", run, "me/digits", env=env).returncode == 0
+    pulled = run_cli("pull", "me/digits", env=env)
+    cached = Path(pulled.stdout.split(" in ", 1)[1].strip())
+    weights = (cached / "model.safetensors").resolve()  # the blob the snapshot links to
+    original = weights.read_bytes()
+    weights.write_bytes(original[:-8] + bytes(8))
+    tampered = run_cli("generate", "hf://me/digits", "--n", "4", "--grid", tmp_path / "t.png", env=env)
+    weights.write_bytes(original)
+
+    folder = tmp_path / "foreign"
+    shutil.copytree(cached, folder, symlinks=False)
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model="nosuchgan", plugin={"name": "nosuch", "package": "ganzoo-nosuch", "version": "1.2"})
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    files["config.json"] = json.dumps(config).encode()
+    put_repo(server, "me/foreign", files)
+    foreign = run_cli("generate", "hf://me/foreign", "--n", "4", "--grid", tmp_path / "f.png", env=env)
+    put_repo(server, "me/readme-only", {"README.md": b"# not a model\n"})
+    not_ganzoo = run_cli("pull", "me/readme-only", env=env)
+    missing = run_cli("pull", "me/nothing-here", env=env)
+    offline = run_cli("pull", "me/digits2", env={**env, "HF_ENDPOINT": "http://127.0.0.1:9"})
+    cases = {
+        tampered: "does not match its config.json",
+        foreign: "pip install 'ganzoo-nosuch>=1.2'",
+        not_ganzoo: "holds no ganzoo model",
+        missing: "no repository 'me/nothing-here' on the Hub",
+        offline: "cannot reach the Hub",
+    }
+    for result, message in cases.items():
+        assert result.returncode != 0, result.stdout
+        assert_no_traceback(result)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert message in result.stderr, result.stderr
+    assert not (tmp_path / "t.png").exists() and not (tmp_path / "f.png").exists()
+    again = run_cli("generate", "hf://me/digits", "--n", "4", "--grid", tmp_path / "ok.png", env=env)
+    assert again.returncode == 0, again.stderr  # the cache was left consistent
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cdcgan", "cyclegan"])
+def test_export_to_onnx_matches_pytorch(model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    options = {"cyclegan": {"ngf": 8, "ndf": 8, "n_blocks": 1}}.get(model, {"ngf": 8, "ndf": 8})
+    trained = ganzoo.train(model, steps=2, batch_size=4, options=options, out=str(tmp_path), name=model)
+    result = run_cli("export", trained.path, "--format", "onnx", "--out", tmp_path / "g.onnx")
+    assert result.returncode == 0, result.stderr
+    assert "onnxruntime matches PyTorch within" in result.stdout and (tmp_path / "g.onnx").is_file()
+    again = run_cli("export", trained.path, "--out", tmp_path / "g.onnx")
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+@pytest.mark.parametrize("name", ["dcgan-mnist", "cdcgan-mnist"])
+def test_a_pretrained_model_draws_offline_with_no_training(name, tmp_path):
+    """Shipped with the package (under 2 MB of weights), in the format push uploads; it draws
+    white strokes on black like MNIST, and its card states the measured scores and protocol."""
+    from ganzoo.shared_models import PRETRAINED
+
+    folder = PRETRAINED / name
+    if not folder.is_dir():
+        pytest.skip(f"{name} is not shipped in this checkout")
+    assert (folder / "model.safetensors").stat().st_size < 2_000_000
+    offline = {"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    listed = run_cli("list", "pretrained", env=offline)
+    assert listed.returncode == 0 and f"pretrained:{name}" in listed.stdout
+    result = run_cli("generate", f"pretrained:{name}", "--n", "64", "--grid", tmp_path / "g.png", env=offline)
+    assert result.returncode == 0, result.stderr
+    grid = pixels(tmp_path / "g.png").astype(float)
+    grid = grid if grid.ndim == 2 else grid[..., 0]
+    assert (grid < 40).mean() > 0.6 and (grid > 200).mean() > 0.05  # mostly black, with white strokes
+    card = (folder / "README.md").read_text()
+    assert "fid" in card and "generated samples against" in card and "`digits` extractor" in card
+    assert not any(folder.glob("*.pkl")) and not any(folder.glob("*.pt"))
+
+
+def test_a_generator_that_cannot_export_is_one_line(tmp_path):
+    """pix2pix translates with test-time dropout, one image at a time (as in the paper): a graph
+    with a dynamic batch size cannot hold that, and the export says so."""
+    pytest.importorskip("onnxruntime")
+    tiny = {"ngf": 4, "ndf": 4, "n_layers": 1}
+    trained = ganzoo.train("pix2pix", steps=1, batch_size=2, options=tiny, out=str(tmp_path), name="p")
+    result = run_cli("export", trained.path, "--out", tmp_path / "p.onnx")
+    assert result.returncode == 1 and "cannot be exported with a dynamic batch size" in result.stderr, result.stderr
+    assert_no_traceback(result)
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "p.onnx").exists()

@@ -150,10 +150,11 @@ def test_export_to_onnx_matches_pytorch(model, tmp_path):
     assert again.returncode == 2 and "exists" in again.stderr
 
 
-@pytest.mark.parametrize("name", ["dcgan-mnist", "cdcgan-mnist"])
-def test_a_pretrained_model_draws_offline_with_no_training(name, tmp_path):
+@pytest.mark.parametrize("name, black", [("dcgan-mnist", 0.6), ("cdcgan-mnist", 0.6), ("dcgan-digits", 0.3)])
+def test_a_pretrained_model_draws_offline_with_no_training(name, black, tmp_path):
     """Shipped with the package (under 2 MB of weights), in the format push uploads; it draws
-    white strokes on black like MNIST, and its card states the measured scores and protocol."""
+    white strokes on black like its data (MNIST's background is wider than the 8x8 digits'), and
+    its card states the measured scores and protocol."""
     from ganzoo.shared_models import PRETRAINED
 
     folder = PRETRAINED / name
@@ -167,7 +168,7 @@ def test_a_pretrained_model_draws_offline_with_no_training(name, tmp_path):
     assert result.returncode == 0, result.stderr
     grid = pixels(tmp_path / "g.png").astype(float)
     grid = grid if grid.ndim == 2 else grid[..., 0]
-    assert (grid < 40).mean() > 0.6 and (grid > 200).mean() > 0.05  # mostly black, with white strokes
+    assert (grid < 40).mean() > black and (grid > 200).mean() > 0.05  # black, with white strokes
     card = (folder / "README.md").read_text()
     assert "fid" in card and "generated samples against" in card and "`digits` extractor" in card
     assert not any(folder.glob("*.pkl")) and not any(folder.glob("*.pt"))

@@ -33,8 +33,8 @@ def rows(what: str | None, pattern: str | None) -> list[dict]:
     kinds = [what] if what else list(KINDS)
     found = []
     for kind in kinds:
-        if kind == "pretrained":
-            found += pretrained_rows(pattern)
+        if kind == "pretrained":  # named pretrained:NAME; with the kind given, NAME alone matches too
+            found += pretrained_rows(pattern, short_names=what == "pretrained")
             continue
         for entry in plugins.registries[kind].list(pattern):
             found.append(
@@ -51,13 +51,14 @@ def rows(what: str | None, pattern: str | None) -> list[dict]:
     return found
 
 
-def pretrained_rows(pattern: str | None) -> list[dict]:
+def pretrained_rows(pattern: str | None, short_names: bool = False) -> list[dict]:
     """The models shipped with ganzoo (``pretrained:NAME`` where a run goes)."""
     from ganzoo.shared_models import PRETRAINED, pretrained_names  # lazy: building the CLI must not import torch
 
     found = []
     for name in pretrained_names():
-        if pattern and not fnmatch.fnmatchcase(name, pattern):
+        names = (f"pretrained:{name}", name) if short_names else (f"pretrained:{name}",)
+        if pattern and not any(fnmatch.fnmatchcase(shown, pattern) for shown in names):
             continue
         config = json.loads((PRETRAINED / name / "config.json").read_text())
         latest = json.loads((PRETRAINED / name / "metrics.json").read_text()).get("latest") or {}

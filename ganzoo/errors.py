@@ -75,3 +75,10 @@ def shortened(text: str, limit: int = 60) -> str:
     """``text`` as an error message quotes it: whole when short, else its start and its length
     (a 1 MB value pasted by mistake is not echoed back in full)."""
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (a library's multi-line dump cut to what a
+    one-line error can quote), or its class name when it has no message."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from ganzoo.data.download import file_digest
-from ganzoo.errors import CheckpointError, UnknownNameError, UsageError
+from ganzoo.errors import CheckpointError, UnknownNameError, UsageError, first_line
 from ganzoo.training.checkpoint import load_checkpoint
 
 FORMAT = "ganzoo-model/1"
@@ -108,7 +108,7 @@ def describe_hub_error(exc: BaseException, repo_id: str, revision: str | None) -
         return f"the repository '{repo_id}' has no revision '{revision}'"
     if isinstance(exc, hf.errors.EntryNotFoundError):
         return f"{where} holds no ganzoo model (no {exc.args[0] if exc.args else 'file'})"
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    first = first_line(exc)
     return f"the Hub refused or failed for {where}: {first}"
 
 

@@ -28,7 +28,7 @@ from ganzoo.cli import (
     translate_cmd,
 )
 from ganzoo.cli.output import err_console, version_callback
-from ganzoo.errors import GanzooError, UsageError
+from ganzoo.errors import GanzooError, UsageError, first_line
 from ganzoo.plugins import load_plugins
 
 
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None, command: Any = None) -> None:
     except OSError as exc:  # the disk, the file system, permissions: say which path and what to do
         _fail(describe_os_error(exc), 1)
     except (MemoryError, RuntimeError) as exc:  # e.g. options so large that tensors cannot be allocated
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         _fail(f"{type(exc).__name__}: {first} (GANZOO_DEBUG=1 shows where)", 1)
     else:
         if isinstance(code, int) and code:  # click's exit status (an interrupt is 130); commands return None

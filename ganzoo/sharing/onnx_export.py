@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganzoo.errors import GanzooError, UsageError
+from ganzoo.errors import GanzooError, UsageError, first_line
 from ganzoo.protocols import Inpaints, SamplesConditionally, SamplesFromNoise, Translates
 from ganzoo.training.inference import LoadedRun
 
@@ -129,7 +129,7 @@ def export_onnx(loaded: LoadedRun, path: Path, direction: str | None = None) -> 
                 verbose=False,
             )
     except Exception as exc:  # torch.export's and onnxscript's failures have no common base class
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise ExportError(
             f"model '{loaded.model_entry.name}' cannot be exported to ONNX: {type(exc).__name__}: {first}"
         ) from None
@@ -140,7 +140,7 @@ def export_onnx(loaded: LoadedRun, path: Path, direction: str | None = None) -> 
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         got = session.run(None, {name: value.numpy() for name, value in check.items()})[0]
     except Exception as exc:  # onnxruntime's errors are its own pybind classes
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         if "invalid dimensions" in first:  # torch.export specialised the batch size it was traced with
             path.unlink(missing_ok=True)  # a graph of batches of 2 only is not what was asked for
             raise ExportError(

@@ -28,7 +28,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from ganzoo.errors import GanzooError, UsageError
+from ganzoo.errors import GanzooError, UsageError, first_line
 
 #: Seconds a collective (or the process group's start) may wait for a peer before the run fails.
 DEFAULT_TIMEOUT_S = 600
@@ -185,7 +185,7 @@ class World:
         except (RuntimeError, pickle.PickleError) as exc:
             if not _lost_peer(exc):  # a bug (a dtype, a shape): its own error, not "lost contact"
                 raise
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise PeerLost(
                 f"rank {self.rank} of {self.size} lost contact with the other processes of the run "
                 f"({first}); torchrun restarts the run with --max-restarts, `--resume auto` "
@@ -254,7 +254,7 @@ def join(device_choice: str) -> tuple[World, str]:
         control = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else dist.group.WORLD
         patient = dist.new_group(backend="gloo", timeout=timedelta(hours=PATIENT_HOURS))
     except (RuntimeError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first_line(exc)
         raise GanzooError(
             f"rank {rank} could not join the other {size - 1} process(es) of the run at "
             f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']} within {timeout.seconds}s "

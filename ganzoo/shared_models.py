@@ -31,10 +31,6 @@ PRETRAINED = Path(__file__).parent / "pretrained"
 _REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 
 
-def is_reference(text: str) -> bool:
-    return text.startswith((HUB_PREFIX, PRETRAINED_PREFIX))
-
-
 def resolve_reference(text: str | os.PathLike) -> Path:
     """The local folder a model reference names (see the module's docstring)."""
     text = os.fspath(text)

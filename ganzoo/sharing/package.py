@@ -22,8 +22,6 @@ from ganzoo.training.config_file import RECORDED
 from ganzoo.training.inference import LoadedRun, class_choices, load_run
 from ganzoo.training.samples import generated, save_grid
 
-#: The files of a shared model, in the order a reader wants them.
-FILES = ("README.md", "config.json", WEIGHTS, "ganzoo.toml", "metrics.json", "samples.png")
 OUTPUT_RANGE = "images in [-1, 1] (float), channels first; ganzoo maps them to 0-255 by (x + 1) * 127.5"
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from cli_server import CliServer
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Under pytest-xdist (`make test` runs one worker per core) each worker, and every CLI process it
@@ -22,14 +24,18 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     import torch
 
     torch.set_num_threads(1)
+_CLI_SERVER = CliServer()
 MNIST_DIR = ROOT.parent / "shared" / "data" / "mnist"
 
 
 def run_cli(
     *args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 600
 ) -> subprocess.CompletedProcess:
-    """``ganzoo ARGS`` as a user runs it: a new process, its exit code, stdout and stderr."""
+    """``ganzoo ARGS`` as a user runs it: a new process, its exit code, stdout and stderr (forked
+    from a warm interpreter that has imported torch already: tests/cli_server.py)."""
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    if not os.environ.get("GANZOO_TEST_FRESH_PROCESS"):
+        return _CLI_SERVER.run([str(a) for a in args], full_env, cwd, timeout)
     return subprocess.run(
         [sys.executable, "-m", "ganzoo", *map(str, args)],
         capture_output=True,

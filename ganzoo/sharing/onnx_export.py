@@ -12,6 +12,13 @@ Images are floats in [-1, 1] both ways; the batch size N is dynamic."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +110,29 @@ def example_inputs(loaded: LoadedRun, batch: int, direction: str | None) -> tupl
     )
 
 
+@contextmanager
+def _quiet_unless_debugging() -> Iterator[None]:
+    """torch.export and torch.onnx log warnings and whole graphs while they work, and more when
+    they fail; the command's one line says what failed, and GANZOO_DEBUG=1 lets it all through."""
+    if os.environ.get("GANZOO_DEBUG"):
+        yield
+        return
+    logging.disable(logging.CRITICAL)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _root_reason(exc: BaseException) -> str:
+    """The innermost cause of a failed export (torch.onnx wraps torch.export's reason in its
+    advice), without the terminal colours torch puts in its messages."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return re.sub(r"\x1b\[[0-9;]*m", "", f"{type(exc).__name__}: {first_line(exc)}")
+
+
 def export_onnx(loaded: LoadedRun, path: Path, direction: str | None = None) -> Exported:
     """Write the graph to ``path`` and check it; ExportError (with the figure) when it differs."""
     try:
@@ -112,11 +142,16 @@ def export_onnx(loaded: LoadedRun, path: Path, direction: str | None = None) -> 
     loaded.model.cpu().eval()
     wrapper, inputs = example_inputs(loaded, 2, direction)
     wrapper.eval()
+    # PyTorch's own answer first: a model may prepare constants on its first call (pix2pix draws
+    # its test-time dropout masks), which the traced graph then holds as they are
+    _, check = example_inputs(loaded, CHECK_BATCH, direction)
+    with torch.no_grad():
+        expected = wrapper(*check.values()).numpy()
     batch = torch.export.Dim("batch", min=1, max=4096)
     dynamic = {name: {0: batch} for name in inputs}
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), _quiet_unless_debugging():
             torch.onnx.export(
                 wrapper,
                 tuple(inputs.values()),
@@ -129,13 +164,11 @@ def export_onnx(loaded: LoadedRun, path: Path, direction: str | None = None) -> 
                 verbose=False,
             )
     except Exception as exc:  # torch.export's and onnxscript's failures have no common base class
-        first = first_line(exc)
+        path.unlink(missing_ok=True)
         raise ExportError(
-            f"model '{loaded.model_entry.name}' cannot be exported to ONNX: {type(exc).__name__}: {first}"
-        ) from None
-    _, check = example_inputs(loaded, CHECK_BATCH, direction)
-    with torch.no_grad():
-        expected = wrapper(*check.values()).numpy()
+            f"model '{loaded.model_entry.name}' cannot be exported to ONNX: {_root_reason(exc)} "
+            "(GANZOO_DEBUG=1 shows where)"
+        ) from exc
     try:
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         got = session.run(None, {name: value.numpy() for name, value in check.items()})[0]
@@ -145,8 +178,8 @@ def export_onnx(loaded: LoadedRun, path: Path, direction: str | None = None) -> 
             path.unlink(missing_ok=True)  # a graph of batches of 2 only is not what was asked for
             raise ExportError(
                 f"model '{loaded.model_entry.name}' cannot be exported with a dynamic batch size: its code "
-                "depends on the batch size (one image at a time, or a convolution grouped by sample), so the "
-                "graph holds only batches of 2"
+                "turns the batch size into a number (len(x), a loop over the images, a reshape by the batch "
+                "size taken as an int), so the graph holds only batches of 2"
             ) from None
         raise ExportError(
             f"onnxruntime cannot run the exported graph of '{loaded.model_entry.name}' on a batch of "

@@ -6,14 +6,16 @@ plus lambda_L1 (100) times the L1 distance to the target.
 
 Translation (``translate``, the sample grids' ``preview``) runs G as the paper and the reference
 code test it when ``inference`` is ``train``: dropout on and batch normalisation from each
-image's own statistics, one image at a time (the reference tests with batches of 1), so an
-output depends on its input and ``inference_seed`` only, never on the other images of a batch;
-the running statistics are left as they were."""
+image's own statistics, as the reference's test with batches of 1 does, but a whole batch at
+once: every image gets the masks one image draws after seeding with ``inference_seed``, so an
+output depends on its input and the seed only, never on the other images of a batch; the
+running statistics and every random stream are left as they were."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,6 +49,7 @@ class Pix2Pix(nn.Module):
         self.G.apply(layers.init_normal)
         self.D.apply(layers.init_normal)
         self.adversarial = create_loss(options.loss)
+        self._masks: dict[tuple[int, ...], list[torch.Tensor]] = {}  # test-time dropout, by image size
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         betas = (self.options.beta1, self.options.beta2)
@@ -68,12 +71,35 @@ class Pix2Pix(nn.Module):
         ``inference`` option names; in training mode, G's plain forward pass."""
         if self.training or self.options.inference == "eval":
             return self.G(source)
-        with _test_time_mode(self.G):  # entered once per batch; each image seeded alike
-            return torch.cat([self._seeded_output(image[None]) for image in source])
+        masks = self._test_time_masks(source)
+        with _test_time_mode(self.G, masks):
+            return self.G(source)
 
-    def _seeded_output(self, image: torch.Tensor) -> torch.Tensor:
-        with _seeded(image.device, self.options.inference_seed):
-            return self.G(image)
+    def _test_time_masks(self, source: torch.Tensor) -> list[torch.Tensor]:
+        """The dropout masks (scaled by 1/(1-p)) that one image draws when G runs in train mode
+        after ``torch.manual_seed(inference_seed)``, as the reference's batch-1 test does: drawn
+        once per image size from a generator of their own, in the order the layers run, and
+        shared by every image, so an output depends on its input and the seed only. Kept, so a
+        later call (and a graph exported for ONNX) reuses them as constants."""
+        key = tuple(source.shape[1:])
+        if key not in self._masks:
+            generator = torch.Generator().manual_seed(self.options.inference_seed)
+            drawn: list[torch.Tensor] = []
+
+            def draw(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+                keep = 1 - float(getattr(module, "p"))  # noqa: B009 (every _DropoutNd has p)
+                mask = torch.empty(inputs[0].shape[1:], dtype=torch.float32).bernoulli_(keep, generator=generator)
+                drawn.append((mask / keep)[None])
+
+            hooks = [m.register_forward_hook(draw) for m in self.G.modules() if isinstance(m, _DROPOUTS)]
+            try:
+                with torch.no_grad():  # one image through G in eval mode: only the shapes matter
+                    self.G(torch.zeros(1, *key, device=source.device, dtype=source.dtype))
+            finally:
+                for hook in hooks:
+                    hook.remove()
+            self._masks[key] = drawn
+        return [mask.to(source.device, source.dtype) for mask in self._masks[key]]
 
     def preview(self, batch) -> torch.Tensor:
         """input | output | target for each example: (N, 3, C, H, W)."""
@@ -109,46 +135,35 @@ class Pix2Pix(nn.Module):
         return PhaseLoss(loss, {"loss_G": loss.detach(), "loss_G_adv": adversarial.detach(), "L1": l1.detach()})
 
 
-@contextmanager
-def _seeded(device: torch.device, seed: int) -> Iterator[None]:
-    """The block draws from the random streams of ``device`` (and the CPU's) seeded with ``seed``;
-    afterwards they are as they were."""
-    cuda = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda, device_type="cuda"):
-        torch.default_generator.manual_seed(seed)
-        if cuda:
-            with torch.cuda.device(device):
-                torch.cuda.manual_seed(seed)
-        yield
-
-
-#: The batch normalisations whose running statistics test-time inference sets aside.
+_DROPOUTS = nn.modules.dropout._DropoutNd
+#: The batch normalisations that test-time inference runs from each image's own statistics.
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
 
 @contextmanager
-def _test_time_mode(network: nn.Module) -> Iterator[None]:
-    """``network`` as train mode runs it, without changing it: dropout layers in train mode, and
-    batch normalisation from the batch's statistics (its running statistics set aside for the
-    block, so they are neither read nor updated; the layers stay in eval mode, so a
-    SyncBatchNorm never waits for other processes). Afterwards all is as it was."""
-    dropouts = [m for m in network.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
-    norms = [m for m in network.modules() if isinstance(m, _BATCH_NORMS) and m.running_mean is not None]
-    modes = [dropout.training for dropout in dropouts]
-    statistics = [(norm.running_mean, norm.running_var) for norm in norms]
+def _test_time_mode(network: nn.Module, masks: list[torch.Tensor]) -> Iterator[None]:
+    """``network`` as train mode runs it on one image at a time, for a whole batch at once and
+    without changing it: each dropout layer multiplies by its fixed mask (``masks``, in the order
+    the layers run), and each batch normalisation normalises each image by its own statistics
+    (what batch statistics are for a batch of one: an instance normalisation with the layer's
+    scale and shift). The layers stay in eval mode, so no running statistic is read or updated
+    and a SyncBatchNorm never waits for other processes; the hooks go afterwards."""
+    remaining = iter(masks)
+
+    def apply_mask(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
+        return inputs[0] * next(remaining)
+
+    def own_statistics(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
+        norm: Any = module
+        return F.instance_norm(inputs[0], weight=norm.weight, bias=norm.bias, eps=norm.eps)
+
+    hooks = [m.register_forward_hook(apply_mask) for m in network.modules() if isinstance(m, _DROPOUTS)]
+    hooks += [m.register_forward_hook(own_statistics) for m in network.modules() if isinstance(m, _BATCH_NORMS)]
     try:
-        for dropout in dropouts:
-            dropout.train()
-        for norm in norms:
-            setattr(norm, "running_mean", None)  # noqa: B010 (a buffer set to None, not a typed attribute)
-            setattr(norm, "running_var", None)  # noqa: B010
         yield
     finally:
-        for dropout, mode in zip(dropouts, modes):
-            dropout.train(mode)
-        for norm, (mean, var) in zip(norms, statistics):
-            setattr(norm, "running_mean", mean)  # noqa: B010
-            setattr(norm, "running_var", var)  # noqa: B010
+        for hook in hooks:
+            hook.remove()
 
 
 def _as(images: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -123,13 +123,13 @@ class StyleGAN2(nn.Module):
         fixed per-layer ones, so an image depends on its z alone."""
         return self.G(
             noise,
-            self._labels(labels, len(noise)),
+            self._labels(labels),
             truncation_psi=1.0 if truncation is None else truncation,
             truncation_cutoff=self.options.truncation_cutoff or None,
             noise_mode="const",
         )
 
-    def _labels(self, labels: torch.Tensor | None, n: int) -> torch.Tensor | None:
+    def _labels(self, labels: torch.Tensor | None) -> torch.Tensor | None:
         if not self.num_classes:
             return None
         if labels is None:

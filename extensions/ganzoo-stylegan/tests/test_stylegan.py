@@ -151,7 +151,7 @@ def test_an_interrupted_run_resumes_exactly(tmp_path):
             assert torch.equal(weights[key], b["ema"][network][key]), (network, key)
 
 
-def test_generate_with_truncation_and_classes(tmp_path):
+def test_generate_with_truncation_and_classes_and_export(tmp_path):
     result = run_cli(
         "train",
         "stylegan2-cond",
@@ -173,6 +173,10 @@ def test_generate_with_truncation_and_classes(tmp_path):
     )
     assert grid.returncode == 0, grid.stderr
     assert (tmp_path / "g.png").is_file()
+    pytest.importorskip("onnxruntime")  # ganzoo[onnx]: the graph takes noise and labels, any batch size
+    exported = run_cli("export", tmp_path / "c", "--out", tmp_path / "c.onnx")
+    assert exported.returncode == 0, exported.stderr
+    assert "inputs noise, labels -> images; onnxruntime matches PyTorch within" in exported.stdout
 
 
 def test_a_short_run_moves_towards_digits(tmp_path):

@@ -84,8 +84,15 @@ LOADER_AUGMENTS = ("flip", *POLICIES)
 LEAKING = ("translation", "cutout", "color")
 
 
-def parse_loader_augments(text: str) -> tuple[str, ...]:
-    return parse_policy(text, LOADER_AUGMENTS)
+#: ``ganzoo train --augment``: the loader's, and ``ada``, the engine's adaptive augmentation of
+#: every image D sees (ganzoo.ada).
+TRAIN_AUGMENTS = (*LOADER_AUGMENTS, "ada")
+
+
+def parse_train_augments(text: str) -> tuple[tuple[str, ...], bool]:
+    """``--augment``'s text: the loader's augmentations, and whether ADA is on."""
+    names = parse_policy(text, TRAIN_AUGMENTS)
+    return tuple(name for name in names if name != "ada"), "ada" in names
 
 
 def _shared_draws(n: int, device: torch.device) -> Callable[[str], torch.Tensor]:

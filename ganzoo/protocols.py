@@ -233,6 +233,12 @@ class PhaseLoss:
     logs: dict[str, Tensor] = field(default_factory=dict)
     """Detached scalars by name (``loss_D``, ``D(x)``...), which the loop averages and records;
     they stay on the device until a log line is due (never synchronised on every step)."""
+    real_logits: Tensor | None = None
+    """Critic phases: D's raw outputs on this batch's real images (as the loss saw them: augmented,
+    with their graph). The engine's ADA tunes its probability from their signs and LeCam
+    regularises them; a model that leaves them out cannot train with ``--augment ada`` or ``--lecam``."""
+    fake_logits: Tensor | None = None
+    """Critic phases: D's raw outputs on this batch's generated images, with their graph (LeCam)."""
 
 
 @dataclass(frozen=True)
@@ -281,6 +287,10 @@ class StepContext:
     """Which --d-steps repeat of a critic phase this is (0 for the others)."""
     batch_size: int = 0
     """Images in the step's whole batch: every process's share and every --accumulate micro-batch (``batch`` holds fewer under torchrun or --accumulate). For settings defined per batch."""
+    augment: Callable[[Tensor], Tensor] = field(default=lambda images: images)
+    """The engine's augmentation of the discriminator's inputs (``--augment ada``; the images
+    themselves when off): call it on every batch of images D sees, real or generated, in every
+    phase (G's too), so D never tells the two apart by the augmentation."""
 
 
 @runtime_checkable

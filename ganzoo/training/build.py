@@ -16,6 +16,7 @@ from ganzoo.errors import DataError, UsageError
 from ganzoo.plugins import PluginSystem
 from ganzoo.protocols import OrdersItsData
 from ganzoo.specs import resolve
+from ganzoo.training.critic_feedback import AdaptiveAugment, CriticFeedback, LeCam
 from ganzoo.training.distributed import World
 from ganzoo.training.feed import BatchFeed, choose_mode
 from ganzoo.training.guard import DivergenceGuard
@@ -141,6 +142,7 @@ def phase_runner(
     precision: Precision,
     compiled: bool,
     world: World,
+    feedback: CriticFeedback | None = None,
 ) -> PhaseRunner:
     """What runs one step's phases: micro-batches, precision, gradient averaging, divergence watch."""
     return PhaseRunner(
@@ -155,4 +157,21 @@ def phase_runner(
         accumulate=settings.accumulate,
         reduce_gradients=world.average_gradients,
         batch_size=settings.batch_size,
+        feedback=feedback,
     )
+
+
+def critic_feedback(
+    model_name: str, settings: TrainSettings, ada: bool, world: World, device: torch.device
+) -> CriticFeedback | None:
+    """ADA (``--augment ada``) and LeCam (``--lecam``) for this run, or None when neither is on."""
+    if not ada and not settings.lecam:
+        return None
+    tuner = (
+        AdaptiveAugment(
+            settings.ada_target, settings.ada_interval, settings.ada_kimg, settings.batch_size, world, device
+        )
+        if ada
+        else None
+    )
+    return CriticFeedback(model_name, tuner, LeCam(settings.lecam, world, device) if settings.lecam else None)

@@ -14,6 +14,7 @@ import torch
 from ganzoo.errors import GanzooError, UsageError
 from ganzoo.protocols import Batch, Phase, StepContext
 from ganzoo.regularization import double_backward
+from ganzoo.training.critic_feedback import CriticFeedback
 from ganzoo.training.precision import Precision
 
 
@@ -83,6 +84,7 @@ class PhaseRunner:
         accumulate: int = 1,
         reduce_gradients: Callable[[list[torch.Tensor]], None] | None = None,
         batch_size: int = 0,
+        feedback: CriticFeedback | None = None,
     ):
         self.model, self.optimizers, self.phases = model, optimizers, phases
         self.d_steps, self.clip_grad, self.observe = d_steps, clip_grad, observe
@@ -93,6 +95,7 @@ class PhaseRunner:
         self.compiled, self.accumulate, self.reduce_gradients = compiled, accumulate, reduce_gradients
         self.compile_seconds = 0.0
         self.batch_size = batch_size  # the global batch, told to the model through StepContext
+        self.feedback = feedback  # ADA and LeCam, when the run asks for them
         self._warm: set[str] = set()
 
     def step(self, step: int, draw_batch: Callable[[], Batch], add_logs: Callable[[dict], None]) -> None:
@@ -101,6 +104,9 @@ class PhaseRunner:
         repeat of a critic phase after the first draws a new batch and starts a new scratch,
         which the later phases of the step then share."""
         contexts = [StepContext(step=step, batch_size=self.batch_size) for _ in range(self.accumulate)]
+        if self.feedback is not None:  # ADA: what the model puts D's inputs through
+            for ctx in contexts:
+                ctx.augment = self.feedback.augment
         shared: list[Batch] | None = None
         for phase in self.phases:
             if not phase.runs_at(step):
@@ -133,10 +139,14 @@ class PhaseRunner:
         for batch, ctx in zip(batches, contexts):
             with double_backward() if phase.double_backward else self.precision.autocast():
                 result = self.model.phase_loss(phase, batch, ctx)
+            loss = result.loss
+            if phase.critic and self.feedback is not None:
+                term, logs = self.feedback.critic_term(phase, result)
+                loss = loss if term is None else loss + term
+                add_logs(logs)
             if self.observe is not None:
-                self.observe(phase.name, result.loss, ctx.step + 1)
-            loss = result.loss if self.accumulate == 1 else result.loss / self.accumulate
-            self.precision.backward(loss, parameters)
+                self.observe(phase.name, loss, ctx.step + 1)
+            self.precision.backward(loss if self.accumulate == 1 else loss / self.accumulate, parameters)
             add_logs(result.logs)
         if self.reduce_gradients is not None:
             self.reduce_gradients(parameters)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ganzoo.augment import parse_loader_augments
+from ganzoo.augment import TRAIN_AUGMENTS, parse_policy
 from ganzoo.data.loading import dataset_options
 from ganzoo.errors import GanzooError, UsageError, shortened
 from ganzoo.options import build_options, parse_assignments
@@ -104,7 +104,7 @@ def _resolved(settings: TrainSettings, spec: ModelSpec, dataset: DatasetSpec, pl
     steps = None if settings.epochs else _default(settings.steps, spec.default_steps)
     horizon = steps or 1000  # cadence defaults for an epoch budget, before the dataset size is known
     try:
-        augment = ",".join(parse_loader_augments(settings.augment))
+        augment = ",".join(parse_policy(settings.augment, TRAIN_AUGMENTS))
     except ValueError as exc:
         raise UsageError(f"--augment: {exc}") from None
     return dataclasses.replace(

@@ -50,11 +50,17 @@ class TrainSettings:
     )
     augment: str = setting(
         "",
-        "Augment real batches on the device: flip, translation, cutout, color (comma-separated).",
+        "Augment real batches on the device: flip, translation, cutout, color; and ada, the adaptive "
+        "augmentation of every image the discriminator sees (comma-separated).",
         DATA,
         metavar="LIST",
-        more="[Datasets](datasets.md#loader-augmentation)",
+        more="[Augmentation](augmentation.md)",
     )
+    ada_target: float = setting(
+        0.6, "ADA: the target of the overfitting heuristic E[sign(D(real))].", DATA, minimum=0, below=1
+    )
+    ada_kimg: float = setting(500.0, "ADA: thousands of images over which p can move from 0 to 1.", DATA, positive=True)
+    ada_interval: int = setting(4, "ADA: steps between adjustments of p.", DATA, positive=True)
     data_sets: list[str] = setting(
         [],
         "Set a dataset option (repeatable); `ganzoo info DATASET` lists them.",
@@ -106,6 +112,13 @@ class TrainSettings:
     decay_start: int | None = setting(None, "Step linear-decay starts at.", OPTIM, shown="steps / 2", minimum=0)
     d_steps: int = setting(
         1, "Repeats of the model's critic phases per step, each on a new batch (5 for WGAN-GP).", OPTIM, positive=True
+    )
+    lecam: float = setting(
+        0.0,
+        "Weight of the LeCam regulariser of the discriminator (0.3 in the paper's CIFAR-10 BigGAN; 0 = off).",
+        OPTIM,
+        minimum=0,
+        more="[Augmentation](augmentation.md#lecam)",
     )
     clip_grad: float | None = setting(None, "Clip each phase's gradient norm to this.", OPTIM, positive=True)
     accumulate: int = setting(

@@ -61,9 +61,9 @@ class CycleGAN(nn.Module):
 
     def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
         if phase.name == "G":
-            return self._generator_loss(batch, ctx.scratch)
+            return self._generator_loss(batch, ctx)
         if phase.name == "D":
-            return self._discriminators_loss(batch, ctx.scratch)
+            return self._discriminators_loss(batch, ctx)
         raise UnknownPhaseError(self, phase.name)
 
     def _reals(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -74,11 +74,11 @@ class CycleGAN(nn.Module):
             (real_b,) = layers.random_jitter([real_b])
         return real_a, real_b
 
-    def _generator_loss(self, batch, scratch: dict) -> PhaseLoss:
+    def _generator_loss(self, batch, ctx: StepContext) -> PhaseLoss:
         real_a, real_b = self._reals(batch)
         fake_b, fake_a = self.G_AB(real_a), self.G_BA(real_b)
-        adversarial = self.adversarial.generator_loss(self.D_B(fake_b)) + self.adversarial.generator_loss(
-            self.D_A(fake_a)
+        adversarial = self.adversarial.generator_loss(self.D_B(ctx.augment(fake_b))) + self.adversarial.generator_loss(
+            self.D_A(ctx.augment(fake_a))
         )
         cycle = F.l1_loss(self.G_BA(fake_b), real_a) + F.l1_loss(self.G_AB(fake_a), real_b)
         loss = adversarial + self.options.lambda_cycle * cycle
@@ -87,19 +87,31 @@ class CycleGAN(nn.Module):
             identity = F.l1_loss(self.G_AB(real_b), real_b) + F.l1_loss(self.G_BA(real_a), real_a)
             loss = loss + self.options.lambda_cycle * self.options.lambda_identity * identity
             logs["loss_identity"] = identity.detach()
-        scratch.update(real_a=real_a, real_b=real_b, fake_a=fake_a.detach(), fake_b=fake_b.detach())
+        ctx.scratch.update(real_a=real_a, real_b=real_b, fake_a=fake_a.detach(), fake_b=fake_b.detach())
         return PhaseLoss(loss, {"loss_G": loss.detach(), **logs})
 
-    def _discriminators_loss(self, batch, scratch: dict) -> PhaseLoss:
+    def _discriminators_loss(self, batch, ctx: StepContext) -> PhaseLoss:
+        """Both discriminators' losses; their outputs are reported together, flattened (one
+        heuristic for ADA's p, one pair of LeCam anchors for the two)."""
+        scratch = ctx.scratch
         if "fake_a" not in scratch:  # a --d-steps repeat on a fresh batch: G's phase made no fakes for it
             real_a, real_b = self._reals(batch)
             with torch.no_grad():
                 scratch.update(real_a=real_a, real_b=real_b, fake_a=self.G_BA(real_b), fake_b=self.G_AB(real_a))
-        d_a = self._discriminator_loss(self.D_A, scratch["real_a"], self.pool_A.query(scratch["fake_a"]))
-        d_b = self._discriminator_loss(self.D_B, scratch["real_b"], self.pool_B.query(scratch["fake_b"]))
+        outputs_a = self._outputs(self.D_A, scratch["real_a"], self.pool_A.query(scratch["fake_a"]), ctx)
+        outputs_b = self._outputs(self.D_B, scratch["real_b"], self.pool_B.query(scratch["fake_b"]), ctx)
+        d_a = 0.5 * self.adversarial.discriminator_loss(*outputs_a)
+        d_b = 0.5 * self.adversarial.discriminator_loss(*outputs_b)
         return PhaseLoss(
-            d_a + d_b, {"loss_D": (d_a + d_b).detach(), "loss_D_A": d_a.detach(), "loss_D_B": d_b.detach()}
+            d_a + d_b,
+            {"loss_D": (d_a + d_b).detach(), "loss_D_A": d_a.detach(), "loss_D_B": d_b.detach()},
+            real_logits=torch.cat([outputs_a[0].flatten(), outputs_b[0].flatten()]),
+            fake_logits=torch.cat([outputs_a[1].flatten(), outputs_b[1].flatten()]),
         )
 
-    def _discriminator_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        return 0.5 * self.adversarial.discriminator_loss(critic(real), critic(fake))
+    @staticmethod
+    def _outputs(
+        critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, ctx: StepContext
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The critic's logits on the real and the (pooled) fake images, through ADA when on."""
+        return critic(ctx.augment(real)), critic(ctx.augment(fake))

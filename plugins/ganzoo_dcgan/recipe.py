@@ -90,7 +90,7 @@ class DCGAN(nn.Module):
             z = torch.randn(real.shape[0], self.options.nz, device=real.device)
             scratch["fake"] = self.generate(z, conditions)
         fake = scratch["fake"]
-        critic = lambda images: self.critic(images, conditions)  # noqa: E731
+        critic = lambda images: self.critic(ctx.augment(images), conditions)  # noqa: E731 (ADA's, when on)
         if phase.name == "D":
             real_logits, fake_logits = critic(real), critic(fake.detach())
             loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
@@ -106,6 +106,8 @@ class DCGAN(nn.Module):
                     "D(x)": torch.sigmoid(real_logits.detach()).mean(),
                     "D(G(z))": torch.sigmoid(fake_logits.detach()).mean(),
                 },
+                real_logits=real_logits,
+                fake_logits=fake_logits,
             )
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)

@@ -115,9 +115,9 @@ class Pix2Pix(nn.Module):
                 source, target = layers.random_jitter([source, target])
             step["source"], step["target"], step["fake"] = source, target, self.G(source)
         source, target, fake = step["source"], step["target"], step["fake"]
-        if phase.name == "D":
-            real_logits = self.D(torch.cat([source, target], 1))
-            fake_logits = self.D(torch.cat([source, fake.detach()], 1))
+        if phase.name == "D":  # ADA (when on) transforms each input and its pair alike: one tensor
+            real_logits = self.D(ctx.augment(torch.cat([source, target], 1)))
+            fake_logits = self.D(ctx.augment(torch.cat([source, fake.detach()], 1)))
             loss = 0.5 * self.adversarial.discriminator_loss(real_logits, fake_logits)
             return PhaseLoss(
                 loss,
@@ -126,10 +126,12 @@ class Pix2Pix(nn.Module):
                     "D(x)": torch.sigmoid(real_logits.detach()).mean(),
                     "D(G(x))": torch.sigmoid(fake_logits.detach()).mean(),
                 },
+                real_logits=real_logits,
+                fake_logits=fake_logits,
             )
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)
-        adversarial = self.adversarial.generator_loss(self.D(torch.cat([source, fake], 1)))
+        adversarial = self.adversarial.generator_loss(self.D(ctx.augment(torch.cat([source, fake], 1))))
         l1 = F.l1_loss(fake, target)
         loss = adversarial + self.options.lambda_l1 * l1
         return PhaseLoss(loss, {"loss_G": loss.detach(), "loss_G_adv": adversarial.detach(), "L1": l1.detach()})

@@ -62,10 +62,12 @@ class MLPGAN(nn.Module):
         if "fake" not in scratch:  # made once per step: D trains on it detached, G through it
             scratch["fake"] = self.sample(torch.randn(len(real), self.options.nz, device=real.device))
         fake = scratch["fake"]
-        if phase.name == "D":
-            loss = self.adversarial.discriminator_loss(self.D(real.flatten(1)), self.D(fake.detach().flatten(1)))
-            return PhaseLoss(loss, {"loss_D": loss.detach()})
+        if phase.name == "D":  # D's outputs reported: for --augment ada and --lecam
+            real_logits = self.D(ctx.augment(real).flatten(1))
+            fake_logits = self.D(ctx.augment(fake.detach()).flatten(1))
+            loss = self.adversarial.discriminator_loss(real_logits, fake_logits)
+            return PhaseLoss(loss, {"loss_D": loss.detach()}, real_logits=real_logits, fake_logits=fake_logits)
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)
-        loss = self.adversarial.generator_loss(self.D(fake.flatten(1)))
+        loss = self.adversarial.generator_loss(self.D(ctx.augment(fake).flatten(1)))
         return PhaseLoss(loss, {"loss_G": loss.detach()})

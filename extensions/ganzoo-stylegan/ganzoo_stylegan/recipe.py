@@ -137,7 +137,9 @@ class StyleGAN2(nn.Module):
         return labels.to(next(self.parameters()).device)
 
     # -- training ----------------------------------------------------------------------------
-    def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    def _discriminate(self, images: torch.Tensor, labels: torch.Tensor | None, ctx: StepContext) -> torch.Tensor:
+        """D's logits on ``images`` through the engine's ADA (when on), then the DiffAugment policy."""
+        images = ctx.augment(images)
         return self.D(augment.diff_augment(images, self.augment) if self.augment else images, labels)
 
     def _styles(self, n: int, labels: torch.Tensor | None, device: torch.device) -> torch.Tensor:
@@ -160,7 +162,7 @@ class StyleGAN2(nn.Module):
         n = real.shape[0]
         if phase.name == "G":
             fake = self.G.synthesis(self._styles(n, labels, real.device))
-            loss = F.softplus(-self._discriminate(fake, labels)).mean()
+            loss = F.softplus(-self._discriminate(fake, labels, ctx)).mean()
             return PhaseLoss(loss, {"loss_G": loss.detach()})
         if phase.name == "G_reg":
             return self._path_length(max(1, n // self.options.pl_batch_shrink), labels, real.device)
@@ -168,15 +170,17 @@ class StyleGAN2(nn.Module):
             # fresh z, through the generator as G's phases left it (the reference's Dmain)
             with torch.no_grad():
                 fake = self.G.synthesis(self._styles(n, labels, real.device))
-            fake_logits = self._discriminate(fake, labels)
-            real_logits = self._discriminate(real, labels)
+            fake_logits = self._discriminate(fake, labels, ctx)
+            real_logits = self._discriminate(real, labels, ctx)
             loss = F.softplus(fake_logits).mean() + F.softplus(-real_logits).mean()
             return PhaseLoss(
                 loss,
                 {"loss_D": loss.detach(), "D(x)": real_logits.detach().mean(), "D(G(z))": fake_logits.detach().mean()},
+                real_logits=real_logits,
+                fake_logits=fake_logits,
             )
         if phase.name == "D_reg":
-            return self._r1(real, labels)
+            return self._r1(real, labels, ctx)
         raise UnknownPhaseError(self, phase.name)
 
     def _path_length(self, n: int, labels: torch.Tensor | None, device: torch.device) -> PhaseLoss:
@@ -195,10 +199,10 @@ class StyleGAN2(nn.Module):
         loss = penalty * self.settings.pl_weight * self.options.pl_every
         return PhaseLoss(loss, {"pl_penalty": penalty.detach(), "pl_mean": self.pl_mean.detach().clone()})
 
-    def _r1(self, real: torch.Tensor, labels: torch.Tensor | None) -> PhaseLoss:
+    def _r1(self, real: torch.Tensor, labels: torch.Tensor | None, ctx: StepContext) -> PhaseLoss:
         """R1: the squared gradient norm of D on real images (Mescheder et al. 2018), weighted by
         gamma / 2 and the lazy interval."""
-        gradients = regularization.input_gradients(lambda images: self._discriminate(images, labels), real)
+        gradients = regularization.input_gradients(lambda images: self._discriminate(images, labels, ctx), real)
         penalty = gradients.square().sum(1).mean()
         loss = penalty * (self.settings.gamma / 2) * self.options.r1_every
         return PhaseLoss(loss, {"r1_penalty": penalty.detach()})

@@ -115,7 +115,8 @@ def test_configs_follow_the_published_table():
 
 
 def test_an_interrupted_run_resumes_exactly(tmp_path):
-    """17 steps: both lazy regularisers (and the path-length mean) run before and after the cut."""
+    """17 steps: both lazy regularisers (and the path-length mean) run before and after the cut,
+    with the engine's ADA on (its p moves every 4 steps: the cut falls between two moves)."""
     common = [
         "--batch-size",
         "8",
@@ -130,6 +131,12 @@ def test_an_interrupted_run_resumes_exactly(tmp_path):
         "--ema-start",
         "0",
         "--deterministic",
+        "--augment",
+        "ada",
+        "--ada-kimg",
+        "0.1",
+        "--ada-target",
+        "0",  # p moves at once, whatever this untrained D thinks
         "--out",
         tmp_path,
         *tiny_sets(),
@@ -144,6 +151,9 @@ def test_an_interrupted_run_resumes_exactly(tmp_path):
     a, _ = load_checkpoint(tmp_path / "whole" / "checkpoints" / "step-00000017.safetensors")
     b, _ = load_checkpoint(tmp_path / "part" / "checkpoints" / "step-00000017.safetensors")
     assert a["model"]["pl_mean"] > 0
+    ada_a, ada_b = a["critic_feedback"]["ada"], b["critic_feedback"]["ada"]
+    assert ada_a["p"] > 0 and ada_a["p"] == ada_b["p"] and torch.equal(ada_a["signs"], ada_b["signs"])
+    assert "augment_p" in (tmp_path / "whole" / "metrics.jsonl").read_text()  # p is logged
     for key in a["model"]:
         assert torch.equal(a["model"][key], b["model"][key]), key
     for network, weights in a["ema"].items():

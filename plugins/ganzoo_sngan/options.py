@@ -1,0 +1,18 @@
+"""SNGAN options (imported by ``ganzoo info`` without torch). The widths default to 48, below
+the paper's CIFAR-10 ResNets (G 256, D 128 channels), so the digits demo trains in minutes on a
+CPU; examples/configs/sngan-cifar10.toml sets the paper's."""
+
+from dataclasses import dataclass
+
+from ganzoo.plugin import option
+
+
+@dataclass
+class SNGANOptions:
+    z_dim: int = option(128, "length of the latent noise vector z", min=1)
+    g_channels: int = option(48, "channels of every generator block (the paper's CIFAR-10: 256)", min=1)
+    d_channels: int = option(48, "channels of every discriminator block (the paper's CIFAR-10: 128)", min=1)
+    lr: float = option(2e-4, "Adam learning rate of both networks", min=0.0)
+    beta1: float = option(0.0, "Adam beta1", min=0.0, max=1.0)
+    beta2: float = option(0.9, "Adam beta2", min=0.0, max=1.0)
+    loss: str = option("hinge", "adversarial loss (see `ganzoo list losses`)")

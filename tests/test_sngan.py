@@ -1,5 +1,6 @@
-"""SNGAN: the CIFAR-10 networks have the reference's parameter counts, the discriminator's
-weights are spectrally normalised, and the conditional model draws by class."""
+"""SNGAN and SAGAN: the CIFAR-10 networks have the reference's parameter counts, the
+discriminator's weights are spectrally normalised (and SAGAN's generator's), the attention
+block starts as the identity, and the conditional models draw by class."""
 
 from __future__ import annotations
 
@@ -14,8 +15,12 @@ import ganzoo
 REFERENCE = {
     "sngan": (4_276_739, 1_053_824),
     "sngan-cond": (4_304_387, 1_055_104),  # 10 classes: per-class BN scales and shifts, the projection
+    # ajbrock/BigGAN-PyTorch's BigGAN.py built at its CIFAR-10 script's settings (G_ch = D_ch = 64,
+    # so 256-channel blocks, D_wide) with the paper's --G_shared --hier --shared_dim 128
+    "biggan": (4_373_251, 4_207_361),
 }
 CIFAR = dict(channels=3, resolution=32, z_dim=128, g_channels=256, d_channels=128)
+WIDTHS = {"biggan": dict(d_channels=256)}
 
 
 def parameters(module: torch.nn.Module) -> int:
@@ -24,12 +29,12 @@ def parameters(module: torch.nn.Module) -> int:
 
 @pytest.mark.parametrize("name", list(REFERENCE))
 def test_the_cifar10_networks_have_the_reference_parameter_counts(name):
-    classes = {"classes": tuple("0123456789")} if name == "sngan-cond" else {}
-    model = ganzoo.create_model(name, **CIFAR, **classes)
+    classes = {"classes": tuple("0123456789")} if name != "sngan" else {}
+    model = ganzoo.create_model(name, **{**CIFAR, **WIDTHS.get(name, {})}, **classes)
     assert (parameters(model.G), parameters(model.D)) == REFERENCE[name]
     with torch.no_grad():
         labels = torch.arange(2) if classes else None
-        images = model.G(torch.randn(2, 128), labels)
+        images = model.G(model.noise(2), labels)
         assert images.shape == (2, 3, 32, 32) and images.abs().max() <= 1
         assert model.D(images, labels).shape == (2,)
 
@@ -64,3 +69,46 @@ def test_the_conditional_model_samples_by_class_and_refuses_data_without_classes
     assert sevens.shape == (3, 1, 16, 16) and not torch.equal(sevens, ones)
     with pytest.raises(ganzoo.UsageError, match="sngan-cond needs a dataset with classes"):
         ganzoo.create_model("sngan-cond", channels=1, resolution=16)
+
+
+def test_sagan_adds_attention_spectral_norm_in_g_and_the_two_time_scales():
+    model = ganzoo.create_model("sagan", **CIFAR)
+    sngan = ganzoo.create_model("sngan", **CIFAR)
+    # one attention block each: four 1x1 convolutions to and from C/8 channels, and gamma
+    assert parameters(model.G) - parameters(sngan.G) == 4 * 256 * 32 + 1
+    assert parameters(model.D) - parameters(sngan.D) == 4 * 128 * 16 + 1
+    assert all(hasattr(m, "parametrizations") for m in model.G.modules() if isinstance(m, torch.nn.Conv2d))
+    rates = {name: opt.param_groups[0]["lr"] for name, opt in model.configure_optimizers().items()}
+    assert rates == {"D": 4e-4, "G": 1e-4} and model.options.beta1 == 0.0
+    attention = model.G.attention
+    x = torch.randn(2, 256, 16, 16)
+    assert torch.equal(attention(x), x)  # gamma starts at 0: the block is the identity
+    with torch.no_grad():
+        attention.gamma.fill_(1.0)
+    assert not torch.equal(attention(x), x)
+
+
+def test_biggan_splits_z_over_its_blocks_and_regularises_towards_orthogonal_rows():
+    from ganzoo_sngan.biggan import orthogonal_penalty
+
+    model = ganzoo.create_model("biggan", channels=1, resolution=16, classes=tuple("0123456789"), g_channels=8)
+    assert model.G.z_dim == 126 and model.G.chunk == 42  # 128 in 3 chunks (2 blocks + the first layer)
+    noise = model.noise(4, torch.Generator().manual_seed(0))
+    labels = torch.tensor([0, 1, 2, 3])
+    model.eval()
+    with torch.no_grad():
+        plain, truncated = model.sample(noise, labels), model.sample(noise, labels, truncation=0.5)
+    assert plain.shape == (4, 1, 16, 16) and not torch.equal(plain, truncated)
+
+    layer = torch.nn.Linear(4, 3, bias=False)
+    torch.nn.init.orthogonal_(layer.weight)
+    assert orthogonal_penalty(layer).item() == pytest.approx(0.0, abs=1e-10)  # orthogonal rows: no penalty
+    weight = torch.randn(3, 4)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+    orthogonal_penalty(layer).backward()
+    gram = weight @ weight.t()
+    expected = 2 * (gram * (1 - torch.eye(3))) @ weight  # the gradient the reference adds
+    assert torch.allclose(layer.weight.grad, expected, atol=1e-5)
+    shared = {id(p) for p in model.G.shared.parameters()}
+    assert shared and orthogonal_penalty(model.G, skip=(model.G.shared,)) < orthogonal_penalty(model.G)

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from ganzoo.augment import parse_train_augments
 from ganzoo.data import ShuffledIndices
 from ganzoo.data.loading import open_dataset
 from ganzoo.errors import DataError, UsageError
@@ -142,9 +143,9 @@ def phase_runner(
     precision: Precision,
     compiled: bool,
     world: World,
-    feedback: CriticFeedback | None = None,
 ) -> PhaseRunner:
-    """What runs one step's phases: micro-batches, precision, gradient averaging, divergence watch."""
+    """What runs one step's phases: micro-batches, precision, gradient averaging, divergence
+    watch, and ADA and LeCam when the settings ask."""
     return PhaseRunner(
         model,
         optimizers,
@@ -157,14 +158,13 @@ def phase_runner(
         accumulate=settings.accumulate,
         reduce_gradients=world.average_gradients,
         batch_size=settings.batch_size,
-        feedback=feedback,
+        feedback=critic_feedback(settings, world, precision.device),
     )
 
 
-def critic_feedback(
-    model_name: str, settings: TrainSettings, ada: bool, world: World, device: torch.device
-) -> CriticFeedback | None:
+def critic_feedback(settings: TrainSettings, world: World, device: torch.device) -> CriticFeedback | None:
     """ADA (``--augment ada``) and LeCam (``--lecam``) for this run, or None when neither is on."""
+    ada = parse_train_augments(settings.augment)[1]
     if not ada and not settings.lecam:
         return None
     tuner = (
@@ -174,4 +174,4 @@ def critic_feedback(
         if ada
         else None
     )
-    return CriticFeedback(model_name, tuner, LeCam(settings.lecam, world, device) if settings.lecam else None)
+    return CriticFeedback(settings.model, tuner, LeCam(settings.lecam, world, device) if settings.lecam else None)

@@ -86,7 +86,7 @@ class Checkpoints:
             "data_order": trainer.feed.state_dict(),
             **gathered_streams(self.world),
             **({"grad_scaler": scaler} if scaler else {}),
-            **({"critic_feedback": trainer.feedback.state_dict()} if trainer.feedback is not None else {}),
+            **({"critic_feedback": feedback.state_dict()} if (feedback := trainer.runner.feedback) else {}),
             "step": trainer.step,
             "elapsed": trainer.elapsed_before + elapsed,
             **({"best_eval": best} if best is not None else {}),
@@ -103,8 +103,8 @@ class Checkpoints:
             scheduler.load_state_dict(state["schedulers"][name])
         trainer.feed.load_state_dict(state["data_order"])
         trainer.precision.load_state_dict(state.get("grad_scaler", {}))
-        if trainer.feedback is not None:
-            trainer.feedback.load_state_dict(state.get("critic_feedback", {}))
+        if trainer.runner.feedback is not None:
+            trainer.runner.feedback.load_state_dict(state.get("critic_feedback", {}))
         restore_stream(self.world, state, trainer.settings.seed)
         trainer.step = int(state["step"])
         trainer.elapsed_before = float(state["elapsed"])

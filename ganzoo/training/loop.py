@@ -27,7 +27,7 @@ from ganzoo.errors import GanzooError, UsageError
 from ganzoo.execution import compile_networks
 from ganzoo.outputs import shell_command
 from ganzoo.plugins import PluginSystem, load_plugins
-from ganzoo.training.build import budget_steps, build_model, critic_feedback, open_training_data, phase_runner
+from ganzoo.training.build import budget_steps, build_model, open_training_data, phase_runner
 from ganzoo.training.checkpointing import Checkpoints
 from ganzoo.training.devices import (
     configure_backends,
@@ -203,7 +203,7 @@ class Trainer:
         # model (DCGAN +11-15%, Pix2Pix/CycleGAN -6-11%: docs/benchmarks.md), so they keep NCHW
         channels_last = device.type == "cuda"
         self.data, self.feed = open_training_data(plan, device, world, plugins, channels_last)
-        self.augment, ada = parse_train_augments(settings.augment)
+        self.augment = parse_train_augments(settings.augment)[0]  # the loader's (ADA is the runner's)
         self.model = build_model(plan, self.data, device, world, channels_last)
         self.optimizers = self.model.configure_optimizers()
         self.phases = checked_phases(self.model, self.optimizers, plan.model.name)
@@ -221,17 +221,8 @@ class Trainer:
         self.guard = DivergenceGuard(tuple(p.name for p in self.phases), device, world)
         # compiled after the EMA copied the networks: the copies (used for samples) stay eager
         self.compiled = compile_networks(self.model, settings.compile_mode) if settings.compile else []
-        self.feedback = critic_feedback(plan.model.name, settings, ada, world, device)
         self.runner = phase_runner(
-            self.model,
-            self.optimizers,
-            self.phases,
-            settings,
-            self.guard,
-            self.precision,
-            bool(self.compiled),
-            world,
-            self.feedback,
+            self.model, self.optimizers, self.phases, settings, self.guard, self.precision, bool(self.compiled), world
         )
         self.report, self.lifecycle, self.evaluation, self.samples, self.records = around_the_steps(self)
         self.checkpoints = Checkpoints(self)
@@ -366,8 +357,6 @@ class Trainer:
         for scheduler in self.schedulers.values():
             scheduler.step()
         self.step += 1
-        if self.feedback is not None:
-            self.feedback.after_step(self.step)
         self.ema.update(self.model, self.step)
 
     def next_batch(self) -> dict[str, torch.Tensor]:

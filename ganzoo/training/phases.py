@@ -124,6 +124,8 @@ class PhaseRunner:
                 self._run(phase, batches, contexts, add_logs)
             for ctx in contexts:
                 ctx.repeat = 0
+        if self.feedback is not None:  # ADA adjusts p every few steps
+            self.feedback.after_step(step + 1)
 
     def _micro_batches(self, batch: Batch) -> list[Batch]:
         if self.accumulate == 1:

@@ -26,10 +26,9 @@ SPEED = "Speed (docs/speed.md)"
 
 
 @dataclass(kw_only=True)
-class TrainSettings:
-    """The knobs of ``ganzoo train``. A default of None means "the model's, the dataset's or the
-    budget's": the plan fills it in, so the annotations are the types of the resolved settings (a
-    TrainPlan's); a setting annotated ``X | None`` may stay None (--epochs instead of --steps)."""
+class RunSettings:
+    """What a run is: its model and data, budget, optimisation and speed (a part of
+    :class:`TrainSettings`)."""
 
     model: str
     dataset: str = setting(
@@ -178,6 +177,24 @@ class TrainSettings:
         resumable=True,
         choices=DATA_ON_DEVICE,
     )
+    sets: list[str] = setting(
+        [],
+        "Set a model option (repeatable); `ganzoo info MODEL` lists them.",
+        MODEL,
+        flag="--set",
+        metavar="KEY=VALUE",
+        recorded=False,
+    )
+    # Typed values restored from a run's config.json on resume (no flags of their own):
+    data_options: dict[str, Any] = setting({}, "The dataset's options, typed.", cli=False)
+    option_values: dict[str, Any] = setting({}, "The model's options, typed.", cli=False, recorded=False)
+
+
+@dataclass(kw_only=True)
+class OutputSettings:
+    """What a run writes and reports: its folder, cadences, evaluations and loggers (a part of
+    :class:`TrainSettings`)."""
+
     out: str = setting("runs", "Folder that holds the runs.", OUTPUT, metavar="DIR", recorded=False)
     name: str = setting(
         None, "Run folder name (a run is never overwritten).", OUTPUT, shown="`MODEL-DATASET-TIME`", recorded=False
@@ -228,17 +245,15 @@ class TrainSettings:
         choices=Registered("loggers"),
         more="[Logging](logging.md)",
     )
-    sets: list[str] = setting(
-        [],
-        "Set a model option (repeatable); `ganzoo info MODEL` lists them.",
-        MODEL,
-        flag="--set",
-        metavar="KEY=VALUE",
-        recorded=False,
-    )
-    # Typed values restored from a run's config.json on resume (no flags of their own):
-    data_options: dict[str, Any] = setting({}, "The dataset's options, typed.", cli=False)
-    option_values: dict[str, Any] = setting({}, "The model's options, typed.", cli=False, recorded=False)
+
+
+@dataclass(kw_only=True)
+class TrainSettings(OutputSettings, RunSettings):
+    """The knobs of ``ganzoo train``: :class:`RunSettings`, then :class:`OutputSettings` (fields in
+    that order: a dataclass collects its bases' fields from the last base up). A default of None
+    means "the model's, the dataset's or the budget's": the plan fills it in, so the annotations
+    are the types of the resolved settings (a TrainPlan's); a setting annotated ``X | None`` may
+    stay None (--epochs instead of --steps)."""
 
 
 def declared_settings() -> list[Declared]:

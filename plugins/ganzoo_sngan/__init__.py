@@ -1,5 +1,6 @@
 """Built-in plugin: SNGAN (Miyato et al. 2018), unconditional and with the projection
-discriminator and conditional batch normalisation (Miyato & Koyama 2018)."""
+discriminator and conditional batch normalisation (Miyato & Koyama 2018), and SAGAN (Zhang et al.
+2019), the same ResNets with self-attention, spectral norm in G too and the two time-scale rule."""
 
 from ganzoo.plugin import ModelSpec, hookimpl
 
@@ -35,5 +36,36 @@ def register_models(register):
             build="ganzoo_sngan.recipe:ConditionalSNGAN",
             options="ganzoo_sngan.options:SNGANOptions",
             **SHARED,
+        )
+    )
+    sagan = dict(SHARED, paper="https://arxiv.org/abs/1805.08318")
+    register(
+        ModelSpec(
+            name="sagan",
+            summary="Self-attention GAN: SNGAN's ResNets with self-attention, spectral norm in G and D, TTUR",
+            task="unconditional",
+            build="ganzoo_sngan.recipe:SAGAN",
+            options="ganzoo_sngan.options:SAGANOptions",
+            **sagan,
+        )
+    )
+    register(
+        ModelSpec(
+            name="sagan-cond",
+            summary="Class-conditional SAGAN: conditional BatchNorm generator, projection discriminator",
+            task="class-conditional",
+            build="ganzoo_sngan.recipe:ConditionalSAGAN",
+            options="ganzoo_sngan.options:SAGANOptions",
+            **sagan,
+        )
+    )
+    register(
+        ModelSpec(
+            name="biggan",
+            summary="BigGAN: shared class embedding, hierarchical latent, orthogonal regularisation, truncation",
+            task="class-conditional",
+            build="ganzoo_sngan.recipe:BigGAN",
+            options="ganzoo_sngan.options:BigGANOptions",
+            **dict(SHARED, paper="https://arxiv.org/abs/1809.11096"),
         )
     )

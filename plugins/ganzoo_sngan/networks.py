@@ -15,6 +15,7 @@ sum over positions, a linear layer to one logit. Conditional: plus the projectio
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -45,44 +46,109 @@ class ConditionalBatchNorm2d(nn.Module):
         return self.norm(x) * self.scale(labels)[:, :, None, None] + self.shift(labels)[:, :, None, None]
 
 
-class GeneratorBlock(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int, num_classes: int):
-        super().__init__()
-        self.norm1 = _norm(in_channels, num_classes)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.norm2 = _norm(out_channels, num_classes)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.shortcut = nn.Conv2d(in_channels, out_channels, 1)  # learnable: the block up-samples
-        _glorot(self.conv1, math.sqrt(2))
-        _glorot(self.conv2, math.sqrt(2))
-        _glorot(self.shortcut, 1.0)
+class SelfAttention(nn.Module):
+    """SAGAN's self-attention (Zhang et al. 2019, Section 3): keys f(x), queries g(x) and values
+    h(x) by 1x1 convolutions to C/8 channels, every position attends to every other (softmax of
+    f^T g), a 1x1 convolution v back to C channels, and y = x + gamma * v(attention), gamma
+    starting at 0 so the block starts as the identity. Every convolution spectrally normalised."""
 
-    def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        h = F.relu(_normalise(self.norm1, x, labels))
+    def __init__(self, channels: int):
+        super().__init__()
+        reduced = max(1, channels // 8)
+        self.key = _sn(nn.Conv2d(channels, reduced, 1, bias=False), 1.0)
+        self.query = _sn(nn.Conv2d(channels, reduced, 1, bias=False), 1.0)
+        self.value = _sn(nn.Conv2d(channels, reduced, 1, bias=False), 1.0)
+        self.out = _sn(nn.Conv2d(reduced, channels, 1, bias=False), 1.0)
+        self.gamma = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        keys, queries, values = self.key(x).flatten(2), self.query(x).flatten(2), self.value(x).flatten(2)
+        attention = torch.softmax(keys.transpose(1, 2) @ queries, dim=1)  # (N, HW keys, HW queries)
+        attended = (values @ attention).view(n, -1, h, w)
+        return x + self.gamma * self.out(attended)
+
+
+class BatchNorm2d(nn.BatchNorm2d):
+    """Plain batch normalisation that takes (and ignores) a condition, so every generator block
+    calls its normalisations alike, conditional or not."""
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        return super().forward(x)
+
+
+class ProjectedBatchNorm2d(nn.Module):
+    """BigGAN's conditional batch normalisation: batch normalisation without its own affine, then
+    x * (1 + gain(c)) + bias(c), where gain and bias are spectrally normalised linear maps (no
+    bias) of the condition c: the shared class embedding joined to the block's chunk of z."""
+
+    def __init__(self, channels: int, condition_dim: int):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(channels, affine=False)
+        self.gain = _sn(nn.Linear(condition_dim, channels, bias=False), 1.0)
+        self.bias = _sn(nn.Linear(condition_dim, channels, bias=False), 1.0)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        gain, bias = 1 + self.gain(condition), self.bias(condition)
+        return self.norm(x) * gain[:, :, None, None] + bias[:, :, None, None]
+
+
+class GeneratorBlock(nn.Module):
+    """``make_norm(channels)`` builds the block's two normalisations, each called with the
+    block's condition (class labels, a condition vector, or None); ``spectral``: the
+    convolutions spectrally normalised too (SAGAN's and BigGAN's generators)."""
+
+    def __init__(self, in_channels: int, out_channels: int, make_norm: Callable[[int], nn.Module], spectral: bool):
+        super().__init__()
+        wrap = _sn if spectral else _glorot_layer
+        self.norm1 = make_norm(in_channels)
+        self.conv1 = wrap(nn.Conv2d(in_channels, out_channels, 3, padding=1), math.sqrt(2))
+        self.norm2 = make_norm(out_channels)
+        self.conv2 = wrap(nn.Conv2d(out_channels, out_channels, 3, padding=1), math.sqrt(2))
+        self.shortcut = wrap(nn.Conv2d(in_channels, out_channels, 1), 1.0)  # learnable: the block up-samples
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+        h = F.relu(self.norm1(x, condition))
         h = self.conv1(F.interpolate(h, scale_factor=2, mode="nearest"))
-        h = self.conv2(F.relu(_normalise(self.norm2, h, labels)))
+        h = self.conv2(F.relu(self.norm2(h, condition)))
         return h + self.shortcut(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
 class Generator(nn.Module):
-    def __init__(self, z_dim: int, channels: int, image_channels: int, resolution: int, num_classes: int = 0):
+    """``attention``: a self-attention block after the up-sampling block that reaches half the
+    resolution (SAGAN); ``spectral``: every weight spectrally normalised (SAGAN)."""
+
+    def __init__(
+        self,
+        z_dim: int,
+        channels: int,
+        image_channels: int,
+        resolution: int,
+        num_classes: int = 0,
+        attention: bool = False,
+        spectral: bool = False,
+    ):
         super().__init__()
         self.z_dim, self.channels, self.num_classes = z_dim, channels, num_classes
-        self.linear = nn.Linear(z_dim, BOTTOM * BOTTOM * channels)
+        wrap = _sn if spectral else _glorot_layer
+        self.linear = wrap(nn.Linear(z_dim, BOTTOM * BOTTOM * channels), 1.0)
+        count = up_blocks(resolution)
         self.blocks = nn.ModuleList(
-            GeneratorBlock(channels, channels, num_classes) for _ in range(up_blocks(resolution))
+            GeneratorBlock(channels, channels, lambda width: _norm(width, num_classes), spectral) for _ in range(count)
         )
+        self.attention = SelfAttention(channels) if attention else None
+        self.attend_after = count - 2  # the block whose output is half the resolution
         self.norm = nn.BatchNorm2d(channels)
-        self.to_image = nn.Conv2d(channels, image_channels, 3, padding=1)
-        _glorot(self.linear, 1.0)
-        _glorot(self.to_image, 1.0)
+        self.to_image = wrap(nn.Conv2d(channels, image_channels, 3, padding=1), 1.0)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.num_classes and labels is None:
             raise ValueError("this generator is class-conditional: pass labels")
         h = self.linear(z).view(z.shape[0], self.channels, BOTTOM, BOTTOM)
-        for block in self.blocks:
+        for index, block in enumerate(self.blocks):
             h = block(h, labels if self.num_classes else None)
+            if self.attention is not None and index == self.attend_after:
+                h = self.attention(h)
         return torch.tanh(self.to_image(F.relu(self.norm(h))))
 
 
@@ -115,15 +181,21 @@ class DiscriminatorBlock(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, channels: int, image_channels: int, num_classes: int = 0):
+    """``attention``: a self-attention block after the first block, at half the resolution
+    (SAGAN); ``bias``: the last linear layer has a bias (BigGAN's; SNGAN's has none)."""
+
+    def __init__(
+        self, channels: int, image_channels: int, num_classes: int = 0, attention: bool = False, bias: bool = False
+    ):
         super().__init__()
         self.blocks = nn.Sequential(
             DiscriminatorBlock(image_channels, channels, down=True, first=True),
+            *([SelfAttention(channels)] if attention else []),
             DiscriminatorBlock(channels, channels, down=True),
             DiscriminatorBlock(channels, channels, down=False),
             DiscriminatorBlock(channels, channels, down=False),
         )
-        self.linear = _sn(nn.Linear(channels, 1, bias=False), 1.0)
+        self.linear = _sn(nn.Linear(channels, 1, bias=bias), 1.0)
         self.embed = _sn(nn.Embedding(num_classes, channels), 1.0) if num_classes else None
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -137,11 +209,7 @@ class Discriminator(nn.Module):
 
 
 def _norm(channels: int, num_classes: int) -> nn.Module:
-    return ConditionalBatchNorm2d(channels, num_classes) if num_classes else nn.BatchNorm2d(channels)
-
-
-def _normalise(norm: nn.Module, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-    return norm(x, labels) if isinstance(norm, ConditionalBatchNorm2d) else norm(x)
+    return ConditionalBatchNorm2d(channels, num_classes) if num_classes else BatchNorm2d(channels)
 
 
 def _glorot(layer: nn.Module, gain: float) -> None:
@@ -154,6 +222,10 @@ def _glorot(layer: nn.Module, gain: float) -> None:
         nn.init.zeros_(bias)
 
 
-def _sn(layer: nn.Module, gain: float) -> nn.Module:
+def _glorot_layer(layer: nn.Module, gain: float) -> nn.Module:
     _glorot(layer, gain)
-    return spectral_norm(layer)
+    return layer
+
+
+def _sn(layer: nn.Module, gain: float) -> nn.Module:
+    return spectral_norm(_glorot_layer(layer, gain))

@@ -16,3 +16,25 @@ class SNGANOptions:
     beta1: float = option(0.0, "Adam beta1", min=0.0, max=1.0)
     beta2: float = option(0.9, "Adam beta2", min=0.0, max=1.0)
     loss: str = option("hinge", "adversarial loss (see `ganzoo list losses`)")
+
+
+@dataclass
+class SAGANOptions(SNGANOptions):
+    """SAGAN's two time-scale update rule: D learns four times faster than G (``lr`` is D's)."""
+
+    lr: float = option(4e-4, "Adam learning rate of the discriminator (TTUR)", min=0.0)
+    lr_g: float = option(1e-4, "Adam learning rate of the generator (TTUR)", min=0.0)
+
+
+@dataclass
+class BigGANOptions(SNGANOptions):
+    """BigGAN's, as its CIFAR-10 script (Adam betas (0, 0.999), 2e-4 for both networks) with the
+    paper's shared embedding, hierarchical latent and orthogonal regularisation."""
+
+    g_channels: int = option(48, "channels of every generator block (the reference's CIFAR-10: 256)", min=1)
+    d_channels: int = option(48, "channels of every discriminator block (the reference's CIFAR-10: 256)", min=1)
+    lr: float = option(2e-4, "Adam learning rate of the discriminator", min=0.0)
+    beta2: float = option(0.999, "Adam beta2", min=0.0, max=1.0)
+    lr_g: float = option(2e-4, "Adam learning rate of the generator", min=0.0)
+    shared_dim: int = option(128, "length of the class embedding shared by the generator's blocks", min=1)
+    ortho: float = option(1e-4, "strength of the orthogonal regularisation of G's weights (0: off)", min=0.0)

@@ -1,4 +1,4 @@
-"""SNGAN as a ganzoo recipe: phases D then G, hinge loss by default, Adam (0, 0.9) at 2e-4 for
+"""SNGAN (and SAGAN, the same networks with self-attention) as a ganzoo recipe: phases D then G, hinge loss by default, Adam (0, 0.9) at 2e-4 for
 both networks (the paper's setting for its CIFAR-10 ResNets, where D takes 5 steps per G step:
 ``--d-steps 5``, as examples/configs/sngan-cifar10.toml does). Every image D sees goes through
 the engine's ADA when ``--augment ada`` asks, and the D phase reports D's outputs (ADA, LeCam).
@@ -10,10 +10,20 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ganzoo.plugin import DataInfo, Phase, PhaseLoss, StepContext, UnknownPhaseError, UsageError, create_loss
+from ganzoo.plugin import (
+    DataInfo,
+    Phase,
+    PhaseLoss,
+    StepContext,
+    UnknownPhaseError,
+    UsageError,
+    create_loss,
+    latents,
+)
 
+from .biggan import BigGANGenerator, orthogonal_penalty
 from .networks import Discriminator, Generator
-from .options import SNGANOptions
+from .options import BigGANOptions, SAGANOptions, SNGANOptions
 
 
 class SNGAN(nn.Module):
@@ -21,27 +31,44 @@ class SNGAN(nn.Module):
     inference_networks = ("G",)
     name = "sngan"
     num_classes = 0
+    G: Generator | BigGANGenerator  # what build_networks builds
 
     def __init__(self, options: SNGANOptions, data: DataInfo):
         super().__init__()
         self.options = options
-        classes = self.classes(data)
-        self.G = Generator(options.z_dim, options.g_channels, data.channels, data.resolution, classes)
-        self.D = Discriminator(options.d_channels, data.channels, classes)
+        self.G, self.D = self.build_networks(options, data, self.classes(data))
         self.adversarial = create_loss(options.loss)
+
+    def build_networks(
+        self, options: SNGANOptions, data: DataInfo, classes: int
+    ) -> tuple[Generator | BigGANGenerator, nn.Module]:
+        sagan = isinstance(options, SAGANOptions)
+        return (
+            Generator(
+                options.z_dim,
+                options.g_channels,
+                data.channels,
+                data.resolution,
+                classes,
+                attention=sagan,
+                spectral=sagan,
+            ),
+            Discriminator(options.d_channels, data.channels, classes, attention=sagan),
+        )
 
     def classes(self, data: DataInfo) -> int:
         return 0
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
-        betas = (self.options.beta1, self.options.beta2)
+        betas, options = (self.options.beta1, self.options.beta2), self.options
+        lr_g = options.lr_g if isinstance(options, (SAGANOptions, BigGANOptions)) else options.lr
         return {
-            "D": torch.optim.Adam(self.D.parameters(), lr=self.options.lr, betas=betas),
-            "G": torch.optim.Adam(self.G.parameters(), lr=self.options.lr, betas=betas),
+            "D": torch.optim.Adam(self.D.parameters(), lr=options.lr, betas=betas),
+            "G": torch.optim.Adam(self.G.parameters(), lr=lr_g, betas=betas),
         }
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        return torch.randn(n, self.options.z_dim, generator=generator)
+        return torch.randn(n, self.G.z_dim, generator=generator)
 
     def sample(
         self, noise: torch.Tensor, labels: torch.Tensor | None = None, truncation: float | None = None
@@ -56,7 +83,7 @@ class SNGAN(nn.Module):
     def phase_loss(self, phase: Phase, batch, ctx: StepContext) -> PhaseLoss:
         real, labels, scratch = batch["image"], self.labels(batch), ctx.scratch
         if "fake" not in scratch:  # generated once per step: D trains on it detached, G through it
-            scratch["fake"] = self.G(torch.randn(real.shape[0], self.options.z_dim, device=real.device), labels)
+            scratch["fake"] = self.G(torch.randn(real.shape[0], self.G.z_dim, device=real.device), labels)
         fake = scratch["fake"]
         if phase.name == "D":
             real_logits = self.D(ctx.augment(real), labels)
@@ -71,6 +98,9 @@ class SNGAN(nn.Module):
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)
         loss = self.adversarial.generator_loss(self.D(ctx.augment(fake), labels))
+        return self.generator_phase(loss)
+
+    def generator_phase(self, loss: torch.Tensor) -> PhaseLoss:
         return PhaseLoss(loss, {"loss_G": loss.detach()})
 
 
@@ -107,3 +137,51 @@ class ConditionalSNGAN(SNGAN):
         if choice is None:
             return torch.randint(self.num_classes, (n,), generator=generator)
         return torch.full((n,), int(choice), dtype=torch.int64)
+
+
+class SAGAN(SNGAN):
+    """SAGAN (Zhang et al. 2019): SNGAN's networks with a self-attention block in each, spectral
+    normalisation in the generator too, and the two time-scale rule (D 4e-4, G 1e-4)."""
+
+    name = "sagan"
+
+
+class ConditionalSAGAN(ConditionalSNGAN):
+    """Class-conditional SAGAN, as the paper's ImageNet model: conditional BN and projection."""
+
+    name = "sagan-cond"
+
+
+class BigGAN(ConditionalSNGAN):
+    """BigGAN (Brock et al. 2019) at 16 and 32 pixels: class-conditional, with the shared class
+    embedding, the hierarchical latent, spectral norm in G and D, orthogonal regularisation of G
+    and the truncation trick at sampling (ganzoo.protocols.Truncates)."""
+
+    name = "biggan"
+    truncation_effect = "draws each noise component within ±T"
+
+    def build_networks(
+        self, options: SNGANOptions, data: DataInfo, classes: int
+    ) -> tuple[Generator | BigGANGenerator, nn.Module]:
+        if not isinstance(options, BigGANOptions):
+            raise TypeError(f"biggan is built from BigGANOptions, not {type(options).__name__}")
+        generator = BigGANGenerator(
+            options.z_dim, options.g_channels, data.channels, data.resolution, classes, options.shared_dim
+        )
+        return generator, Discriminator(options.d_channels, data.channels, classes, bias=True)
+
+    def sample(
+        self, noise: torch.Tensor, labels: torch.Tensor | None = None, truncation: float | None = None
+    ) -> torch.Tensor:
+        return super().sample(latents.truncate(noise, truncation) if truncation is not None else noise, labels)
+
+    def generator_phase(self, loss: torch.Tensor) -> PhaseLoss:
+        strength = getattr(self.options, "ortho", 0.0)
+        if not strength:
+            return super().generator_phase(loss)
+        generator = self.G
+        if not isinstance(generator, BigGANGenerator):  # build_networks above made it
+            raise TypeError("biggan's generator is a BigGANGenerator")
+        penalty = orthogonal_penalty(generator, skip=(generator.shared,))
+        total = loss + strength * penalty
+        return PhaseLoss(total, {"loss_G": loss.detach(), "ortho_G": penalty.detach()})

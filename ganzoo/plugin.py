@@ -42,6 +42,7 @@ from ganzoo.protocols import (
     BatchSchema,
     DataInfo,
     Dataset,
+    DecaysItsLearningRate,
     Discriminator,
     FeatureExtractor,
     GANModel,
@@ -105,6 +106,7 @@ __all__ = [
     "StepContext",
     # optional capabilities
     "AveragesOverImages",
+    "DecaysItsLearningRate",
     "GathersRows",
     "Inpaints",
     "OrdersItsData",

@@ -428,6 +428,17 @@ class AveragesOverImages(Protocol):
 
 
 @runtime_checkable
+class DecaysItsLearningRate(Protocol):
+    """A model whose learning rate follows its own schedule in images seen (R3GAN's cosine
+    decay over a horizon in kimg): the loop multiplies every optimizer's rate by
+    ``lr_factor(images)`` at each step, on top of ``--lr-schedule``. A pure function of the
+    images seen, so a resumed run follows the same rates."""
+
+    def lr_factor(self, images_seen: int) -> float:
+        """The factor on the optimizers' initial learning rates after ``images_seen`` images."""
+
+
+@runtime_checkable
 class Inpaints(Protocol):
     """Inpainting models (``ganzoo inpaint``, ``eval``): fill the holes of masked images."""
 

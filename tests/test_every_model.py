@@ -25,7 +25,8 @@ from ganzoo.specs import resolve
 from ganzoo.training.checkpoint import load_checkpoint
 
 MODELS = ganzoo.list_models()
-BUILT_IN = {"dcgan", "cdcgan", "pix2pix", "cyclegan", "exgan"}
+BUILT_IN = {"dcgan", "cdcgan", "pix2pix", "cyclegan", "exgan", "sngan", "sngan-cond", "sagan", "sagan-cond", "biggan"}
+BUILT_IN |= {"r3gan", "r3gan-cond"}
 #: Models of other distributions that `make test` installs: each must be listed when installed.
 INSTALLABLE = {"ganzoo-stylegan": {"stylegan2", "stylegan2-cond"}, "ganzoo-mlpgan": {"mlpgan"}}
 STEPS = 2

@@ -112,3 +112,44 @@ def test_biggan_splits_z_over_its_blocks_and_regularises_towards_orthogonal_rows
     assert torch.allclose(layer.weight.grad, expected, atol=1e-5)
     shared = {id(p) for p in model.G.shared.parameters()}
     assert shared and orthogonal_penalty(model.G, skip=(model.G.shared,)) < orthogonal_penalty(model.G)
+
+
+#: BigGAN-PyTorch's networks at 128x128 as its ImageNet script (launch_BigGAN_bs256x8.sh: G_ch = D_ch
+#: = 96, dim_z 120, shared_dim 128, hier, attention at 64, 1,000 classes) and at 64x64 (G_ch = D_ch =
+#: 64, dim_z 128, 10 classes), built from the reference code and counted (docs/models/biggan.md);
+#: ganzoo's widths are 4 x G_ch. The paper's Table 1 gives 158.3M for the first, G and D together,
+#: without the shared embedding's 128,000.
+LARGER = {
+    128: (dict(z_dim=120, g_channels=384, d_channels=384), 1000, (70_433_988, 87_982_370)),
+    64: (dict(z_dim=128, g_channels=256, d_channels=256), 10, (31_807_236, 19_552_961)),
+}
+
+
+@pytest.mark.parametrize("resolution", list(LARGER))
+def test_biggan_at_64_and_128_has_the_reference_parameter_counts(resolution):
+    options, classes, counts = LARGER[resolution]
+    with torch.device("meta"):  # up to 158 million parameters: counted, never allocated
+        model = ganzoo.create_model(
+            "biggan", channels=3, resolution=resolution, **options, classes=tuple(map(str, range(classes)))
+        )
+    assert (parameters(model.G), parameters(model.D)) == counts
+    assert model.G.attend_after == 3  # after the block that leaves 64x64 maps
+    if resolution == 128:
+        assert model.G.chunk == 20  # 120 in 6 chunks
+        assert [type(m).__name__ for m in model.D.blocks][:2] == ["DiscriminatorBlock", "SelfAttention"]
+        # BigGAN's attention: values at half the channels of the 64x64 maps (2 x G_ch = 192)
+        assert model.G.attention.pooled and model.G.attention.value.weight.shape[:2] == (96, 192)
+
+
+def test_biggan_at_64_draws_64px_images_with_the_reference_widths():
+    model = ganzoo.create_model(
+        "biggan", channels=3, resolution=64, classes=tuple("0123456789"), g_channels=16, d_channels=16
+    )
+    assert [block.conv1.out_channels for block in model.G.blocks] == [64, 32, 16, 8]  # 16, 8, 4, 2 x G_ch (4)
+    assert model.G.attend_after == 3 and not any(
+        type(m).__name__ == "SelfAttention" for m in model.D.modules()
+    )  # D's maps are 32x32 at most: no attention, as the reference at 64
+    model.eval()
+    with torch.no_grad():
+        images = model.sample(model.noise(2), torch.tensor([3, 4]), truncation=0.5)
+        assert images.shape == (2, 3, 64, 64) and model.D(images, torch.tensor([3, 4])).shape == (2,)

@@ -1,10 +1,11 @@
-"""Latent-space helpers for Gaussian noise: truncation and spherical interpolation."""
+"""What generators draw from: truncation and spherical interpolation of Gaussian noise, and the
+class labels of a class-conditional model's samples."""
 
 from __future__ import annotations
 
 import torch
 
-__all__ = ["slerp", "truncate"]
+__all__ = ["class_labels", "slerp", "truncate"]
 
 
 def truncate(noise: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -36,3 +37,13 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
     wa = (torch.sin((1 - t) * omega) / sin).view(-1, *[1] * (a.dim() - 1))
     wb = (torch.sin(t * omega) / sin).view(-1, *[1] * (a.dim() - 1))
     return wa * a + wb * b
+
+
+def class_labels(
+    n: int, num_classes: int, generator: torch.Generator | None = None, choice: int | None = None
+) -> torch.Tensor:
+    """n labels of class ``choice``, or n classes drawn uniformly with ``generator``: what a
+    class-conditional model's ``condition`` (ganzoo.protocols.SamplesConditionally) returns."""
+    if choice is not None:
+        return torch.full((n,), int(choice), dtype=torch.int64)
+    return torch.randint(num_classes, (n,), generator=generator)

@@ -211,7 +211,7 @@ class Trainer:
         self.total_steps = budget_steps(
             settings, self.feed.batches_per_epoch, batches_per_step(self.phases, settings.d_steps)
         )
-        schedule = LearningRateSchedule(settings, self.total_steps)
+        schedule = LearningRateSchedule(settings, self.total_steps, self.model)
         self.schedulers = {
             name: torch.optim.lr_scheduler.LambdaLR(opt, schedule.factor) for name, opt in self.optimizers.items()
         }

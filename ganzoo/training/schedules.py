@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from ganzoo.protocols import AveragesOverImages
+from ganzoo.protocols import AveragesOverImages, DecaysItsLearningRate
 from ganzoo.training.ema import HalfLife, WarmedDecay
 from ganzoo.training.settings import DEFAULT_EMA_DECAY, TrainSettings
 
 
 class LearningRateSchedule:
     """constant, or linear-decay: constant until --decay-start (default: half the steps), then
-    linearly to 0 at the last step. ``factor`` is what each optimizer's LambdaLR multiplies by."""
+    linearly to 0 at the last step; times the model's own factor where it decays its rate in
+    images (DecaysItsLearningRate). ``factor`` is what each optimizer's LambdaLR multiplies by."""
 
-    def __init__(self, settings: TrainSettings, total_steps: int):
+    def __init__(self, settings: TrainSettings, total_steps: int, model: object = None):
         self.constant = settings.lr_schedule == "constant"
         self.total = total_steps
         self.start = settings.decay_start if settings.decay_start is not None else total_steps // 2
+        self.batch_size = settings.batch_size
+        self.model = model if isinstance(model, DecaysItsLearningRate) else None
 
     def factor(self, step: int) -> float:
+        own = self.model.lr_factor(step * self.batch_size) if self.model is not None else 1.0
         if self.constant or step < self.start:
-            return 1.0
-        return max(0.0, (self.total - step) / max(1, self.total - self.start))
+            return own
+        return own * max(0.0, (self.total - step) / max(1, self.total - self.start))
 
 
 def ema_schedule(settings: TrainSettings, model: object) -> WarmedDecay | HalfLife:

@@ -117,7 +117,7 @@ class RunSettings:
         "Weight of the LeCam regulariser of the discriminator (0.3 in the paper's CIFAR-10 BigGAN; 0 = off).",
         OPTIM,
         minimum=0,
-        more="[Augmentation](augmentation.md#lecam)",
+        more="[Augmentation](augmentation.md#lecam-regularisation)",
     )
     clip_grad: float | None = setting(None, "Clip each phase's gradient norm to this.", OPTIM, positive=True)
     accumulate: int = setting(

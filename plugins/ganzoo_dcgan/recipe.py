@@ -175,9 +175,7 @@ class CDCGAN(DCGAN):
 
     def condition(self, n: int, generator: torch.Generator, choice: int | None = None) -> torch.Tensor:
         if self.key == "label":
-            if choice is None:
-                return torch.randint(self.G.embed.count, (n,), generator=generator)
-            return torch.full((n,), int(choice), dtype=torch.int64)
+            return latents.class_labels(n, self.G.embed.count, generator, choice)
         rates = (
             (self.attribute_sums / self.attribute_count).cpu()
             if self.attribute_count > 0

@@ -66,6 +66,6 @@ def register_models(register):
             task="class-conditional",
             build="ganzoo_sngan.recipe:BigGAN",
             options="ganzoo_sngan.options:BigGANOptions",
-            **dict(SHARED, paper="https://arxiv.org/abs/1809.11096"),
+            **dict(SHARED, paper="https://arxiv.org/abs/1809.11096", resolutions=(16, 32, 64, 128)),
         )
     )

@@ -15,7 +15,7 @@ sum over positions, a linear layer to one logit. Conditional: plus the projectio
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -50,21 +50,29 @@ class SelfAttention(nn.Module):
     """SAGAN's self-attention (Zhang et al. 2019, Section 3): keys f(x), queries g(x) and values
     h(x) by 1x1 convolutions to C/8 channels, every position attends to every other (softmax of
     f^T g), a 1x1 convolution v back to C channels, and y = x + gamma * v(attention), gamma
-    starting at 0 so the block starts as the identity. Every convolution spectrally normalised."""
+    starting at 0 so the block starts as the identity. Every convolution spectrally normalised.
 
-    def __init__(self, channels: int):
+    ``pooled``: BigGAN's variant (its reference code's ``Attention``): values of C/2 channels,
+    keys and values max-pooled 2x2, so each position attends to a quarter as many."""
+
+    def __init__(self, channels: int, pooled: bool = False):
         super().__init__()
         reduced = max(1, channels // 8)
+        valued = max(1, channels // 2) if pooled else reduced
+        self.pooled = pooled
         self.key = _sn(nn.Conv2d(channels, reduced, 1, bias=False), 1.0)
         self.query = _sn(nn.Conv2d(channels, reduced, 1, bias=False), 1.0)
-        self.value = _sn(nn.Conv2d(channels, reduced, 1, bias=False), 1.0)
-        self.out = _sn(nn.Conv2d(reduced, channels, 1, bias=False), 1.0)
+        self.value = _sn(nn.Conv2d(channels, valued, 1, bias=False), 1.0)
+        self.out = _sn(nn.Conv2d(valued, channels, 1, bias=False), 1.0)
         self.gamma = nn.Parameter(torch.zeros(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, c, h, w = x.shape
-        keys, queries, values = self.key(x).flatten(2), self.query(x).flatten(2), self.value(x).flatten(2)
-        attention = torch.softmax(keys.transpose(1, 2) @ queries, dim=1)  # (N, HW keys, HW queries)
+        keys, values = self.key(x), self.value(x)
+        if self.pooled:
+            keys, values = F.max_pool2d(keys, 2), F.max_pool2d(values, 2)
+        keys, queries, values = keys.flatten(2), self.query(x).flatten(2), values.flatten(2)
+        attention = torch.softmax(keys.transpose(1, 2) @ queries, dim=1)  # (N, keys, HW queries)
         attended = (values @ attention).view(n, -1, h, w)
         return x + self.gamma * self.out(attended)
 
@@ -181,22 +189,31 @@ class DiscriminatorBlock(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """``attention``: a self-attention block after the first block, at half the resolution
-    (SAGAN); ``bias``: the last linear layer has a bias (BigGAN's; SNGAN's has none)."""
+    """Residual blocks of the given output ``widths``, each down-sampling 2x where ``downs`` says
+    (the first is the optimised block), ReLU, the sum over positions, a linear layer to one
+    logit, and, conditional, the projection. ``attend_after``: a self-attention block after that
+    block (``pooled``: BigGAN's); ``bias``: the last linear layer has a bias (BigGAN's; SNGAN's
+    has none)."""
 
     def __init__(
-        self, channels: int, image_channels: int, num_classes: int = 0, attention: bool = False, bias: bool = False
+        self,
+        widths: Sequence[int],
+        downs: Sequence[bool],
+        image_channels: int,
+        num_classes: int = 0,
+        attend_after: int | None = None,
+        pooled: bool = False,
+        bias: bool = False,
     ):
         super().__init__()
-        self.blocks = nn.Sequential(
-            DiscriminatorBlock(image_channels, channels, down=True, first=True),
-            *([SelfAttention(channels)] if attention else []),
-            DiscriminatorBlock(channels, channels, down=True),
-            DiscriminatorBlock(channels, channels, down=False),
-            DiscriminatorBlock(channels, channels, down=False),
-        )
-        self.linear = _sn(nn.Linear(channels, 1, bias=bias), 1.0)
-        self.embed = _sn(nn.Embedding(num_classes, channels), 1.0) if num_classes else None
+        layers: list[nn.Module] = []
+        for index, (width, down) in enumerate(zip(widths, downs, strict=True)):
+            layers.append(DiscriminatorBlock(widths[index - 1] if index else image_channels, width, down, index == 0))
+            if index == attend_after:
+                layers.append(SelfAttention(width, pooled))
+        self.blocks = nn.Sequential(*layers)
+        self.linear = _sn(nn.Linear(widths[-1], 1, bias=bias), 1.0)
+        self.embed = _sn(nn.Embedding(num_classes, widths[-1]), 1.0) if num_classes else None
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         h = F.relu(self.blocks(images)).sum(dim=(2, 3))  # the sum over positions, as the reference
@@ -206,6 +223,17 @@ class Discriminator(nn.Module):
                 raise ValueError("this discriminator is class-conditional: pass labels")
             logits = logits + (self.embed(labels) * h).sum(dim=1, keepdim=True)  # the projection
         return logits.squeeze(1)
+
+
+def sngan_discriminator(
+    channels: int, image_channels: int, num_classes: int = 0, attention: bool = False, bias: bool = False
+) -> Discriminator:
+    """SNGAN's 32x32 discriminator (also used at 16x16): an optimised down-sampling block, a
+    down-sampling block and two plain blocks, all ``channels`` wide; SAGAN's attention after the
+    first, at half the resolution."""
+    return Discriminator(
+        [channels] * 4, [True, True, False, False], image_channels, num_classes, 0 if attention else None, bias=bias
+    )
 
 
 def _norm(channels: int, num_classes: int) -> nn.Module:

@@ -21,8 +21,8 @@ from ganzoo.plugin import (
     latents,
 )
 
-from .biggan import BigGANGenerator, orthogonal_penalty
-from .networks import Discriminator, Generator
+from .biggan import BigGANGenerator, biggan_discriminator, orthogonal_penalty
+from .networks import Generator, sngan_discriminator
 from .options import BigGANOptions, SAGANOptions, SNGANOptions
 
 
@@ -53,7 +53,7 @@ class SNGAN(nn.Module):
                 attention=sagan,
                 spectral=sagan,
             ),
-            Discriminator(options.d_channels, data.channels, classes, attention=sagan),
+            sngan_discriminator(options.d_channels, data.channels, classes, attention=sagan),
         )
 
     def classes(self, data: DataInfo) -> int:
@@ -134,9 +134,7 @@ class ConditionalSNGAN(SNGAN):
         return self.G(noise, labels)
 
     def condition(self, n: int, generator: torch.Generator, choice: int | None = None) -> torch.Tensor:
-        if choice is None:
-            return torch.randint(self.num_classes, (n,), generator=generator)
-        return torch.full((n,), int(choice), dtype=torch.int64)
+        return latents.class_labels(n, self.num_classes, generator, choice)
 
 
 class SAGAN(SNGAN):
@@ -168,7 +166,7 @@ class BigGAN(ConditionalSNGAN):
         generator = BigGANGenerator(
             options.z_dim, options.g_channels, data.channels, data.resolution, classes, options.shared_dim
         )
-        return generator, Discriminator(options.d_channels, data.channels, classes, bias=True)
+        return generator, biggan_discriminator(options.d_channels, data.channels, data.resolution, classes)
 
     def sample(
         self, noise: torch.Tensor, labels: torch.Tensor | None = None, truncation: float | None = None

@@ -25,6 +25,7 @@ from ganzoo.plugin import (
     UnknownPhaseError,
     UsageError,
     augment,
+    latents,
     regularization,
 )
 
@@ -217,6 +218,4 @@ class ConditionalStyleGAN2(StyleGAN2):
 
     def condition(self, n: int, generator: torch.Generator | None = None, choice: int | None = None) -> torch.Tensor:
         """n labels of class ``choice``, or uniformly random classes."""
-        if choice is not None:
-            return torch.full((n,), int(choice), dtype=torch.int64)
-        return torch.randint(self.num_classes, (n,), generator=generator)
+        return latents.class_labels(n, self.num_classes, generator, choice)

@@ -80,7 +80,9 @@ class Linear(torch.nn.Module):
 
 def test_the_discriminator_pays_the_relativistic_loss_plus_gamma_halves_r1_and_r2():
     torch.manual_seed(0)
-    model = ganzoo.create_model("r3gan", channels=1, resolution=16, width=16, blocks=1, gamma=0.3, decay_kimg=0.256)
+    model = ganzoo.create_model(
+        "r3gan", channels=1, resolution=16, width=16, blocks=1, gamma=0.3, gamma_final=0.005, decay_kimg=0.256
+    )
     model.configure_optimizers()
     model.D = Linear((1, 16, 16))
     real = torch.rand(4, 1, 16, 16) * 2 - 1

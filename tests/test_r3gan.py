@@ -98,11 +98,19 @@ def test_the_discriminator_pays_the_relativistic_loss_plus_gamma_halves_r1_and_r
     expected = F.softplus(fake_logits - real_logits).mean() + gamma / 2 * 2 * norm
     assert loss.loss.item() == pytest.approx(expected.item(), rel=1e-5)
     assert loss.logs["R1"].item() == pytest.approx(norm.item(), rel=1e-5) == loss.logs["R2"].item()
-    assert torch.equal(loss.real_logits.detach(), real_logits)
+    # ADA and LeCam read the paired differences: an RpGAN critic's own level is arbitrary
+    assert torch.allclose(loss.real_logits.detach(), real_logits - fake_logits)
+    assert torch.allclose(loss.fake_logits.detach(), fake_logits - real_logits)
 
+    torch.manual_seed(2)
     generator = model.phase_loss(Phase("G", "G"), {"image": real}, halfway)
     generator.loss.backward()
-    assert model.D.w.grad is not None  # through the fakes' logits only: the reals' are constants
+    torch.manual_seed(2)
+    fake = model.G(torch.randn(4, model.G.z_dim)).detach()
+    with torch.no_grad():
+        weights = torch.sigmoid(model.D(real) - model.D(fake))  # d softplus(r - f) / d(-f)
+        expected = -(weights[:, None, None, None] * fake).mean(0)  # the reals' logits are constants
+    assert torch.allclose(model.D.w.grad, expected, atol=1e-6)
     assert all(p.grad is not None for p in model.G.parameters() if p.requires_grad)
 
 
@@ -112,6 +120,7 @@ def test_lr_beta2_and_gamma_follow_the_reference_cosine_and_the_engine_applies_t
     assert cosine(2e-4, 5e-5, 0, 100) == 2e-4
     assert cosine(2e-4, 5e-5, 50_000, 100) == pytest.approx(1.25e-4)
     assert cosine(2e-4, 5e-5, 100_000, 100) == cosine(2e-4, 5e-5, 10**9, 100) == 5e-5
+    assert cosine(2e-4, 5e-5, 10**9, 0) == 2e-4  # no horizon: no decay
     model = ganzoo.create_model("r3gan", channels=1, resolution=16, width=16, blocks=1, decay_kimg=6.4)
     settings = TrainSettings(model="r3gan", batch_size=64, steps=200, lr_schedule="constant")
     schedule = LearningRateSchedule(settings, 200, model)

@@ -1,7 +1,8 @@
 """R3GAN options (imported by ``ganzoo info`` without torch). The reference's CIFAR-10 row is
 widths 768, 2 blocks per stage, lr 2e-4 -> 5e-5, gamma 0.05 -> 0.005 and Adam beta2 0.9 -> 0.99
 along a cosine over 20,000 kimg (examples/configs/r3gan-cifar10.toml); the defaults here are the
-digits demo's: width 64 and every schedule spanning its 1,500 steps of 64 (96 kimg)."""
+digits demo's: width 32, gamma held at 0.5 and the schedules spanning its 1,200 steps of 64
+(76.8 kimg)."""
 
 from dataclasses import dataclass
 
@@ -26,7 +27,9 @@ class R3GANOptions:
         0.5, "weight of the R1 and R2 penalties at the end of the decay (the reference's CIFAR-10: 0.005)", min=0.0
     )
     decay_kimg: float = option(
-        76.8, "thousands of images over which lr, beta2 and gamma follow a cosine (the reference's: 20000)", min=0.0
+        76.8,
+        "thousands of images over which lr, beta2 and gamma follow a cosine (the reference's: 20000; 0: no decay)",
+        min=0.0,
     )
     ema_kimg: float = option(
         19.2, "half-life of the generator's average, in thousands of images (the reference's: 5000)", min=0.0

@@ -24,8 +24,10 @@ from .options import R3GANOptions
 
 def cosine(start: float, end: float, images: int, horizon_kimg: float) -> float:
     """The reference's ``cosine_decay_with_warmup`` without warm-up: from ``start`` at 0 images to
-    ``end`` at the horizon along half a cosine, then ``end``."""
-    if horizon_kimg <= 0 or images >= horizon_kimg * 1000:
+    ``end`` at the horizon along half a cosine, then ``end``; a horizon of 0 holds ``start``."""
+    if horizon_kimg <= 0:
+        return start
+    if images >= horizon_kimg * 1000:
         return end
     progress = images / (horizon_kimg * 1000)
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * progress))
@@ -75,9 +77,10 @@ class R3GAN(nn.Module):
         return self.options.ema_kimg
 
     def ema_rampup(self) -> float | None:
-        # the reference grows the half-life from 0 along its cosine, reaching a quarter of the
-        # images seen at the horizon (5,000 of 20,000 kimg): a quarter of the images seen at most
-        return 0.25
+        # the reference grows the half-life from 0 along the cosine to ema_kimg at the horizon:
+        # here at most the share of the images seen that it is there (5,000 of 20,000 kimg: 0.25)
+        options = self.options
+        return options.ema_kimg / options.decay_kimg if options.decay_kimg > 0 else None
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(n, self.G.z_dim, generator=generator)
@@ -130,7 +133,11 @@ class R3GAN(nn.Module):
             "D(x)": real_logits.detach().mean(),
             "D(G(z))": fake_logits.detach().mean(),
         }
-        return PhaseLoss(loss, logs, real_logits=real_logits, fake_logits=fake_logits)
+        # an RpGAN discriminator's own level is arbitrary (a constant added to every logit changes
+        # nothing), so ADA's overfitting sign and LeCam read the paired differences, as the
+        # reference's Loss/signs/real does
+        paired = real_logits - fake_logits
+        return PhaseLoss(loss, logs, real_logits=paired, fake_logits=-paired)
 
     def _follow_beta2(self, images_seen: int, ctx: StepContext) -> None:
         """Adam's beta2 along its cosine, set before the phase's optimizer steps: a function of the

@@ -6,8 +6,9 @@ The generator has a **shared class embedding** (one table, ``shared_dim`` long) 
 through a spectrally normalised linear layer to 4x4 maps, and each block's batch
 normalisations are conditioned on the class embedding joined to that block's chunk
 (:class:`ProjectedBatchNorm2d`). Every convolution and linear layer is spectrally normalised;
-the output is BatchNorm, ReLU, a 3x3 convolution and tanh. At 64 and 128 pixels both networks
-have BigGAN's self-attention where the maps are 64x64. The discriminator is SNGAN's projection
+the output is BatchNorm, ReLU, a 3x3 convolution and tanh. At 64 and 128 pixels the generator
+has BigGAN's self-attention where its maps are 64x64, and at 128 the discriminator too (at 64
+its maps are 32x32 at most, so it has none, as the reference's). The discriminator is SNGAN's projection
 discriminator (with a bias on its last layer, as BigGAN's), as deep as the reference's at each
 resolution."""
 

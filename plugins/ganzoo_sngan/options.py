@@ -31,8 +31,16 @@ class BigGANOptions(SNGANOptions):
     """BigGAN's, as its CIFAR-10 script (Adam betas (0, 0.999), 2e-4 for both networks) with the
     paper's shared embedding, hierarchical latent and orthogonal regularisation."""
 
-    g_channels: int = option(48, "channels of every generator block (the reference's CIFAR-10: 256)", min=1)
-    d_channels: int = option(48, "channels of every discriminator block (the reference's CIFAR-10: 256)", min=1)
+    g_channels: int = option(
+        48,
+        "generator width at 32 px, 4 x the reference's G_ch; at 64 and 128 px scaled per block (CIFAR-10: 256)",
+        min=1,
+    )
+    d_channels: int = option(
+        48,
+        "discriminator width at 32 px, 4 x the reference's D_ch; at 64 and 128 px scaled per block (CIFAR-10: 256)",
+        min=1,
+    )
     lr: float = option(2e-4, "Adam learning rate of the discriminator", min=0.0)
     beta2: float = option(0.999, "Adam beta2", min=0.0, max=1.0)
     lr_g: float = option(2e-4, "Adam learning rate of the generator", min=0.0)

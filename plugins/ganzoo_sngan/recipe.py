@@ -151,7 +151,7 @@ class ConditionalSAGAN(ConditionalSNGAN):
 
 
 class BigGAN(ConditionalSNGAN):
-    """BigGAN (Brock et al. 2019) at 16 and 32 pixels: class-conditional, with the shared class
+    """BigGAN (Brock et al. 2019) at 16, 32, 64 and 128 pixels: class-conditional, with the shared class
     embedding, the hierarchical latent, spectral norm in G and D, orthogonal regularisation of G
     and the truncation trick at sampling (ganzoo.protocols.Truncates)."""
 

@@ -18,6 +18,7 @@ one logit, or, conditional, to an embedding projected on the class's (projection
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -25,11 +26,6 @@ from torch import nn
 
 BOTTOM = 4  # both networks meet at 4x4
 LEAKY_GAIN = math.sqrt(2 / (1 + 0.2**2))  # He gain of a leaky ReLU with slope 0.2
-
-
-def stages(resolution: int) -> int:
-    """Stages from 4x4 to ``resolution``: 4 at 32 px (the reference's CIFAR-10), 3 at 16."""
-    return int(math.log2(resolution // BOTTOM)) + 1
 
 
 def msr_init(layer: nn.Conv2d | nn.Linear, gain: float) -> nn.Module:
@@ -89,34 +85,42 @@ class Resample(nn.Module):
         return F.conv2d(x, kernel, stride=2, padding=1, groups=channels)
 
 
+@dataclass(frozen=True)
+class Shape:
+    """What G and D are built alike from: ``width`` channels in every stage, ``blocks`` residual
+    blocks per stage, one stage per doubling from 4x4 to ``resolution``."""
+
+    width: int
+    blocks: int
+    expansion: int
+    group_channels: int
+    image_channels: int
+    resolution: int
+
+    @property
+    def stages(self) -> int:
+        """4 at 32 px (the reference's CIFAR-10), 3 at 16."""
+        return int(math.log2(self.resolution // BOTTOM)) + 1
+
+    def stage_blocks(self) -> list[nn.Module]:
+        """One stage's residual blocks, initialised for the network's count of blocks."""
+        total = self.stages * self.blocks
+        return [ResidualBlock(self.width, self.expansion, self.group_channels, total) for _ in range(self.blocks)]
+
+
 class Generator(nn.Module):
-    def __init__(
-        self,
-        z_dim: int,
-        width: int,
-        blocks: int,
-        expansion: int,
-        group_channels: int,
-        image_channels: int,
-        resolution: int,
-        num_classes: int = 0,
-        embed_dim: int = 0,
-    ):
+    def __init__(self, z_dim: int, shape: Shape, num_classes: int = 0, embed_dim: int = 0):
         super().__init__()
         self.z_dim, self.num_classes = z_dim, num_classes
-        count = stages(resolution)
-        total = count * blocks
+        width = shape.width
         self.embed = msr_init(nn.Linear(num_classes, embed_dim, bias=False), 1.0) if num_classes else None
         self.basis = nn.Parameter(torch.randn(width, BOTTOM, BOTTOM))
         self.modulate = msr_init(nn.Linear(z_dim + (embed_dim if num_classes else 0), width, bias=False), 1.0)
         self.stages = nn.ModuleList(
-            nn.Sequential(
-                *([Resample(up=True)] if index else []),
-                *(ResidualBlock(width, expansion, group_channels, total) for _ in range(blocks)),
-            )
-            for index in range(count)
+            nn.Sequential(*([Resample(up=True)] if index else []), *shape.stage_blocks())
+            for index in range(shape.stages)
         )
-        self.to_image = msr_init(nn.Conv2d(width, image_channels, 1, bias=False), 1.0)
+        self.to_image = msr_init(nn.Conv2d(width, shape.image_channels, 1, bias=False), 1.0)
 
     def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         if self.embed is not None:
@@ -130,27 +134,14 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(
-        self,
-        width: int,
-        blocks: int,
-        expansion: int,
-        group_channels: int,
-        image_channels: int,
-        resolution: int,
-        num_classes: int = 0,
-    ):
+    def __init__(self, shape: Shape, num_classes: int = 0):
         super().__init__()
         self.num_classes = num_classes
-        count = stages(resolution)
-        total = count * blocks
-        self.from_image = msr_init(nn.Conv2d(image_channels, width, 1, bias=False), 1.0)
+        width, count = shape.width, shape.stages
+        self.from_image = msr_init(nn.Conv2d(shape.image_channels, width, 1, bias=False), 1.0)
         self.stages = nn.Sequential(
             *(
-                nn.Sequential(
-                    *(ResidualBlock(width, expansion, group_channels, total) for _ in range(blocks)),
-                    *([Resample(up=False)] if index < count - 1 else []),
-                )
+                nn.Sequential(*shape.stage_blocks(), *([Resample(up=False)] if index < count - 1 else []))
                 for index in range(count)
             )
         )

@@ -18,7 +18,7 @@ from torch import nn
 
 from ganzoo.plugin import DataInfo, Phase, PhaseLoss, StepContext, UnknownPhaseError, UsageError, latents
 
-from .networks import Discriminator, Generator
+from .networks import Discriminator, Generator, Shape
 from .options import R3GANOptions
 
 
@@ -43,14 +43,16 @@ class R3GAN(nn.Module):
         super().__init__()
         self.options = options
         classes = self.classes(data)
-        shape = (options.blocks, options.expansion, options.group_channels, data.channels, data.resolution)
+        shape = Shape(
+            options.width, options.blocks, options.expansion, options.group_channels, data.channels, data.resolution
+        )
         if (options.width * options.expansion) % options.group_channels:
             raise UsageError(
                 f"{self.name}: width x expansion ({options.width * options.expansion}) must be a multiple of "
                 f"group_channels ({options.group_channels})"
             )
-        self.G = Generator(options.z_dim, options.width, *shape, classes, options.embed_dim)
-        self.D = Discriminator(options.width, *shape, classes)
+        self.G = Generator(options.z_dim, shape, classes, options.embed_dim)
+        self.D = Discriminator(shape, classes)
         self._optimizers: tuple[torch.optim.Optimizer, ...] = ()
 
     def classes(self, data: DataInfo) -> int:

@@ -79,7 +79,7 @@ def test_sagan_adds_attention_spectral_norm_in_g_and_the_two_time_scales():
     assert parameters(model.D) - parameters(sngan.D) == 4 * 128 * 16 + 1
     assert all(hasattr(m, "parametrizations") for m in model.G.modules() if isinstance(m, torch.nn.Conv2d))
     rates = {name: opt.param_groups[0]["lr"] for name, opt in model.configure_optimizers().items()}
-    assert rates == {"D": 4e-4, "G": 1e-4} and model.options.beta1 == 0.0
+    assert rates == {"D": 8e-4, "G": 2e-4} and model.options.beta1 == 0.0  # the paper's ratio, twice its rates
     attention = model.G.attention
     x = torch.randn(2, 256, 16, 16)
     assert torch.equal(attention(x), x)  # gamma starts at 0: the block is the identity

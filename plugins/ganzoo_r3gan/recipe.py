@@ -107,7 +107,8 @@ class R3GAN(nn.Module):
         if phase.name != "G":
             raise UnknownPhaseError(self, phase.name)
         fake = self.G(noise, labels)
-        real_logits = self.D(ctx.augment(real), labels).detach()
+        with torch.no_grad():  # the real images' logits are a constant of G's loss
+            real_logits = self.D(ctx.augment(real), labels)
         fake_logits = self.D(ctx.augment(fake), labels)
         loss = F.softplus(real_logits - fake_logits).mean()
         return PhaseLoss(loss, {"loss_G": loss.detach()})

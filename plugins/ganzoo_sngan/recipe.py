@@ -139,7 +139,7 @@ class ConditionalSNGAN(SNGAN):
 
 class SAGAN(SNGAN):
     """SAGAN (Zhang et al. 2019): SNGAN's networks with a self-attention block in each, spectral
-    normalisation in the generator too, and the two time-scale rule (D 4e-4, G 1e-4)."""
+    normalisation in the generator too, and the two time-scale rule (D four times G's rate)."""
 
     name = "sagan"
 

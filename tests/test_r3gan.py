@@ -151,7 +151,7 @@ def test_a_run_logs_the_decayed_rates(tmp_path):
         "r3gan",
         dataset="digits",
         resolution=16,
-        options={"z_dim": 8, "width": 16, "blocks": 1, "decay_kimg": 0.012},  # 12 images: 3 steps of 4
+        options={"z_dim": 8, "width": 16, "blocks": 1, "decay_kimg": 0.012, "lr": 2e-4, "lr_final": 5e-5},
         steps=4,
         batch_size=4,
         out=str(tmp_path),
@@ -161,5 +161,6 @@ def test_a_run_logs_the_decayed_rates(tmp_path):
     rates = [record["lr_G"] for record in run.metrics() if "lr_G" in record]
     from ganzoo_r3gan.recipe import cosine
 
+    # decay_kimg 0.012: 12 images, 3 steps of 4
     assert rates == pytest.approx([cosine(2e-4, 5e-5, 4 * step, 0.012) for step in (1, 2, 3, 4)])
     assert rates[0] < 2e-4 and rates[2] == rates[3] == pytest.approx(5e-5)

@@ -145,7 +145,7 @@ def run(
     )
     if compiled:
         compile_networks(model, "default")
-    runner = PhaseRunner(model, optimizers, phases, precision=Precision(precision, device))
+    runner = PhaseRunner(model, optimizers, phases, precision=Precision(precision, device), batch_size=batch_size)
     reset_peak_memory(device)
     seconds = timed(
         lambda i: runner.step(i, lambda: batch, lambda logs: None), steps, device, warmup=WARMUP if compiled else 1
@@ -166,12 +166,12 @@ def run(
     )
 
 
-def plain_iteration(model, optimizers, phases, batch) -> Callable[[int], None]:
+def plain_iteration(model, optimizers, phases, batch, batch_size: int) -> Callable[[int], None]:
     """A tutorial's training iteration: per phase, zero_grad, forward, backward (into every
     parameter: the other network's gradients are computed and thrown away), step."""
 
     def iteration(index: int) -> None:
-        ctx = StepContext(step=index)
+        ctx = StepContext(step=index, batch_size=batch_size)  # as the engine's: per-image schedules read it
         for phase in phases:
             if phase.runs_at(index):
                 optimizer = optimizers[phase.optimizer]
@@ -210,7 +210,7 @@ def compare(
         # the tutorial's loop runs with PyTorch's defaults: no TF32 matrix products, no cuDNN autotuning
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark = False, False
         plain_model, plain_opts, phases, batch = build(name, resolution, batch_size, device)
-        plain = plain_iteration(plain_model, plain_opts, phases, batch)
+        plain = plain_iteration(plain_model, plain_opts, phases, batch, batch_size)
         plain_timing = measure("plain eager fp32", plain, steps, device, batch_size, count_flops(plain, WARMUP))
         del plain_model, plain_opts
 
@@ -218,7 +218,7 @@ def compare(
         chosen = resolve_precision(precision, device)
         channels_last = device.type == "cuda"
         model, optimizers, phases, batch = build(name, resolution, batch_size, device, channels_last=channels_last)
-        runner = PhaseRunner(model, optimizers, phases, precision=Precision(chosen, device))
+        runner = PhaseRunner(model, optimizers, phases, precision=Precision(chosen, device), batch_size=batch_size)
         fast = lambda i: runner.step(i, lambda: batch, lambda logs: None)  # noqa: E731
         fast_flops = count_flops(fast, WARMUP)  # before compiling: the counter sees eager operators
         if compiled:

@@ -37,6 +37,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_digits
 from sklearn.svm import SVC
 
+from ganzoo.errors import UsageError
 from ganzoo.protocols import SamplesConditionally
 from ganzoo.training.devices import resolve_device
 from ganzoo.training.inference import load_run
@@ -152,7 +153,10 @@ def main() -> None:
     if args.blends or args.run is None:
         print(json.dumps(blend_scores(classifier), indent=2))
         return
-    loaded = load_run(args.run, resolve_device("cpu"))
+    try:
+        loaded = load_run(args.run, resolve_device("cpu"))
+    except UsageError as error:  # a missing or broken run: one line, as ganzoo's own commands
+        raise SystemExit(f"error: {error}") from None
     model, cpu = loaded.model, torch.device("cpu")
     noise, labels = draw_codes(model, args.n, torch.Generator().manual_seed(args.seed))
     result = score_images(sample_images(model, noise, cpu, labels=labels), classifier)

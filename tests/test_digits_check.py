@@ -43,3 +43,12 @@ def test_held_out_digits_are_recognised_and_noise_and_blobs_are_not():
     for fake in (noise, grey):  # the SVM labels both confidently (noise 63%, grey 100%): nearness rules them out
         score = digits_quality.score_images(fake, classifier)
         assert score["near_data_share"] == 0.0 and score["recognised_share"] == 0.0, score
+
+
+def test_a_missing_run_is_one_line(tmp_path):
+    import subprocess
+
+    script = ROOT / "benchmarks" / "digits_quality.py"
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "nope")], capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines() == [f"error: run folder '{tmp_path / 'nope'}' does not exist"]

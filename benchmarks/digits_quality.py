@@ -83,16 +83,18 @@ def score_images(images: torch.Tensor, classifier: CalibratedClassifierCV) -> di
     probabilities = classifier.predict_proba(features)
     labels = probabilities.argmax(1)
     shares = np.bincount(labels, minlength=10) / len(labels)
-    doubtful = np.sort(probabilities, 1)[:, ::-1][probabilities.max(1) < 0.9]
-    pairs = Counter(tuple(sorted(p)) for p in np.argsort(probabilities, 1)[:, -2:][probabilities.max(1) < 0.9])
-    levels, near = torch.as_tensor(features), near_the_data(features)
+    top = probabilities.max(1)
+    confident, near = top >= 0.9, near_the_data(features)
+    doubtful = np.sort(probabilities, 1)[:, ::-1][~confident]
+    pairs = Counter(tuple(sorted(p)) for p in np.argsort(probabilities, 1)[:, -2:][~confident])
+    levels = torch.as_tensor(features)
     return {
         "near_white_pixels": round(float((levels >= 14).float().mean()), 4),
         "ink_pixels": round(float((levels >= 2).float().mean()), 4),
-        "confident_share": float((probabilities.max(1) >= 0.9).mean()),
+        "confident_share": float(confident.mean()),
         "near_data_share": float(near.mean()),
-        "recognised_share": float(((probabilities.max(1) >= 0.9) & near).mean()),
-        "mean_max_probability": float(probabilities.max(1).mean()),
+        "recognised_share": float((confident & near).mean()),
+        "mean_max_probability": float(top.mean()),
         "class_shares": [round(float(s), 3) for s in shares],
         "min_class_share": float(shares.min()),
         "max_class_share": float(shares.max()),
@@ -106,10 +108,7 @@ def pairwise_spread(features: np.ndarray) -> float:
     """The mean Euclidean distance between two different rows (nan with fewer than two)."""
     if len(features) < 2:
         return float("nan")
-    distances = torch.cdist(
-        torch.as_tensor(features, dtype=torch.float64)[None], torch.as_tensor(features, dtype=torch.float64)[None]
-    )[0]
-    return float(distances.sum() / (len(features) * (len(features) - 1)))
+    return float(F.pdist(torch.as_tensor(features, dtype=torch.float64)).mean())
 
 
 def within_class_spread(features: np.ndarray, labels: np.ndarray) -> float | None:
@@ -127,7 +126,7 @@ def within_class_spread(features: np.ndarray, labels: np.ndarray) -> float | Non
 def blend_scores(classifier: CalibratedClassifierCV, seed: int = 0, n: int = 2000) -> dict:
     """The confident share on ``w * a + (1 - w) * b`` of held-out digits a, b (same class or not)."""
     digits = load_digits()
-    held_out = np.random.default_rng(seed).permutation(len(digits.data))[len(digits.data) // 2 :]
+    held_out = halves(seed)[1]
     rng, result = np.random.default_rng(seed), {}
     for weight in (0.5, 0.7, 0.85):
         same, other = [], []

@@ -236,7 +236,9 @@ class PhaseLoss:
     real_logits: Tensor | None = None
     """Critic phases: D's raw outputs on this batch's real images (as the loss saw them: augmented,
     with their graph). The engine's ADA tunes its probability from their signs and LeCam
-    regularises them; a model that leaves them out cannot train with ``--augment ada`` or ``--lecam``."""
+    regularises them; a model that leaves them out cannot train with ``--augment ada`` or ``--lecam``.
+    A relativistic critic, whose outputs' level is arbitrary, gives its paired differences
+    D(x) - D(G(z)) here and their negatives as ``fake_logits`` (R3GAN)."""
     fake_logits: Tensor | None = None
     """Critic phases: D's raw outputs on this batch's generated images, with their graph (LeCam)."""
 
